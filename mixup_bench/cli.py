@@ -1,0 +1,180 @@
+"""The `mixup-bench` command line. Thin commands: parse options into a config,
+call a plain function, turn a UserError into one line and exit code 2."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+from rich.console import Console
+
+from mixup_bench.config import ExperimentConfig, TrainingConfig, default_data_dir
+from mixup_bench.errors import UserError
+
+app = typer.Typer(
+    name="mixup-bench",
+    help="Train a small CNN on CIFAR-10 with and without MixUp, log per-epoch CSVs, and plot what MixUp does.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEFAULTS = TrainingConfig()
+
+
+def console() -> Console:
+    return Console(highlight=False)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Map known errors to one line on stderr and exit code 2."""
+    try:
+        yield
+    except UserError as e:
+        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {e}", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir",
+        help="CIFAR-10 folder: torchvision's files (downloaded here if absent) or train/<class>/ + test/<class>/ "
+        "image folders. Env: MIXUP_BENCH_DATA.",
+        show_default="./data",
+    ),
+]
+
+
+@app.command()
+def run(
+    alpha: Annotated[
+        Optional[list[float]],
+        typer.Option("--alpha", "-a", help="MixUp alpha of an arm; repeat for several. lam ~ Beta(alpha, alpha)."),
+    ] = None,
+    seed: Annotated[Optional[list[int]], typer.Option("--seed", help="Seed; repeat for several. Default 0.")] = None,
+    seeds: Annotated[Optional[int], typer.Option("--seeds", help="Use seeds 0..N-1 (instead of --seed).")] = None,
+    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Add the alpha=0 (plain ERM) arm.")] = True,
+    epochs: Annotated[int, typer.Option(help="Epochs per run.")] = DEFAULTS.epochs,
+    batch_size: Annotated[int, typer.Option(help="Images per SGD step.")] = DEFAULTS.batch_size,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (linear warmup, then linear decay to 0).")] = DEFAULTS.lr,
+    weight_decay: Annotated[float, typer.Option(help="Weight decay (L2).")] = DEFAULTS.weight_decay,
+    model: Annotated[str, typer.Option(help="small-cnn (0.29M params) or preact-resnet18 (11M).")] = DEFAULTS.model,
+    augment: Annotated[
+        bool, typer.Option("--augment/--no-augment", help="Random crop (pad 4) + flip. Off: MixUp is the only regulariser.")
+    ] = DEFAULTS.augment,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where the hardware has it) | fp32 | bf16.")] = "auto",
+    compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the model.")] = False,
+    data_dir: DataDir = None,  # type: ignore[assignment]
+    out: Annotated[Path, typer.Option(help="Results root.")] = Path("results"),
+    name: Annotated[str, typer.Option(help="Experiment name: results go to <out>/<name>/.")] = "default",
+    subset: Annotated[
+        Optional[int], typer.Option(help="Train on the first N images of a fixed shuffle (quick runs).")
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Runs at once, in separate processes (local backend).")] = 1,
+    backend: Annotated[str, typer.Option(help="local | ray.")] = "local",
+    ray_address: Annotated[
+        Optional[str], typer.Option(help="Ray cluster: auto or HOST:PORT. Default: start a local Ray.")
+    ] = None,
+    gpus_per_run: Annotated[float, typer.Option(help="Ray: GPUs (or a fraction) per run.")] = 0.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Train the baseline and one MixUp arm per --alpha, for every seed, writing per-epoch CSVs.
+
+    Re-running the same command skips finished runs and resumes unfinished ones.
+    """
+    with user_errors():
+        if seeds is not None and seed:
+            raise UserError("Give --seed or --seeds, not both.")
+        if seeds is not None and seeds < 1:
+            raise UserError(f"--seeds must be at least 1, got {seeds}.")
+        exp = ExperimentConfig(
+            name=name,
+            out=out,
+            alphas=tuple(alpha) if alpha else (0.4,),
+            seeds=tuple(range(seeds)) if seeds is not None else tuple(dict.fromkeys(seed or [0])),
+            baseline=baseline,
+            training=TrainingConfig(
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                weight_decay=weight_decay,
+                model=model,
+                augment=augment,
+                precision=precision,
+                subset=subset,
+                compile=compile,
+            ),
+            device=device,
+            data_dir=data_dir or default_data_dir(),
+            jobs=jobs,
+            backend=backend,
+            ray_address=ray_address,
+            gpus_per_run=gpus_per_run,
+        )
+        from mixup_bench.progress import final_table, make_reporter
+        from mixup_bench.runner import run_experiment
+
+        out_console = console()
+        exp.validate()
+        with make_reporter(out_console, len(exp.runs()), quiet) as reporter:
+            outcome = run_experiment(exp, reporter, rerun_command=shlex.join(["mixup-bench", *sys.argv[1:]]))
+        if outcome.finished and not quiet:
+            out_console.print(final_table(outcome.finished))
+        out_console.print(f"Results: {exp.path}  (draw them with: mixup-bench plot {exp.path})")
+        if outcome.stopped:
+            raise typer.Exit(130)
+
+
+@app.command()
+def plot(
+    experiment: Annotated[
+        Path, typer.Argument(help="Experiment folder, or a results root (its latest experiment is used).")
+    ] = Path("results"),
+) -> None:
+    """Draw the figures and write summary.csv / summary.md with a seed-aware verdict."""
+    with user_errors():
+        from mixup_bench.report import make_report
+
+        make_report(experiment, console())
+
+
+@app.command()
+def status(
+    experiment: Annotated[
+        Path, typer.Argument(help="Experiment folder, or a results root (its latest experiment is used).")
+    ] = Path("results"),
+) -> None:
+    """List each run as done, partial (epoch k/N), locked or not started, with its last test accuracy."""
+    with user_errors():
+        from mixup_bench.status import experiment_status, status_table
+
+        console().print(status_table(experiment_status(experiment)))
+
+
+@app.command()
+def data(
+    data_dir: DataDir = None,  # type: ignore[assignment]
+    download: Annotated[bool, typer.Option("--download/--no-download", help="Download if absent.")] = False,
+) -> None:
+    """Check (or fetch) CIFAR-10: say where it is and what it holds."""
+    with user_errors():
+        from mixup_bench.data import load_cifar10
+
+        c = console()
+        ds = load_cifar10(data_dir or default_data_dir(), download=download, progress=c.print)
+        info = ds.describe()
+        c.print(f"CIFAR-10 from {info['source']} at {info['root']}")
+        c.print(f"  train: {info['train_images']:,} images, per class {info['train_per_class']}")
+        c.print(f"  test:  {info['test_images']:,} images, per class {info['test_per_class']}")
+        c.print(f"  classes: {', '.join(info['classes'])}")
+
+
+def main() -> None:  # pragma: no cover - console script entry
+    app()

@@ -1,0 +1,227 @@
+"""CIFAR-10 as uint8 tensors: from torchvision's download, or from an image folder.
+
+Both sources end as `Cifar10`: images (N, 3, 32, 32) uint8 and labels (N,) int64.
+There is no per-sample PIL path: torchvision's arrays are taken whole, and image
+folders are decoded once with torchvision.io and cached as tensors.
+
+Image-folder layout (detected when `<data_dir>/train` and `<data_dir>/test` exist):
+
+    <data_dir>/train/<class>/*.png|jpg
+    <data_dir>/test/<class>/*.png|jpg
+
+Class indices follow the sorted folder names (for CIFAR-10: airplane=0 ... truck=9).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from mixup_bench.errors import UserError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+IMAGE_SIZE = 32
+CACHE_DIR_NAME = ".mixup-bench-cache"
+CACHE_VERSION = 1
+DOWNLOAD_TIMEOUT_S = 30
+TORCHVISION_FOLDER = "cifar-10-batches-py"
+TORCHVISION_ARCHIVE = "cifar-10-python.tar.gz"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Cifar10:
+    """The whole data set in memory (about 180 MB for CIFAR-10)."""
+
+    train_x: torch.Tensor  # (N_train, 3, 32, 32) uint8
+    train_y: torch.Tensor  # (N_train,) int64
+    test_x: torch.Tensor  # (N_test, 3, 32, 32) uint8
+    test_y: torch.Tensor  # (N_test,) int64
+    classes: list[str]
+    source: str  # "torchvision" or "image-folder"
+    root: Path
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def describe(self) -> dict:
+        """A JSON-ready summary, stored in experiment.json and printed by `data`."""
+        return {
+            "source": self.source,
+            "root": str(self.root.resolve()),
+            "classes": self.classes,
+            "train_images": int(self.train_x.shape[0]),
+            "test_images": int(self.test_x.shape[0]),
+            "train_per_class": torch.bincount(self.train_y, minlength=self.num_classes).tolist(),
+            "test_per_class": torch.bincount(self.test_y, minlength=self.num_classes).tolist(),
+        }
+
+
+def load_cifar10(data_dir: Path, download: bool = True, progress: Progress | None = None) -> Cifar10:
+    """Load CIFAR-10 from `data_dir`, downloading it through torchvision if needed.
+
+    Order: an image folder (train/ and test/), then torchvision's files, then a
+    download (only if `download`). Every failure is a UserError with one line.
+    """
+    data_dir = Path(data_dir)
+    say = progress or (lambda msg: None)
+    if data_dir.exists() and not data_dir.is_dir():
+        raise UserError(f"--data-dir {data_dir} is a file; give a folder.")
+    if (data_dir / "train").is_dir() or (data_dir / "test").is_dir():
+        return load_image_folder(data_dir, say)
+    has_torchvision_files = (data_dir / TORCHVISION_FOLDER).is_dir() or (data_dir / TORCHVISION_ARCHIVE).is_file()
+    if not has_torchvision_files and not download:
+        raise UserError(
+            f"No CIFAR-10 in {data_dir}: expected {TORCHVISION_FOLDER}/ or train/ and test/ image folders; "
+            "run `mixup-bench data --download` or point --data-dir at a copy."
+        )
+    return load_torchvision(data_dir, say)
+
+
+# --- torchvision -------------------------------------------------------------
+
+
+def load_torchvision(data_dir: Path, say: Progress) -> Cifar10:
+    """torchvision's CIFAR10 arrays, taken whole; downloads into `data_dir` if absent."""
+    from torchvision.datasets import CIFAR10
+
+    have = (data_dir / TORCHVISION_FOLDER).is_dir()
+    if not have:
+        say(f"Downloading CIFAR-10 (163 MB) into {data_dir} ...")
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # urllib would otherwise wait forever offline
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        splits = [CIFAR10(str(data_dir), train=t, download=not have) for t in (True, False)]
+    except (OSError, RuntimeError) as e:  # URLError is an OSError; torchvision raises RuntimeError on bad files
+        reason = str(getattr(e, "reason", e)).splitlines()[0] if str(e) else type(e).__name__
+        raise UserError(
+            f"Could not get CIFAR-10 into {data_dir} ({reason}). Offline? Put {TORCHVISION_ARCHIVE} there, "
+            "or point --data-dir at an image folder with train/<class>/ and test/<class>/."
+        ) from None
+    except Exception as e:  # pickle errors and the like from a damaged batch file
+        raise UserError(
+            f"CIFAR-10 files in {data_dir / TORCHVISION_FOLDER} are damaged ({type(e).__name__}: {e}); "
+            "delete that folder and download again."
+        ) from None
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+    (tx, ty), (vx, vy) = [
+        (torch.from_numpy(s.data).permute(0, 3, 1, 2).contiguous(), torch.tensor(s.targets, dtype=torch.int64))
+        for s in splits
+    ]
+    return Cifar10(tx, ty, vx, vy, list(splits[0].classes), "torchvision", data_dir)
+
+
+# --- image folders -----------------------------------------------------------
+
+
+def load_image_folder(root: Path, say: Progress) -> Cifar10:
+    """Decode `root/train/<class>/*` and `root/test/<class>/*`, using a tensor cache when valid."""
+    for split in ("train", "test"):
+        if not (root / split).is_dir():
+            raise UserError(f"{root} has no {split}/ folder; an image folder needs both train/<class>/ and test/<class>/.")
+    classes = sorted(p.name for p in (root / "train").iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        raise UserError(f"{root / 'train'} has {len(classes)} class folder(s); it needs one folder per class.")
+    test_classes = sorted(p.name for p in (root / "test").iterdir() if p.is_dir() and not p.name.startswith("."))
+    if test_classes != classes:
+        missing = sorted(set(classes) ^ set(test_classes))
+        raise UserError(
+            f"train/ and test/ in {root} have different class folders (differ in: {', '.join(missing)}); "
+            "the folder looks partial."
+        )
+    splits = {}
+    for split in ("train", "test"):
+        files, labels = _list_images(root / split, classes)
+        splits[split] = _load_split(root, split, files, labels, say)
+    (tx, ty), (vx, vy) = splits["train"], splits["test"]
+    return Cifar10(tx, ty, vx, vy, classes, "image-folder", root)
+
+
+def _list_images(split_dir: Path, classes: list[str]) -> tuple[list[Path], list[int]]:
+    files: list[Path] = []
+    labels: list[int] = []
+    for idx, cls in enumerate(classes):
+        found = sorted(p for p in (split_dir / cls).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise UserError(f"{split_dir / cls} holds no .png or .jpg images; the folder looks partial.")
+        files += found
+        labels += [idx] * len(found)
+    return files, labels
+
+
+def _load_split(
+    root: Path, split: str, files: list[Path], labels: list[int], say: Progress
+) -> tuple[torch.Tensor, torch.Tensor]:
+    key = _fingerprint(root, files)
+    cache = _cache_path(root, split, key)
+    if cache.exists():
+        try:
+            blob = torch.load(cache, weights_only=True)
+            return blob["x"], blob["y"]
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            cache.unlink(missing_ok=True)
+    say(f"Decoding {len(files):,} {split} images from {root / split} (cached for next time) ...")
+    x = decode_images(files)
+    y = torch.tensor(labels, dtype=torch.int64)
+    try:
+        from mixup_bench.results import atomic_write_bytes
+        import io
+
+        buf = io.BytesIO()
+        torch.save({"x": x, "y": y}, buf)
+        atomic_write_bytes(cache, buf.getvalue())
+    except OSError:
+        pass  # a read-only place only costs the decode next time
+    return x, y
+
+
+def decode_images(files: list[Path]) -> torch.Tensor:
+    """Decode image files to one (N, 3, 32, 32) uint8 tensor, naming the first bad file."""
+    from torchvision.io import ImageReadMode, decode_image
+
+    def decode(path: Path) -> torch.Tensor:
+        try:
+            data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
+            img = decode_image(data, mode=ImageReadMode.RGB)
+        except (RuntimeError, ValueError) as e:
+            raise UserError(f"{path} is not a readable image ({str(e).splitlines()[0]}); replace or delete it.") from None
+        if tuple(img.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE):
+            raise UserError(f"{path} is {img.shape[2]}x{img.shape[1]} pixels; CIFAR-10 images must be 32x32.")
+        return img
+
+    out = torch.empty((len(files), 3, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8)
+    # Decoding releases the GIL, so a few threads use every core.
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        for i, img in enumerate(pool.map(decode, files, chunksize=256)):
+            out[i] = img
+    return out
+
+
+def _fingerprint(root: Path, files: list[Path]) -> str:
+    """Hash of every file's relative path, size and mtime: any change invalidates the cache."""
+    h = hashlib.sha256(f"v{CACHE_VERSION}".encode())
+    for p in files:
+        st = p.stat()
+        h.update(f"{p.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _cache_path(root: Path, split: str, key: str) -> Path:
+    """Under the data folder when writable, else under ~/.cache (e.g. a read-only copy)."""
+    local = root / CACHE_DIR_NAME
+    if os.access(root, os.W_OK):
+        return local / f"{split}-{key}.pt"
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mixup-bench"
+    tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    return base / f"{tag}-{split}-{key}.pt"

@@ -1,0 +1,144 @@
+"""What the user sees while `run` works: a rich progress display on a terminal,
+plain lines when stdout is not a TTY, nothing but the end with --quiet.
+
+Reporters consume the event dicts that `train.train_run` emits (start, step,
+epoch, done) plus the runner's own (skip, held, stopped, failed).
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+
+def epoch_line(e: dict) -> str:
+    """One line per finished epoch: the numbers that show MixUp's effect as it trains."""
+    return (
+        f"{e['run_id']:<18} epoch {e['epoch']:>3}  train obj {e['train_loss']:.3f}  "
+        f"clean train loss {e['clean_train_loss']:.3f}  test loss {e['test_loss']:.3f}  "
+        f"test acc {100 * e['test_acc']:5.2f}%  {e['epoch_seconds']:5.1f} s  {e['images_per_second']:,.0f} img/s"
+    )
+
+
+class Reporter:
+    """Plain reporter: one line per run start, epoch and end. Also the base class."""
+
+    def __init__(self, console: Console, total_runs: int, quiet: bool = False):
+        self.console = console
+        self.total_runs = total_runs
+        self.quiet = quiet
+
+    def __enter__(self) -> Reporter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(message, highlight=False, soft_wrap=True)
+
+    def handle(self, e: dict) -> None:
+        kind = e["type"]
+        if kind == "start":
+            resumed = f", resuming after epoch {e['start_epoch']}" if e["start_epoch"] else ""
+            self.say(f"{e['run_id']}: {e['epochs']} epochs on {e['device']} ({e['precision']}){resumed}")
+        elif kind == "epoch":
+            self.say(epoch_line(e))
+        elif kind == "done":
+            self.say(f"{e['run_id']}: done")
+        elif kind == "message":
+            self.say(e["text"])
+
+
+class LiveReporter(Reporter):
+    """Rich progress: one bar for the experiment and one per active run, with ETAs."""
+
+    def __init__(self, console: Console, total_runs: int, quiet: bool = False):
+        super().__init__(console, total_runs, quiet)
+        self.progress = Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.overall = self.progress.add_task("runs", total=total_runs, info="")
+        self.tasks: dict[str, int] = {}
+        self.steps_per_epoch: dict[str, int] = {}
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> LiveReporter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def say(self, message: str) -> None:
+        self.progress.console.print(message, highlight=False, soft_wrap=True)
+
+    def handle(self, e: dict) -> None:
+        kind = e["type"]
+        rid = e.get("run_id", "")
+        if kind == "start":
+            total = e["epochs"] * e["steps_per_epoch"]
+            done = e["start_epoch"] * e["steps_per_epoch"]
+            self.tasks[rid] = self.progress.add_task(rid, total=total, completed=done, info=f"epoch {e['start_epoch'] + 1}")
+            self.steps_per_epoch[rid] = e["steps_per_epoch"]
+            super().handle(e)
+        elif kind == "step" and rid in self.tasks:
+            spe = self.steps_per_epoch[rid]
+            self.progress.update(
+                self.tasks[rid],
+                completed=(e["epoch"] - 1) * spe + e["step"],
+                info=f"epoch {e['epoch']}",
+            )
+        elif kind == "done":
+            if rid in self.tasks:
+                self.progress.remove_task(self.tasks.pop(rid))
+            self.progress.advance(self.overall)
+            super().handle(e)
+        elif kind in ("skipped",):
+            self.progress.advance(self.overall)
+        else:
+            super().handle(e)
+
+
+def make_reporter(console: Console, total_runs: int, quiet: bool) -> Reporter:
+    """Live progress on a terminal, plain lines otherwise."""
+    if console.is_terminal and not quiet:
+        return LiveReporter(console, total_runs)
+    return Reporter(console, total_runs, quiet)
+
+
+def final_table(rows: list[dict]) -> Table:
+    """Final metrics per arm, the mean over the seeds that finished."""
+    arms: dict[float, list[dict]] = {}
+    for r in rows:
+        arms.setdefault(float(r["alpha"]), []).append(r)
+    table = Table(title="Final epoch, mean over seeds")
+    for col in ("arm", "seeds", "train obj", "clean train loss", "test loss", "test acc", "test ECE"):
+        table.add_column(col, justify="left" if col == "arm" else "right")
+    for alpha in sorted(arms):
+        rs = arms[alpha]
+
+        def mean(key: str) -> float:
+            return sum(float(r[key]) for r in rs) / len(rs)
+
+        table.add_row(
+            "baseline" if alpha == 0 else f"mixup a={alpha:g}",
+            str(len(rs)),
+            f"{mean('train_loss'):.3f}",
+            f"{mean('clean_train_loss'):.3f}",
+            f"{mean('test_loss'):.3f}",
+            f"{100 * mean('test_acc'):.2f}%",
+            f"{100 * mean('test_ece'):.2f}%",
+        )
+    return table

@@ -1,0 +1,229 @@
+"""`mixup-bench plot`: read an experiment, write summary.csv, summary.md and the figures, print the verdict."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mixup_bench import results, stats
+
+SUMMARY_CSV = "summary.csv"
+SUMMARY_MD = "summary.md"
+
+
+@dataclass
+class ReportResult:
+    """What `make_report` did: the experiment it read, the files it wrote, what it warned about, the verdict."""
+
+    experiment_dir: Path
+    files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    verdict: str = ""
+    summary: pd.DataFrame | None = None
+
+
+def make_report(path: Path, console: Console) -> ReportResult:
+    """Resolve `path` to an experiment (a folder, or a results root: its latest experiment),
+    write `summary.csv`, `summary.md` and `plots/*` into it, and print the table, the verdict,
+    the warnings (skipped runs, in yellow) and the files written.
+
+    Raises UserError when the folder is missing, holds no experiment, or no run can be read.
+    """
+    from mixup_bench import plots  # local: matplotlib is slow to import
+
+    exp_dir = results.find_experiment(Path(path))
+    df, warnings = stats.load_experiment(exp_dir)
+    lam, lam_warnings = stats.load_lam(exp_dir, df)
+    reliability, cal_warnings = stats.load_calibration(exp_dir, df)
+    warnings = warnings + lam_warnings + cal_warnings
+
+    agg = stats.aggregate(df)
+    paired = stats.paired_differences(df)
+    table = stats.summary_table(df, paired)
+    text = stats.verdict(df, paired)
+
+    files: list[Path] = []
+    csv_path = exp_dir / SUMMARY_CSV
+    results.atomic_write_text(csv_path, table.to_csv(index=False, float_format="%.6g"))
+    files.append(csv_path)
+    figure_paths = plots.plot_experiment(exp_dir, df, agg=agg, lam=lam, reliability=reliability)
+    md_path = exp_dir / SUMMARY_MD
+    results.atomic_write_text(md_path, summary_markdown(exp_dir, table, text, paired, warnings, figure_paths))
+    files.append(md_path)
+    files += figure_paths
+
+    console.print(f"[bold]Experiment[/bold] {exp_dir}")
+    console.print(rich_table(table))
+    console.print()
+    console.print("Verdict.", style="bold", end=" ")
+    console.print(text, markup=False, highlight=False)
+    for w in warnings:
+        console.print(f"Warning: {w}", style="yellow", markup=False, highlight=False)
+    console.print(f"\n[bold]Wrote {len(files)} files[/bold] into {exp_dir}:")
+    for f in files:
+        console.print(f"  {f.relative_to(exp_dir)}", markup=False, highlight=False)
+    return ReportResult(experiment_dir=exp_dir, files=files, warnings=warnings, verdict=text, summary=table)
+
+
+# --- formatting -----------------------------------------------------------------------
+
+
+def _pm(mean: float, std: float, digits: int, n: int) -> str:
+    if not math.isfinite(mean):
+        return "–"
+    if n < 2 or not math.isfinite(std):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def _delta(row) -> str:
+    if row["method"] == "baseline":
+        return "(reference)"
+    d = row["delta_test_acc_pp"]
+    if not math.isfinite(d):
+        return "no pair"
+    lo, hi = row["delta_test_acc_pp_ci_low"], row["delta_test_acc_pp_ci_high"]
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{d:+.2f} (1 pair, no CI)"
+    return f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+
+
+def _epochs(row) -> str:
+    lo, hi = int(row["final_epoch_min"]), int(row["final_epoch_max"])
+    return str(hi) if lo == hi else f"{lo}–{hi}"
+
+
+def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the summary table as text, shared by the console and summary.md."""
+    header = [
+        "arm",
+        "seeds",
+        "epochs",
+        "test acc (%)",
+        "best test acc (%)",
+        "test loss",
+        "clean train loss",
+        "gap (test − train loss)",
+        "ECE (%)",
+        "Δ test acc vs baseline (pp) [95% CI]",
+        "status",
+    ]
+    rows = []
+    for _, r in table.iterrows():
+        n = int(r["seeds"])
+        status = f"partial ({n - int(r['runs_done'])} of {n} running)" if r["partial"] else "done"
+        rows.append(
+            [
+                str(r["arm"]),
+                str(n),
+                _epochs(r),
+                _pm(r["test_acc_pct_mean"], r["test_acc_pct_std"], 2, n),
+                _pm(r["best_test_acc_pct_mean"], r["best_test_acc_pct_std"], 2, n),
+                _pm(r["test_loss_mean"], r["test_loss_std"], 3, n),
+                _pm(r["clean_train_loss_mean"], r["clean_train_loss_std"], 3, n),
+                _pm(r["gap_mean"], r["gap_std"], 3, n),
+                _pm(r["test_ece_pct_mean"], r["test_ece_pct_std"], 2, n),
+                _delta(r),
+                status,
+            ]
+        )
+    return header, rows
+
+
+def rich_table(table: pd.DataFrame) -> Table:
+    """The summary table for the console (mean ± std over seeds at each run's last epoch)."""
+    header, rows = display_rows(table)
+    t = Table(title="Final epoch, mean ± std over seeds", title_justify="left")
+    for i, h in enumerate(header):
+        t.add_column(h, justify="left" if i == 0 or i == len(header) - 1 else "right")
+    for row in rows:
+        t.add_row(*(Text(c) for c in row), style="yellow" if row[-1].startswith("partial") else None)
+    return t
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def summary_markdown(
+    exp_dir: Path,
+    table: pd.DataFrame,
+    verdict: str,
+    paired: stats.Paired,
+    warnings: list[str],
+    figures: list[Path],
+) -> str:
+    """summary.md: the table, the verdict paragraph, the paired differences, notes and figure links."""
+    header, rows = display_rows(table)
+    lines = [f"# MixUp benchmark: {exp_dir.name}", ""]
+    config = _config_line(exp_dir)
+    if config:
+        lines += [config, ""]
+    lines += [
+        "Final epoch of each run; mean ± std over seeds. Accuracy and ECE in %, losses are cross-entropy in nats. "
+        "Δ is MixUp − baseline paired by seed, with a 95% t interval.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(header) - 2) + ["---"]) + "|",
+    ]
+    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+    lines += ["", "## Verdict", "", verdict, ""]
+    if not paired.summary.empty:
+        lines += [
+            "## Paired differences (MixUp − baseline, same seed)",
+            "",
+            "| alpha | metric | mean | 95% CI | pairs | epoch |",
+            "|---|---|---:|---|---:|---:|",
+        ]
+        for _, s in paired.summary.iterrows():
+            m = s["metric"]
+            iv = stats.Interval(s["mean"], s["std"], int(s["n"]), s["ci_low"], s["ci_high"])
+            ci = (
+                f"{stats.format_diff(m, iv.low)} to {stats.format_diff(m, iv.high)}"
+                if math.isfinite(iv.low)
+                else "n/a (one pair)"
+            )
+            epoch = str(s["epoch_max"]) if s["epoch_min"] == s["epoch_max"] else f"{s['epoch_min']}–{s['epoch_max']}"
+            lines.append(
+                f"| {stats.format_alpha(s['alpha'])} | {stats.METRIC_NAMES[m]} | {stats.format_diff(m, iv.mean)} "
+                f"| {ci} | {iv.n} | {epoch} |"
+            )
+        lines.append("")
+    if warnings:
+        lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]
+    pngs = [f for f in figures if f.suffix == ".png"]
+    if pngs:
+        lines += ["## Figures", ""]
+        for f in pngs:
+            rel = f.relative_to(exp_dir).as_posix() if f.is_relative_to(exp_dir) else f.as_posix()
+            lines.append(f"![{f.stem.replace('_', ' ')}]({rel})")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _config_line(exp_dir: Path) -> str:
+    """A one-line description of the training setup from experiment.json, when it holds one."""
+    path = exp_dir / results.EXPERIMENT_FILE
+    if not path.exists():
+        return ""
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(meta, dict):
+        return ""
+    nodes = [meta] + [v for v in meta.values() if isinstance(v, dict)]
+    found = {}
+    for key in ("model", "epochs", "batch_size", "lr", "weight_decay", "augment", "precision", "subset", "device"):
+        for node in nodes:
+            if key in node and not isinstance(node[key], (dict, list)):
+                found[key] = node[key]
+                break
+    return "Setup: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in found.items()) + "." if found else ""

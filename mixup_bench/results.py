@@ -1,0 +1,193 @@
+"""The results layout, the CSV schema, atomic writes, and reading results back.
+
+    <out>/<experiment>/
+      experiment.json               resolved config, versions, device, git sha, data source
+      runs/<method>-a<alpha>-s<seed>/
+        config.json                 this run's resolved config
+        metrics.csv                 one row per finished epoch (METRICS_COLUMNS)
+        lam.csv                     every lam sampled: epoch, step, lam
+        calibration.json            per-bin counts of the latest test evaluation
+        checkpoint.pt               latest state, for resume (never committed)
+        lock                        held by the process training this run
+        DONE                        written last, when the run finishes
+      summary.csv, summary.md, plots/   written by `plot`
+
+This module is the contract between `run` and `plot`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from mixup_bench.errors import UserError
+
+METRICS_COLUMNS = (
+    "experiment",
+    "run_id",
+    "method",  # baseline | mixup
+    "alpha",  # 0 for the baseline
+    "seed",
+    "epoch",  # 1-based, the epoch just finished
+    "lr",  # learning rate at the last step of the epoch
+    "train_loss",  # the training objective on the (mixed) batches, train mode
+    "train_acc",  # lam-weighted accuracy on the (mixed) batches, train mode, in [0, 1]
+    "clean_train_loss",  # eval mode, fixed subset of unaugmented training images
+    "clean_train_acc",
+    "test_loss",
+    "test_acc",
+    "test_ece",  # 15-bin expected calibration error on the test set, in [0, 1]
+    "epoch_seconds",  # wall time of the epoch, training and evaluation
+    "images_per_second",  # training images per second, evaluation excluded
+)
+LAM_COLUMNS = ("epoch", "step", "lam")
+
+EXPERIMENT_FILE = "experiment.json"
+RUNS_DIR = "runs"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.csv"
+LAM_FILE = "lam.csv"
+CALIBRATION_FILE = "calibration.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+LOCK_FILE = "lock"
+DONE_FILE = "DONE"
+
+
+# --- atomic writes -----------------------------------------------------------
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the new one, never half.
+
+    Writes a temporary file in the same folder, fsyncs it, renames it over `path`,
+    and fsyncs the folder so that the rename itself survives a power cut.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def csv_text(columns: Iterable[str], rows: Iterable[dict]) -> str:
+    """Rows as CSV text with a header; floats keep full precision."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def write_metrics(run_dir: Path, rows: list[dict]) -> None:
+    """Rewrite metrics.csv atomically from the run's full history (a few KB).
+
+    Rewriting rather than appending means a kill can never leave a torn row.
+    """
+    atomic_write_text(run_dir / METRICS_FILE, csv_text(METRICS_COLUMNS, rows))
+
+
+def write_lam_log(run_dir: Path, rows: list[dict]) -> None:
+    atomic_write_text(run_dir / LAM_FILE, csv_text(LAM_COLUMNS, rows))
+
+
+# --- reading -----------------------------------------------------------------
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path} is missing.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path} is not valid JSON ({e}); restore it or delete the folder.") from None
+
+
+def read_metrics(path: Path):
+    """Read one metrics.csv into a DataFrame, checking the schema.
+
+    Raises UserError for a missing, empty or malformed file, naming the missing columns.
+    """
+    import pandas as pd  # local: pandas is slow to import and `run` does not need it
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise UserError(f"{path} is missing.") from None
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{path} is empty.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise UserError(f"{path} is not a valid CSV ({str(e).splitlines()[0]}).") from None
+    missing = [c for c in METRICS_COLUMNS if c not in df.columns]
+    if missing:
+        raise UserError(f"{path} lacks the column(s) {', '.join(missing)}; it was not written by mixup-bench run.")
+    if df.empty:
+        raise UserError(f"{path} has a header but no epochs yet.")
+    return df
+
+
+def run_dirs(experiment_dir: Path) -> list[Path]:
+    """The run folders of an experiment, sorted by name."""
+    runs = Path(experiment_dir) / RUNS_DIR
+    return sorted(p for p in runs.iterdir() if p.is_dir()) if runs.is_dir() else []
+
+
+def is_done(run_dir: Path) -> bool:
+    return (Path(run_dir) / DONE_FILE).exists()
+
+
+def find_experiment(path: Path) -> Path:
+    """Resolve what the user gave `plot`/`status` to an experiment folder.
+
+    `path` may be an experiment folder, or a results root: then the experiment
+    written to most recently is taken.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path} does not exist; run `mixup-bench run` first or give the experiment folder.")
+    if not path.is_dir():
+        raise UserError(f"{path} is not a folder; give an experiment folder such as results/default.")
+    if (path / RUNS_DIR).is_dir() or (path / EXPERIMENT_FILE).exists():
+        return path
+    candidates = [p for p in path.iterdir() if p.is_dir() and ((p / RUNS_DIR).is_dir() or (p / EXPERIMENT_FILE).exists())]
+    if not candidates:
+        raise UserError(f"{path} holds no experiment (no runs/ folder); run `mixup-bench run` first.")
+    return max(candidates, key=_last_write)
+
+
+def _last_write(experiment_dir: Path) -> float:
+    files = [p for p in experiment_dir.rglob(METRICS_FILE)] or [experiment_dir]
+    return max(p.stat().st_mtime for p in files)

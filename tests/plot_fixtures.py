@@ -1,0 +1,191 @@
+"""Hand-made experiment folders for the tests of stats, plots and report (a plain helper module).
+
+`write_run` writes one run with exactly the numbers given; `write_final_values` writes a short
+run whose last epoch holds given values; `synthetic_experiment` writes a realistic sweep
+(plausible curves, lam.csv and calibration.json) for the figure tests and for looking at figures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from mixup_bench import results
+
+N_BINS = 15
+
+
+def run_id(alpha: float, seed: int) -> str:
+    return f"{'baseline' if alpha == 0 else 'mixup'}-a{alpha:g}-s{seed}"
+
+
+def metrics_row(alpha: float, seed: int, epoch: int, experiment: str = "test", **values) -> dict:
+    """One metrics.csv row with neutral defaults, overridden by `values`."""
+    row = {
+        "experiment": experiment,
+        "run_id": run_id(alpha, seed),
+        "method": "baseline" if alpha == 0 else "mixup",
+        "alpha": float(alpha),
+        "seed": int(seed),
+        "epoch": int(epoch),
+        "lr": 0.1,
+        "train_loss": 1.0,
+        "train_acc": 0.6,
+        "clean_train_loss": 1.0,
+        "clean_train_acc": 0.6,
+        "test_loss": 1.1,
+        "test_acc": 0.55,
+        "test_ece": 0.05,
+        "epoch_seconds": 10.0,
+        "images_per_second": 5000.0,
+    }
+    row.update(values)
+    return row
+
+
+def write_run(
+    exp_dir: Path,
+    alpha: float,
+    seed: int,
+    rows: list[dict],
+    done: bool = True,
+    lam: list[float] | None = None,
+    calibration: dict | None = None,
+) -> Path:
+    """Write runs/<run_id>/ with metrics.csv from `rows`, optional lam.csv and calibration.json, and DONE."""
+    run_dir = Path(exp_dir) / results.RUNS_DIR / run_id(alpha, seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results.write_metrics(run_dir, rows)
+    if lam is not None:
+        results.write_lam_log(
+            run_dir, [{"epoch": 1 + i // 50, "step": i, "lam": float(v)} for i, v in enumerate(lam)]
+        )
+    if calibration is not None:
+        results.atomic_write_json(run_dir / results.CALIBRATION_FILE, calibration)
+    if done:
+        (run_dir / results.DONE_FILE).write_text("")
+    return run_dir
+
+
+def write_final_values(
+    exp_dir: Path, alpha: float, seed: int, epochs: int = 3, done: bool = True, **final
+) -> Path:
+    """A run of `epochs` epochs whose last epoch holds the metric values in `final`.
+
+    Earlier epochs get the defaults of `metrics_row` shifted by the epoch, so they never equal the final values.
+    """
+    rows = [metrics_row(alpha, seed, e, test_acc=0.3 + 0.01 * e, test_loss=2.0 - 0.1 * e) for e in range(1, epochs)]
+    rows.append(metrics_row(alpha, seed, epochs, **final))
+    return write_run(exp_dir, alpha, seed, rows, done=done)
+
+
+def calibration_dict(count, confidence_sum, correct_sum, epoch: int = 3) -> dict:
+    """A calibration.json payload over 15 equal bins of [0, 1]."""
+    edges = np.linspace(0, 1, N_BINS + 1)
+    total = sum(count)
+    ece = sum(abs(c - s) for c, s in zip(correct_sum, confidence_sum)) / total if total else 0.0
+    return {
+        "epoch": epoch,
+        "n_bins": N_BINS,
+        "bin_lower": edges[:-1].tolist(),
+        "bin_upper": edges[1:].tolist(),
+        "count": [int(c) for c in count],
+        "confidence_sum": [float(v) for v in confidence_sum],
+        "correct_sum": [float(v) for v in correct_sum],
+        "ece": float(ece),
+    }
+
+
+def _synthetic_calibration(rng, overconfidence: float, sharpness: float, epoch: int, n: int = 10_000) -> dict:
+    """Bins of a model whose accuracy is confidence minus `overconfidence` (negative: underconfident)."""
+    conf = np.clip(0.1 + 0.9 * rng.beta(sharpness, 1.0, n), 0.1, 0.9999)
+    p_correct = np.clip(conf - overconfidence * (1 - (1 - conf) ** 2) * (conf > 0.3), 0, 1)
+    correct = rng.random(n) < p_correct
+    idx = np.minimum((conf * N_BINS).astype(int), N_BINS - 1)
+    count = np.bincount(idx, minlength=N_BINS)
+    conf_sum = np.bincount(idx, weights=conf, minlength=N_BINS)
+    corr_sum = np.bincount(idx, weights=correct.astype(float), minlength=N_BINS)
+    return calibration_dict(count, conf_sum, corr_sum, epoch=epoch)
+
+
+def synthetic_experiment(
+    exp_dir: Path,
+    alphas=(0.2, 0.4, 1.0),
+    seeds=(0, 1, 2),
+    epochs: int = 15,
+    steps_per_epoch: int = 40,
+    partial: dict | None = None,
+    with_lam: bool = True,
+    with_calibration: bool = True,
+    baseline: bool = True,
+    seed: int = 0,
+) -> Path:
+    """A realistic MixUp sweep on a small CNN without augmentation (numbers in the range of DESIGN.md).
+
+    The baseline memorises (clean train loss -> ~0.03) and its test loss turns up late; MixUp keeps a
+    higher clean train loss, a higher objective on mixed batches, a lower test loss, slightly higher
+    test accuracy and lower ECE, more so for larger alpha. Seeds share an offset across arms, as a
+    real seed does. `partial` maps (alpha, seed) to the number of epochs that run has finished (no DONE).
+    """
+    rng = np.random.default_rng(seed)
+    exp_dir = Path(exp_dir)
+    partial = partial or {}
+    arms = ([0.0] if baseline else []) + list(alphas)
+    seed_offset = {s: rng.normal(0, 0.004) for s in seeds}
+    for s in seeds:
+        for a in arms:
+            strength = a / (1 + a)  # 0 for the baseline, 0.29 for alpha 0.4, 0.5 for alpha 1
+            noise = np.random.default_rng([seed, s, int(a * 1000)])
+            n_epochs = partial.get((a, s), epochs)
+            rows = []
+            for e in range(1, n_epochs + 1):
+                t = e / epochs
+                lr = 0.1 * (math.sin(math.pi * t / 0.3 / 2) if t < 0.3 else 0.5 * (1 + math.cos(math.pi * (t - 0.3) / 0.7)))
+                clean_floor = 0.03 + 0.45 * strength
+                clean = clean_floor + 1.75 * math.exp(-3.2 * t * (1 - 0.5 * strength)) + noise.normal(0, 0.01)
+                objective = clean + 1.6 * strength * (0.7 + 0.3 * t) + noise.normal(0, 0.01)
+                test_loss = (
+                    0.66
+                    - 0.08 * strength
+                    + 1.3 * math.exp(-4.5 * t)
+                    + (0.18 - 0.3 * strength) * max(0.0, t - 0.55) ** 2
+                    + noise.normal(0, 0.012)
+                )
+                test_acc = (
+                    0.815 + 0.012 * strength - 0.45 * math.exp(-4.0 * t) + seed_offset[s] + noise.normal(0, 0.003)
+                )
+                clean_acc = min(0.999, 0.99 - 0.05 * strength - 0.5 * math.exp(-4.2 * t) + noise.normal(0, 0.003))
+                ece = max(0.004, 0.085 * (1 - 1.6 * strength) * min(1, 1.4 * t) + noise.normal(0, 0.004))
+                ece = abs(ece) if strength < 0.45 else 0.02 + abs(noise.normal(0, 0.004))
+                rows.append(
+                    metrics_row(
+                        a,
+                        s,
+                        e,
+                        experiment=exp_dir.name,
+                        lr=lr,
+                        train_loss=objective,
+                        train_acc=clean_acc - 0.25 * strength,
+                        clean_train_loss=clean,
+                        clean_train_acc=clean_acc,
+                        test_loss=test_loss,
+                        test_acc=test_acc,
+                        test_ece=ece,
+                        epoch_seconds=22.0 + noise.normal(0, 0.5),
+                        images_per_second=2280.0 + noise.normal(0, 20),
+                    )
+                )
+            lam = None
+            if with_lam and a > 0:
+                lam = noise.beta(a, a, steps_per_epoch * n_epochs).tolist()
+            calibration = None
+            if with_calibration:
+                over = 0.09 * (1 - 2.2 * strength)  # baseline overconfident, alpha 1 underconfident
+                calibration = _synthetic_calibration(noise, over, sharpness=6.0 * (1 - strength), epoch=n_epochs)
+            write_run(exp_dir, a, s, rows, done=n_epochs == epochs, lam=lam, calibration=calibration)
+    meta = {"name": exp_dir.name, "alphas": list(alphas), "seeds": list(seeds), "training": {"epochs": epochs}}
+    results.atomic_write_json(exp_dir / results.EXPERIMENT_FILE, meta)
+    return exp_dir
