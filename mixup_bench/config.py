@@ -161,7 +161,7 @@ class ExperimentConfig:
         """Raise UserError with one line for the first value out of range."""
         self.training.validate()
         for a in self.alphas:
-            if a < 0:
+            if not a >= 0:  # also catches nan
                 raise UserError(f"--alpha must be 0 or more (0 is the baseline), got {a:g}.")
         if not self.arm_alphas:
             raise UserError("Nothing to run: --no-baseline with no --alpha above 0.")

@@ -188,7 +188,12 @@ def _load_split(
 
 def decode_images(files: list[Path]) -> torch.Tensor:
     """Decode image files to one (N, 3, 32, 32) uint8 tensor, naming the first bad file."""
+    import warnings
+
     from torchvision.io import ImageReadMode, decode_image
+
+    # torchvision >= 0.29 marks its decoders deprecated in favour of torchcodec; they still work.
+    warnings.filterwarnings("ignore", message="The image decoding and encoding", category=DeprecationWarning)
 
     def decode(path: Path) -> torch.Tensor:
         try:

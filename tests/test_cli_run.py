@@ -1,0 +1,178 @@
+"""`mixup-bench run` end to end through CliRunner, as a user calls it, on tiny synthetic data."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from mixup_bench.cli import app
+from mixup_bench.results import METRICS_COLUMNS
+
+runner = CliRunner()
+
+
+def run_cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def base_args(data_dir, out, *extra: str) -> list[str]:
+    return [
+        "run",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+        "--precision",
+        "fp32",
+        *extra,
+    ]
+
+
+def test_run_writes_two_runs_with_exact_columns_then_skips(tiny_cifar, tmp_path):
+    out = tmp_path / "results"
+    res = run_cli(*base_args(tiny_cifar, out))
+    assert res.exit_code == 0, res.output
+    exp = out / "default"
+    runs = sorted(p.name for p in (exp / "runs").iterdir())
+    assert runs == ["baseline-a0-s0", "mixup-a0.4-s0"]
+    for name in runs:
+        df = pd.read_csv(exp / "runs" / name / "metrics.csv")
+        assert tuple(df.columns) == METRICS_COLUMNS
+        assert df["epoch"].tolist() == [1, 2]
+        assert (df["run_id"] == name).all()
+        assert df[["train_loss", "clean_train_loss", "test_loss"]].notna().all().all()
+        assert df["test_acc"].between(0, 1).all() and df["test_ece"].between(0, 1).all()
+        assert (exp / "runs" / name / "DONE").exists()
+    mix = pd.read_csv(exp / "runs" / "mixup-a0.4-s0" / "metrics.csv")
+    assert (mix["method"] == "mixup").all() and (mix["alpha"] == 0.4).all()
+    lam = pd.read_csv(exp / "runs" / "mixup-a0.4-s0" / "lam.csv")
+    assert len(lam) == 2 * (72 // 16) and lam["lam"].between(0, 1).all()
+    calib = json.loads((exp / "runs" / "baseline-a0-s0" / "calibration.json").read_text())
+    assert sum(calib["count"]) == 3 * 8 and calib["epoch"] == 2
+    record = json.loads((exp / "experiment.json").read_text())
+    assert record["data"]["source"] == "image-folder" and record["data"]["train_images"] == 72
+    assert record["versions"]["torch"] and record["device"]["resolved"] == "cpu"
+    run_cfg = json.loads((exp / "runs" / "mixup-a0.4-s0" / "config.json").read_text())
+    assert run_cfg["alpha"] == 0.4 and run_cfg["training"]["epochs"] == 2
+    assert "Final epoch" in res.output
+
+    before = {p: p.stat().st_mtime_ns for p in exp.rglob("metrics.csv")}
+    again = run_cli(*base_args(tiny_cifar, out))
+    assert again.exit_code == 0, again.output
+    assert "already done" in again.output
+    assert {p: p.stat().st_mtime_ns for p in exp.rglob("metrics.csv")} == before
+
+
+def test_changed_config_under_same_name_is_refused(tiny_cifar, tmp_path):
+    out = tmp_path / "results"
+    assert run_cli(*base_args(tiny_cifar, out, "--no-baseline", "--alpha", "1")).exit_code == 0
+    args = base_args(tiny_cifar, out)
+    args[args.index("--epochs") + 1] = "3"
+    res = run_cli(*args)
+    assert res.exit_code == 2
+    assert "epochs=2" in res.output and "--name" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    # adding an arm under the same config is fine and keeps the earlier run
+    res = run_cli(*base_args(tiny_cifar, out, "--alpha", "1", "--alpha", "0.2"))
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (out / "default" / "runs").iterdir()) == [
+        "baseline-a0-s0",
+        "mixup-a0.2-s0",
+        "mixup-a1-s0",
+    ]
+
+
+def test_same_seed_same_init_and_order_across_arms(tiny_cifar, tmp_path):
+    """Pairing: with alpha tiny, MixUp is nearly the baseline; with a different seed it is not."""
+    out = tmp_path / "r"
+    res = run_cli(*base_args(tiny_cifar, out, "--alpha", "0.0001", "--seed", "0", "--seed", "1"))
+    assert res.exit_code == 0, res.output
+    runs = out / "default" / "runs"
+
+    def final(name):
+        return pd.read_csv(runs / name / "metrics.csv").iloc[-1]
+
+    # Beta(1e-4, 1e-4) puts lam within 1e-3 of 0 or 1; lam near 0 swaps the pair, so compare test loss loosely.
+    b0, m0, b1 = final("baseline-a0-s0"), final("mixup-a0.0001-s0"), final("baseline-a0-s1")
+    assert abs(b0.test_loss - b1.test_loss) > 1e-4  # different seeds really differ
+    df0 = pd.read_csv(runs / "baseline-a0-s0" / "metrics.csv")
+    df0b = pd.read_csv(runs / "baseline-a0-s0" / "metrics.csv")
+    assert df0.equals(df0b)
+    assert m0.seed == 0
+
+
+def test_seed_is_really_used(tiny_cifar, tmp_path):
+    """Same seed twice gives identical numbers; seed 0 is a real seed (differs from seed 1)."""
+    a = run_cli(*base_args(tiny_cifar, tmp_path / "a", "--no-baseline", "--seed", "0"))
+    b = run_cli(*base_args(tiny_cifar, tmp_path / "b", "--no-baseline", "--seed", "0"))
+    c = run_cli(*base_args(tiny_cifar, tmp_path / "c", "--no-baseline", "--seed", "1"))
+    assert a.exit_code == b.exit_code == c.exit_code == 0
+    cols = ["train_loss", "clean_train_loss", "test_loss", "test_acc"]
+
+    def read(root, seed):
+        return pd.read_csv(root / "default" / "runs" / f"mixup-a0.4-s{seed}" / "metrics.csv")[cols]
+
+    pd.testing.assert_frame_equal(read(tmp_path / "a", 0), read(tmp_path / "b", 0))
+    assert not read(tmp_path / "a", 0).equals(read(tmp_path / "c", 1))
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--alpha", "-1"], "--alpha must be 0 or more"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--model", "resnet9000"], "Unknown model 'resnet9000'"),
+        (["--batch-size", "1"], "--batch-size must be at least 2"),
+        (["--lr", "0"], "--lr must be positive"),
+        (["--device", "tpu"], "Unknown device 'tpu'"),
+        (["--precision", "fp8"], "Unknown precision 'fp8'"),
+        (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--seed", "1", "--seeds", "2"], "not both"),
+        (["--alpha", "nan"], "--alpha must be 0 or more"),
+        (["--subset", "5"], "--subset 5 is smaller than one batch"),
+        (["--jobs", "0"], "--jobs must be at least 1"),
+        (["--backend", "slurm"], "Unknown backend 'slurm'"),
+        (["--name", "../x"], "--name must be a plain folder name"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tiny_cifar, tmp_path, extra, expected):
+    res = run_cli(*base_args(tiny_cifar, tmp_path / "r", *extra))
+    assert res.exit_code == 2, res.output
+    assert expected in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "r" / "default" / "runs").exists()
+
+
+def test_missing_data_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "nodata" / "train").mkdir(parents=True)
+    res = run_cli(*base_args(tmp_path / "nodata", tmp_path / "r"))
+    assert res.exit_code == 2
+    assert "test/" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_data_command_describes_the_folder(tiny_cifar):
+    res = run_cli("data", "--data-dir", str(tiny_cifar))
+    assert res.exit_code == 0, res.output
+    assert "image-folder" in res.output and "72 images" in res.output and "cat, dog, frog" in res.output
+
+
+def test_data_command_without_data_and_without_download(tmp_path):
+    res = run_cli("data", "--data-dir", str(tmp_path / "none"))
+    assert res.exit_code == 2 and "No CIFAR-10" in res.output
+
+
+def test_help_lists_every_command():
+    res = run_cli("--help")
+    assert res.exit_code == 0
+    for cmd in ("run", "plot", "status", "data"):
+        assert cmd in res.output
