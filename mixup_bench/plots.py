@@ -13,6 +13,7 @@ pyplot, so drawing needs no display and leaves no global state behind.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from dataclasses import dataclass
@@ -80,7 +81,9 @@ def alpha_colors(alphas) -> dict[float, str]:
         colors.update({a: OKABE_ITO[i] for i, a in enumerate(positive)})
     else:
         cmap = matplotlib.colormaps["viridis"]
-        colors.update({a: matplotlib.colors.to_hex(cmap(0.9 * i / (len(positive) - 1))) for i, a in enumerate(positive)})
+        colors.update(
+            {a: matplotlib.colors.to_hex(cmap(0.9 * i / (len(positive) - 1))) for i, a in enumerate(positive)}
+        )
     return colors
 
 
@@ -153,35 +156,50 @@ def plot_experiment(
     agg: pd.DataFrame | None = None,
     lam: pd.DataFrame | None = None,
     reliability: list[stats.Reliability] | None = None,
+    formats=FORMATS,
 ) -> list[Path]:
     """Draw every figure of `FIGURES` for the experiment in `exp_dir` (rows `df` from
-    `stats.load_experiment`) into `out_dir` (default `<exp_dir>/plots`) and return the written paths.
+    `stats.load_experiment`) into `out_dir` (default `<exp_dir>/plots`), once per format
+    (PNG at 150 dpi and SVG by default), and return the written paths.
+
+    `agg`, `lam` and `reliability` are computed or read from `exp_dir` when not given.
     """
     exp_dir = Path(exp_dir)
     out_dir = Path(out_dir) if out_dir is not None else exp_dir / PLOTS_DIR
     data = plot_data(exp_dir, df, agg=agg, lam=lam, reliability=reliability)
     written: list[Path] = []
-    with matplotlib.rc_context(RC):
-        for name in FIGURES:
-            fig = _BUILDERS[name](data)
-            written += save_figure(fig, out_dir, name)
+    for name in FIGURES:
+        written += save_figure(_BUILDERS[name](data), out_dir, name, formats)
     return written
 
 
 def save_figure(fig: Figure, out_dir: Path, stem: str, formats=FORMATS) -> list[Path]:
     """Write `fig` as `<out_dir>/<stem>.<fmt>` for each format, atomically; return the paths."""
-    paths = []
-    for fmt in formats:
-        buf = io.BytesIO()
-        metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-        fig.savefig(buf, format=fmt, dpi=DPI, bbox_inches="tight", metadata=metadata)
-        path = Path(out_dir) / f"{stem}.{fmt}"
-        results.atomic_write_bytes(path, buf.getvalue())
-        paths.append(path)
+    with matplotlib.rc_context(RC):
+        paths = [_save_one(fig, Path(out_dir) / f"{stem}.{fmt}", fmt) for fmt in formats]
     return paths
 
 
+def _save_one(fig: Figure, path: Path, fmt: str) -> Path:
+    buf = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    fig.savefig(buf, format=fmt, dpi=DPI, metadata=metadata)
+    results.atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
 # --- drawing helpers ------------------------------------------------------------------
+
+
+def _styled(builder):
+    """Build the figure under the house style `RC`, whoever calls the builder."""
+
+    @functools.wraps(builder)
+    def wrapper(data: PlotData) -> Figure:
+        with matplotlib.rc_context(RC):
+            return builder(data)
+
+    return wrapper
 
 
 def _curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, scale: float = 1.0, lw: float = 1.8):
@@ -202,6 +220,10 @@ def _curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, 
 def _epoch_axis(ax) -> None:
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    lo, hi = ax.get_xlim()
+    if hi - lo < 2:  # one or two epochs: keep whole-number ticks around them
+        mid = (lo + hi) / 2
+        ax.set_xlim(mid - 1, mid + 1)
 
 
 def _arm_handles(data: PlotData, arms=None) -> list:
@@ -248,6 +270,7 @@ def _draw_losses(ax, data: PlotData) -> None:
 LOSS_STYLES = ((CLEAN_LS, "clean train loss (eval mode, unmixed)"), (TEST_LS, "test loss"))
 
 
+@_styled
 def figure_loss_curves(data: PlotData) -> Figure:
     """Clean train loss (solid) and test loss (dashed) per epoch, every arm: the figure of the claim."""
     fig = Figure(figsize=(9.5, 5.2), layout="constrained")
@@ -258,6 +281,7 @@ def figure_loss_curves(data: PlotData) -> Figure:
     return fig
 
 
+@_styled
 def figure_mixed_vs_clean(data: PlotData) -> Figure:
     """The training objective on mixed batches (dotted) next to the clean train loss (solid)."""
     fig = Figure(figsize=(9.5, 5.2), layout="constrained")
@@ -277,13 +301,41 @@ def figure_mixed_vs_clean(data: PlotData) -> Figure:
     return fig
 
 
-def _draw_test_acc(ax, data: PlotData) -> None:
+def _draw_test_acc(ax, data: PlotData, zoom: bool = True) -> None:
     for m, a in data.arms:
         _curve(ax, data, m, a, "test_acc", TEST_LS, scale=100)
     _epoch_axis(ax)
     ax.set_ylabel("test accuracy (%)")
+    if zoom:
+        _zoom_last_epochs(ax, data, "test_acc", TEST_LS, scale=100)
 
 
+def _zoom_last_epochs(ax, data: PlotData, metric: str, ls: str, scale: float = 1.0) -> None:
+    """An inset (lower right) magnifying the last 40% of epochs, where arms differ by a point or less."""
+    a = data.agg[data.agg["metric"] == metric]
+    last = int(a["epoch"].max()) if not a.empty else 0
+    if last < 6:
+        return
+    first = int(math.floor(0.6 * last))
+    tail = a[a["epoch"] >= first]
+    lo = np.nanmin((tail["mean"] - tail["std"].fillna(0)).to_numpy()) * scale
+    hi = np.nanmax((tail["mean"] + tail["std"].fillna(0)).to_numpy()) * scale
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return
+    pad = max(0.08 * (hi - lo), 1e-3)
+    inset = ax.inset_axes([0.42, 0.06, 0.55, 0.5])
+    for m, al in data.arms:
+        _curve(inset, data, m, al, metric, ls, scale=scale, lw=1.5)
+    inset.set_xlim(first - 0.3, last + 0.3)
+    inset.set_ylim(lo - pad, hi + pad)
+    inset.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+    inset.tick_params(labelsize=8)
+    inset.set_title(f"zoom: epochs {first}–{last}", fontsize=8, pad=3)
+    inset.set_facecolor("white")
+    ax.indicate_inset_zoom(inset, edgecolor="0.5")
+
+
+@_styled
 def figure_accuracy_curves(data: PlotData) -> Figure:
     """Test accuracy (left, dashed) and clean train accuracy (right, solid) per epoch."""
     fig = Figure(figsize=(12.5, 4.8), layout="constrained")
@@ -309,6 +361,7 @@ def _draw_gap(ax, data: PlotData) -> None:
     ax.set_ylabel("test loss − clean train loss (nats)")
 
 
+@_styled
 def figure_generalization_gap(data: PlotData) -> Figure:
     """Test loss minus clean train loss per epoch: how far the test loss is above the train loss."""
     fig = Figure(figsize=(9.5, 5.0), layout="constrained")
@@ -334,7 +387,7 @@ def _draw_final(ax, data: PlotData, metric: str, scale: float = 1.0, seed_dots: 
             ax.scatter(i + rng.uniform(-0.12, 0.12, len(v)), v, s=14, color=color, alpha=0.45, lw=0, zorder=2)
         ax.errorbar(i, mean, yerr=std, fmt="o", ms=7, color=color, capsize=5, lw=1.8, zorder=3)
         partial = "*" if (~f["done"]).any() else ""
-        name = "0\nbaseline" if m == "baseline" else stats.format_alpha(a)
+        name = "0 (baseline)" if m == "baseline" else stats.format_alpha(a)
         labels.append(f"{name}{partial}\nn={len(v)}")
         means.append(mean)
         xs.append(i)
@@ -345,6 +398,7 @@ def _draw_final(ax, data: PlotData, metric: str, scale: float = 1.0, seed_dots: 
     ax.grid(axis="x", visible=False)
 
 
+@_styled
 def figure_final_vs_alpha(data: PlotData) -> Figure:
     """Final test accuracy, test loss and clean train loss against alpha (alpha=0 is the baseline)."""
     fig = Figure(figsize=(13, 4.8), layout="constrained")
@@ -354,7 +408,7 @@ def figure_final_vs_alpha(data: PlotData) -> Figure:
         ("test_loss", 1, "final test loss (nats)", "Test loss (lower is better)"),
         ("clean_train_loss", 1, "final clean train loss (nats)", "Clean train loss"),
     )
-    for ax, (metric, scale, ylabel, title) in zip(axes, panels):
+    for ax, (metric, scale, ylabel, title) in zip(axes, panels, strict=True):
         _draw_final(ax, data, metric, scale)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
@@ -397,6 +451,7 @@ def _lam_ylim(ax, alphas: list[float], hist_top: float = 0.0) -> None:
     ax.set_ylim(0, top * 1.25 or 1.0)
 
 
+@_styled
 def figure_lambda_distribution(data: PlotData) -> Figure:
     """One panel per MixUp alpha: the Beta(alpha, alpha) density and a histogram of the lam sampled."""
     alphas = data.mixup_alphas
@@ -406,7 +461,7 @@ def figure_lambda_distribution(data: PlotData) -> Figure:
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     if not alphas:
         _no_data(axes[0], "No MixUp arm: the baseline always uses λ = 1 (no mixing).")
-    for ax, a in zip(axes, alphas):
+    for ax, a in zip(axes, alphas, strict=False):  # spare axes are hidden below
         color = data.color(a)
         n, hist_top = _lam_hist(ax, data, a, color)
         x, y = _beta_pdf(a)
@@ -419,7 +474,9 @@ def figure_lambda_distribution(data: PlotData) -> Figure:
         seeds = data.lam.loc[data.lam["alpha"] == a, "seed"].nunique() if n else 0
         handles = [Line2D([], [], color=color, lw=2, label=f"Beta({stats.format_alpha(a)}, {stats.format_alpha(a)})")]
         handles.append(
-            Patch(facecolor=color, alpha=0.35, label=f"sampled λ: {n:,} values, {seeds} seed{'s' if seeds != 1 else ''}")
+            Patch(
+                facecolor=color, alpha=0.35, label=f"sampled λ: {n:,} values, {seeds} seed{'s' if seeds != 1 else ''}"
+            )
             if n
             else Patch(facecolor="none", edgecolor="none", label="no lam.csv: samples not logged")
         )
@@ -447,34 +504,48 @@ def _draw_lambda_overlay(ax, data: PlotData) -> None:
     ax.set_ylabel("probability density")
 
 
-def _draw_reliability(ax, data: PlotData) -> list:
-    """Accuracy against mean confidence per bin, pooled over seeds; returns legend handles with ECE."""
+MIN_BIN_COUNT = 20  # bins with fewer pooled predictions are not drawn in the reliability diagram
+
+
+def _draw_reliability(ax, data: PlotData, short: bool = False) -> list:
+    """Accuracy against mean confidence per bin, pooled over seeds; returns legend handles with ECE.
+
+    Bins holding fewer than MIN_BIN_COUNT predictions are left out (their accuracy is noise),
+    unless the arm has fewer than 10 * MIN_BIN_COUNT predictions in all (hand-made data).
+    """
     ax.plot([0, 100], [0, 100], color="0.55", ls="--", lw=1)
     handles = [Line2D([], [], color="0.55", ls="--", lw=1, label="perfect calibration")]
     order = {arm: i for i, arm in enumerate(data.arms)}
     for r in sorted(data.reliability, key=lambda r: order.get((r.method, r.alpha), 99)):
-        ok = r.count > 0
+        min_count = MIN_BIN_COUNT if r.count.sum() >= 10 * MIN_BIN_COUNT else 1
+        ok = r.count >= min_count
         color = data.color(r.alpha)
         ax.plot(100 * r.confidence[ok], 100 * r.accuracy[ok], marker="o", ms=4, color=color, lw=1.6)
         epochs = sorted(set(r.epochs))
         at = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {epochs[0]}–{epochs[-1]}"
-        label = f"{stats.arm_label(r.method, r.alpha, greek=True)}: ECE {100 * r.ece:.1f}% ({r.n_runs} runs, {at})"
+        label = f"{stats.arm_label(r.method, r.alpha, greek=True)}: ECE {100 * r.ece:.1f}%"
+        if not short:
+            label += f" ({r.n_runs} run{'s' if r.n_runs != 1 else ''} pooled, {at})"
         handles.append(Line2D([], [], color=color, marker="o", ms=4, lw=1.6, label=label))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     ax.set_ylabel("accuracy in bin (%)")
-    ax.set_aspect("auto")
+    note = {"ha": "center", "va": "center", "color": "0.45", "style": "italic", "fontsize": 9}
+    ax.text(75, 12, "overconfident\n(below the diagonal)", **note)
+    if not short:
+        ax.text(25, 88, "underconfident\n(above the diagonal)", **note)
     if not data.reliability:
         ax.text(50, 50, "no calibration.json found", ha="center", va="center", color="0.4")
     return handles
 
 
+@_styled
 def figure_calibration(data: PlotData) -> Figure:
     """Reliability diagram of the latest test evaluation of each arm, with the share of predictions per bin."""
     fig = Figure(figsize=(9.5, 7.2), layout="constrained")
     ax, ax_share = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.1]})
     handles = _draw_reliability(ax, data)
-    ax.set_title(_title(data, "Reliability diagram (bins pooled over seeds; below the diagonal = overconfident)"))
+    ax.set_title(_title(data, "Reliability diagram of the latest test evaluation"))
     for r in data.reliability:
         centers = 100 * (r.bin_lower + r.bin_upper) / 2
         share = 100 * r.count / max(r.count.sum(), 1)
@@ -483,10 +554,14 @@ def figure_calibration(data: PlotData) -> Figure:
         ax_share.set_yscale("log")
     ax_share.set_ylabel("predictions\nin bin (%, log)")
     ax_share.set_xlabel("confidence = highest softmax probability (%)")
+    handles.append(
+        Line2D([], [], ls="", label=f"bins pooled over seeds;\nbins with < {MIN_BIN_COUNT} predictions not drawn")
+    )
     _legend_right(fig, handles)
     return fig
 
 
+@_styled
 def figure_dashboard(data: PlotData) -> Figure:
     """A 2x3 overview for a README or a slide."""
     fig = Figure(figsize=(17, 9.8), layout="constrained")
@@ -500,17 +575,21 @@ def figure_dashboard(data: PlotData) -> Figure:
     _draw_final(axes[1, 0], data, "test_acc", 100)
     axes[1, 0].set_ylabel("final test accuracy (%)")
     axes[1, 0].set_title("Final test accuracy (mean ± std, dots: seeds)")
-    rel_handles = _draw_reliability(axes[1, 1], data)
+    rel_handles = _draw_reliability(axes[1, 1], data, short=True)
     axes[1, 1].set_xlabel("confidence (%)")
     axes[1, 1].set_title("Reliability (latest test evaluation)")
-    axes[1, 1].legend(handles=rel_handles[1:], loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
+    if rel_handles[1:]:
+        axes[1, 1].legend(handles=rel_handles[1:], loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
     _draw_lambda_overlay(axes[1, 2], data)
     axes[1, 2].set_title("λ ~ Beta(α, α): density (line), sampled (steps)")
     n_seeds = data.df["seed"].nunique()
     epochs = int(data.df["epoch"].max())
-    fig.suptitle(f"MixUp benchmark — experiment: {data.name} ({n_seeds} seed(s), up to {epochs} epochs)")
+    fig.suptitle(
+        f"MixUp benchmark — experiment: {data.name} ({n_seeds} seed{'s' if n_seeds != 1 else ''}, "
+        f"up to {epochs} epoch{'s' if epochs != 1 else ''})"
+    )
     handles = _arm_handles(data) + _style_handles(((CLEAN_LS, "clean train"), (TEST_LS, "test")), data)
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 8), frameon=False)
     return fig
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -60,10 +61,9 @@ def make_report(path: Path, console: Console) -> ReportResult:
     files += figure_paths
 
     console.print(f"[bold]Experiment[/bold] {exp_dir}")
-    console.print(rich_table(table))
+    console.print(fitting_table(table, console))
     console.print()
-    console.print("Verdict.", style="bold", end=" ")
-    console.print(text, markup=False, highlight=False)
+    console.print(Text.assemble(("Verdict. ", "bold"), text))
     for w in warnings:
         console.print(f"Warning: {w}", style="yellow", markup=False, highlight=False)
     console.print(f"\n[bold]Wrote {len(files)} files[/bold] into {exp_dir}:")
@@ -118,7 +118,7 @@ def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     rows = []
     for _, r in table.iterrows():
         n = int(r["seeds"])
-        status = f"partial ({n - int(r['runs_done'])} of {n} running)" if r["partial"] else "done"
+        status = f"partial: {n - int(r['runs_done'])} of {n} running" if r["partial"] else "done"
         rows.append(
             [
                 str(r["arm"]),
@@ -146,6 +146,31 @@ def rich_table(table: pd.DataFrame) -> Table:
     for row in rows:
         t.add_row(*(Text(c) for c in row), style="yellow" if row[-1].startswith("partial") else None)
     return t
+
+
+def rich_table_by_metric(table: pd.DataFrame) -> Table:
+    """The same numbers with one column per arm and one row per metric, for narrow consoles."""
+    header, rows = display_rows(table)
+    t = Table(title="Final epoch, mean ± std over seeds", title_justify="left")
+    t.add_column("", justify="left", no_wrap=True)
+    for row in rows:
+        t.add_column(Text(row[0]), justify="right", no_wrap=True)
+    for i, name in enumerate(header[1:], start=1):
+        if name.startswith("Δ"):
+            t.add_row(Text("Δ test acc vs baseline (pp)"), *(Text(r[i].split(" [")[0]) for r in rows))
+            t.add_row(Text("  95% CI"), *(Text("[" + r[i].split(" [")[1] if " [" in r[i] else "") for r in rows))
+        else:
+            t.add_row(Text(name), *(Text(r[i]) for r in rows))
+    return t
+
+
+def fitting_table(table: pd.DataFrame, console: Console) -> Table:
+    """The wide table (one row per arm) when it fits the console, else the one with a column per arm."""
+    wide = rich_table(table)
+    unbounded = console.options.update_width(10_000)
+    if Measurement.get(console, unbounded, wide).maximum <= console.width:
+        return wide
+    return rich_table_by_metric(table)
 
 
 def _md_escape(text: str) -> str:

@@ -118,7 +118,7 @@ def arm_label(method: str, alpha: float, greek: bool = False) -> str:
 def arms(df: pd.DataFrame) -> list[tuple[str, float]]:
     """The arms present in `df` as (method, alpha), baseline first, then by increasing alpha."""
     pairs = df[["method", "alpha"]].drop_duplicates()
-    keys = [(str(m), float(a)) for m, a in zip(pairs["method"], pairs["alpha"])]
+    keys = [(str(m), float(a)) for m, a in zip(pairs["method"], pairs["alpha"], strict=True)]
     return sorted(keys, key=lambda k: (k[0] != "baseline", k[1]))
 
 
@@ -352,7 +352,8 @@ def load_calibration(exp_dir: Path, df: pd.DataFrame) -> tuple[list[Reliability]
                 warnings.append(f"Ignored {path}: every bin list must hold n_bins={n_bins} values, counts >= 0.")
                 continue
             if acc and not (
-                np.allclose(acc["bin_lower"], arrays["bin_lower"]) and np.allclose(acc["bin_upper"], arrays["bin_upper"])
+                np.allclose(acc["bin_lower"], arrays["bin_lower"])
+                and np.allclose(acc["bin_upper"], arrays["bin_upper"])
             ):
                 warnings.append(f"Ignored {path}: its bins differ from the other runs of the arm.")
                 continue
@@ -387,7 +388,7 @@ def _runs(df: pd.DataFrame, method: str | None = None, alpha: float | None = Non
     if alpha is not None:
         sel = sel[sel["alpha"] == alpha]
     keys = sel[["run_id", "alpha", "seed"]].drop_duplicates()
-    return [(str(r), float(a), int(s)) for r, a, s in zip(keys["run_id"], keys["alpha"], keys["seed"])]
+    return [(str(r), float(a), int(s)) for r, a, s in zip(keys["run_id"], keys["alpha"], keys["seed"], strict=True)]
 
 
 # --- intervals ------------------------------------------------------------------
@@ -560,7 +561,19 @@ def paired_differences(df: pd.DataFrame, metrics=PAIRED_METRICS, confidence: flo
                 "seeds": ",".join(str(s) for s in sorted(g["seed"])),
             }
         )
-    summary_cols = ["alpha", "metric", "mean", "std", "n", "ci_low", "ci_high", "epoch_min", "epoch_max", "short", "seeds"]
+    summary_cols = [
+        "alpha",
+        "metric",
+        "mean",
+        "std",
+        "n",
+        "ci_low",
+        "ci_high",
+        "epoch_min",
+        "epoch_max",
+        "short",
+        "seeds",
+    ]
     summary = pd.DataFrame(summary_rows, columns=summary_cols)
     return Paired(pairs=pairs, summary=summary, notes=notes, has_baseline=not base.empty, has_mixup=not mix.empty)
 
@@ -663,13 +676,17 @@ def summary_table(df: pd.DataFrame, paired: Paired | None = None) -> pd.DataFram
 # --- verdict --------------------------------------------------------------------------
 
 
-def format_diff(metric: str, value: float, sign: bool = True) -> str:
-    """A difference in the metric's display unit: percentage points for fractions, else 3 decimals."""
+def format_diff(metric: str, value: float) -> str:
+    """A signed difference in the metric's display unit: percentage points for fractions (2 decimals),
+    else 3 decimals; a value that would round to zero keeps two significant digits instead."""
     if not math.isfinite(value):
         return "n/a"
-    if metric in FRACTION_METRICS:
-        return f"{100 * value:{'+' if sign else ''}.2f} pp"
-    return f"{value:{'+' if sign else ''}.3f}"
+    scale, digits, unit = (100, 2, " pp") if metric in FRACTION_METRICS else (1, 3, "")
+    v = scale * value
+    text = f"{v:+.{digits}f}"
+    if v != 0 and float(text) == 0:
+        text = f"{v:+.2g}"
+    return text + unit
 
 
 def _format_ci(metric: str, iv: Interval) -> str:
@@ -716,16 +733,19 @@ def verdict(df: pd.DataFrame, paired: Paired | None = None) -> str:
             continue
         s = paired.summary[(paired.summary["alpha"] == alpha)].iloc[0]
         n = int(s["n"])
-        epochs = f"epoch {s['epoch_max']}" if s["epoch_min"] == s["epoch_max"] else f"epochs {s['epoch_min']}-{s['epoch_max']}"
+        epochs = (
+            f"epoch {s['epoch_max']}"
+            if s["epoch_min"] == s["epoch_max"]
+            else f"epochs {s['epoch_min']}-{s['epoch_max']}"
+        )
         if n < 2:
             parts = [
-                f"{METRIC_NAMES[m] if m != 'gap' else 'gap'} {format_diff(m, ivs[m].mean)} "
-                f"(claimed {CLAIM_WORDS[m]})"
+                f"{METRIC_NAMES[m] if m != 'gap' else 'gap'} {format_diff(m, ivs[m].mean)} (claimed {CLAIM_WORDS[m]})"
                 for m in PAIRED_METRICS
             ]
             sentences.append(
-                f"{label} was compared with the baseline on only one seed (seed {s['seeds']}, {epochs}), so no interval "
-                f"can be given and these differences are single-run observations, not evidence either way: "
+                f"{label} was compared with the baseline on only one seed (seed {s['seeds']}, {epochs}), so no "
+                f"interval can be given and these differences are single-run observations, not evidence either way: "
                 f"{'; '.join(parts)}. None of the claims can be tested with one seed; run more seeds (e.g. --seeds 3)."
             )
             continue
@@ -739,7 +759,9 @@ def verdict(df: pd.DataFrame, paired: Paired | None = None) -> str:
         gen = [m for m in PAIRED_METRICS if m != "clean_train_loss"]
         counts = {k: [m for m in gen if judged[m] == k] for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
         gen_text = "; ".join(
-            f"{k} by {_join([_short_name(m) for m in counts[k]])}" for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE) if counts[k]
+            f"{k} {'on' if k == INCONCLUSIVE else 'by'} {_join([_short_name(m) for m in counts[k]])}"
+            for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
+            if counts[k]
         )
         sentences.append(
             f"So for alpha={format_alpha(alpha)} the claim of a higher training loss is {judged['clean_train_loss']}, "

@@ -7,7 +7,6 @@ run whose last epoch holds given values; `synthetic_experiment` writes a realist
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -60,9 +59,7 @@ def write_run(
     run_dir.mkdir(parents=True, exist_ok=True)
     results.write_metrics(run_dir, rows)
     if lam is not None:
-        results.write_lam_log(
-            run_dir, [{"epoch": 1 + i // 50, "step": i, "lam": float(v)} for i, v in enumerate(lam)]
-        )
+        results.write_lam_log(run_dir, [{"epoch": 1 + i // 50, "step": i, "lam": float(v)} for i, v in enumerate(lam)])
     if calibration is not None:
         results.atomic_write_json(run_dir / results.CALIBRATION_FILE, calibration)
     if done:
@@ -70,9 +67,7 @@ def write_run(
     return run_dir
 
 
-def write_final_values(
-    exp_dir: Path, alpha: float, seed: int, epochs: int = 3, done: bool = True, **final
-) -> Path:
+def write_final_values(exp_dir: Path, alpha: float, seed: int, epochs: int = 3, done: bool = True, **final) -> Path:
     """A run of `epochs` epochs whose last epoch holds the metric values in `final`.
 
     Earlier epochs get the defaults of `metrics_row` shifted by the epoch, so they never equal the final values.
@@ -86,7 +81,7 @@ def calibration_dict(count, confidence_sum, correct_sum, epoch: int = 3) -> dict
     """A calibration.json payload over 15 equal bins of [0, 1]."""
     edges = np.linspace(0, 1, N_BINS + 1)
     total = sum(count)
-    ece = sum(abs(c - s) for c, s in zip(correct_sum, confidence_sum)) / total if total else 0.0
+    ece = sum(abs(c - s) for c, s in zip(correct_sum, confidence_sum, strict=True)) / total if total else 0.0
     return {
         "epoch": epoch,
         "n_bins": N_BINS,
@@ -143,7 +138,9 @@ def synthetic_experiment(
             rows = []
             for e in range(1, n_epochs + 1):
                 t = e / epochs
-                lr = 0.1 * (math.sin(math.pi * t / 0.3 / 2) if t < 0.3 else 0.5 * (1 + math.cos(math.pi * (t - 0.3) / 0.7)))
+                lr = 0.1 * (
+                    math.sin(math.pi * t / 0.3 / 2) if t < 0.3 else 0.5 * (1 + math.cos(math.pi * (t - 0.3) / 0.7))
+                )
                 clean_floor = 0.03 + 0.45 * strength
                 clean = clean_floor + 1.75 * math.exp(-3.2 * t * (1 - 0.5 * strength)) + noise.normal(0, 0.01)
                 objective = clean + 1.6 * strength * (0.7 + 0.3 * t) + noise.normal(0, 0.01)

@@ -1,0 +1,167 @@
+"""report.make_report and `mixup-bench plot`: files written, table and verdict printed, one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from plot_fixtures import synthetic_experiment, write_final_values  # noqa: E402
+
+from mixup_bench import plots, report, stats  # noqa: E402
+from mixup_bench.errors import UserError  # noqa: E402
+
+
+def add_broken_run(exp: Path) -> None:
+    bad = exp / "runs" / "mixup-a0.4-s9"
+    bad.mkdir(parents=True)
+    (bad / "metrics.csv").write_text("epoch,test_acc\n1,0.5\n")
+
+
+def invoke(*args: str):
+    from mixup_bench.cli import app
+
+    return CliRunner().invoke(app, ["plot", *args])
+
+
+def one_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+# --- end to end through the CLI (the one test that draws every figure) ----------------------
+
+
+@pytest.fixture(scope="module")
+def plotted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    exp = synthetic_experiment(root / "sweep", alphas=(0.4,), seeds=(0, 1, 2), epochs=5, steps_per_epoch=5)
+    add_broken_run(exp)
+    result = invoke(str(root))
+    return exp, result
+
+
+def test_plot_command_writes_summary_and_figures(plotted):
+    exp, result = plotted
+    assert result.exit_code == 0, result.output
+    assert (exp / "summary.csv").exists() and (exp / "summary.md").exists()
+    for name in plots.FIGURES:
+        for fmt in plots.FORMATS:
+            assert (exp / "plots" / f"{name}.{fmt}").stat().st_size > 1000
+    table = pd.read_csv(exp / "summary.csv")
+    assert list(table.columns) == list(stats.SUMMARY_COLUMNS)
+    assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4"]
+    assert list(table["seeds"]) == [3, 3]
+
+
+def test_plot_command_prints_table_verdict_files_and_warning(plotted):
+    exp, result = plotted
+    out = result.output
+    assert "Verdict." in out and "paired seeds" in out
+    assert "baseline" in out and "MixUp alpha=0.4" in out
+    assert "summary.md" in out and "plots/dashboard.png" in out
+    assert "Warning: Skipped run mixup-a0.4-s9" in " ".join(out.split())
+
+
+def test_summary_markdown_holds_table_verdict_and_figures(plotted):
+    exp, _ = plotted
+    md = (exp / "summary.md").read_text()
+    assert md.startswith("# MixUp benchmark: sweep")
+    assert "| arm | seeds |" in md and "| MixUp alpha=0.4 | 3 |" in md
+    assert "## Verdict" in md and "claimed higher" in md
+    assert "## Paired differences" in md
+    assert "## Warnings" in md and "mixup-a0.4-s9" in md
+    assert "![loss curves](plots/loss_curves.png)" in md
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "does not exist"),
+        ("no_experiment", "holds no experiment"),
+        ("no_runs", "holds no runs"),
+        ("missing_columns", "lacks the column"),
+        ("empty_csv", "is empty"),
+    ],
+)
+def test_plot_command_errors_are_one_line_with_exit_code_2(tmp_path, setup, message):
+    path = make_bad(tmp_path, setup)
+    result = invoke(str(path))
+    assert result.exit_code == 2
+    assert message in one_line(result)
+
+
+def make_bad(tmp_path: Path, setup: str) -> Path:
+    exp = tmp_path / "exp"
+    if setup == "missing":
+        return tmp_path / "nowhere"
+    if setup == "no_experiment":
+        (tmp_path / "empty").mkdir()
+        return tmp_path / "empty"
+    (exp / "runs").mkdir(parents=True)
+    if setup == "missing_columns":
+        run = exp / "runs" / "baseline-a0-s0"
+        run.mkdir()
+        (run / "metrics.csv").write_text("experiment,run_id,epoch\nx,baseline-a0-s0,1\n")
+    if setup == "empty_csv":
+        run = exp / "runs" / "baseline-a0-s0"
+        run.mkdir()
+        (run / "metrics.csv").write_text("")
+    return exp
+
+
+# --- make_report directly (figures stubbed: drawing is covered above) ----------------------
+
+
+@pytest.fixture
+def no_drawing(monkeypatch):
+    def fake_plot_experiment(exp_dir, df, **kwargs):
+        path = Path(exp_dir) / "plots" / "fake.png"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"")
+        return [path]
+
+    monkeypatch.setattr(plots, "plot_experiment", fake_plot_experiment)
+
+
+def test_make_report_returns_what_it_did(tmp_path, no_drawing):
+    exp = tmp_path / "exp"
+    for seed, acc in enumerate([0.80, 0.82, 0.84]):
+        write_final_values(exp, 0, seed, test_acc=acc)
+        write_final_values(exp, 0.4, seed, test_acc=acc + 0.01 * (seed + 1), done=seed != 2)
+    add_broken_run(exp)
+    console = Console(record=True, width=220)
+    res = report.make_report(exp, console)
+    assert res.experiment_dir == exp
+    assert [f.name for f in res.files] == ["summary.csv", "summary.md", "fake.png"]
+    assert len(res.warnings) == 1 and "mixup-a0.4-s9" in res.warnings[0]
+    assert res.verdict.startswith("Over 3 paired seeds")
+    assert "test accuracy by +2.00 pp" in res.verdict
+    text = console.export_text()
+    assert "partial: 1 of 3 running" in text
+    assert "+2.00 [" in text  # delta with its interval in the table
+    assert "Warning:" in text and res.verdict[:40] in text
+    assert res.summary is not None and bool(res.summary.iloc[1]["partial"])
+
+
+def test_make_report_with_one_seed_says_so(tmp_path, no_drawing):
+    exp = tmp_path / "exp"
+    write_final_values(exp, 0, 0, test_acc=0.8)
+    write_final_values(exp, 0.4, 0, test_acc=0.81)
+    console = Console(record=True, width=220)
+    res = report.make_report(exp, console)
+    assert "no interval can be given" in res.verdict
+    assert "1 pair, no CI" in console.export_text()
+
+
+@pytest.mark.parametrize("setup", ["missing", "no_experiment", "no_runs", "missing_columns", "empty_csv"])
+def test_make_report_raises_user_error(tmp_path, setup, no_drawing):
+    with pytest.raises(UserError):
+        report.make_report(make_bad(tmp_path, setup), Console(record=True))

@@ -1,0 +1,414 @@
+"""stats: loading, aggregation over seeds, t intervals, paired differences, summary table, verdict."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from plot_fixtures import (  # noqa: E402
+    calibration_dict,
+    metrics_row,
+    write_final_values,
+    write_run,
+)
+
+from mixup_bench import results, stats  # noqa: E402
+from mixup_bench.errors import UserError  # noqa: E402
+
+T_975_2 = 4.302652729911275  # t_{0.975} with 2 degrees of freedom (3 seeds)
+T_975_1 = 12.706204736174698  # t_{0.975} with 1 degree of freedom (2 seeds)
+
+# Final-epoch values per seed 0, 1, 2 (hand-made, see the expected numbers in the tests).
+BASE = {
+    "test_acc": [0.80, 0.82, 0.84],
+    "clean_train_loss": [0.10, 0.12, 0.14],
+    "test_loss": [0.70, 0.72, 0.68],
+    "test_ece": [0.08, 0.09, 0.07],
+}
+MIX = {
+    "test_acc": [0.83, 0.84, 0.88],  # diffs 0.03, 0.02, 0.04: mean 0.03, std 0.01
+    "clean_train_loss": [0.40, 0.45, 0.47],  # diffs 0.30, 0.33, 0.33: mean 0.32, std sqrt(3e-4)
+    "test_loss": [0.65, 0.75, 0.66],  # diffs -0.05, 0.03, -0.02: the interval holds 0
+    "test_ece": [0.03, 0.04, 0.02],  # diffs -0.05 each: std 0
+}
+
+
+def write_pairs(exp: Path, base=BASE, mix=MIX, alpha: float = 0.4, seeds=(0, 1, 2), epochs: int = 3) -> Path:
+    for i, s in enumerate(seeds):
+        write_final_values(exp, 0, s, epochs=epochs, **{k: v[i] for k, v in base.items()})
+        write_final_values(exp, alpha, s, epochs=epochs, **{k: v[i] for k, v in mix.items()})
+    return exp
+
+
+def half(std: float, n: int, t: float) -> float:
+    return t * std / math.sqrt(n)
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def test_load_experiment_reads_every_run_into_one_tidy_frame(tmp_path):
+    exp = write_pairs(tmp_path / "exp")
+    df, warnings = stats.load_experiment(exp)
+    assert warnings == []
+    assert len(df) == 6 * 3
+    assert set(results.METRICS_COLUMNS) <= set(df.columns)
+    assert df["done"].all()
+    assert df["gap"].to_numpy() == pytest.approx((df["test_loss"] - df["clean_train_loss"]).to_numpy())
+    assert list(df["method"].iloc[:3]) == ["baseline"] * 3  # baseline first
+    assert df["epoch"].dtype.kind == "i" and df["seed"].dtype.kind == "i"
+
+
+def test_load_experiment_marks_a_run_without_done_as_partial(tmp_path):
+    exp = tmp_path / "exp"
+    write_final_values(exp, 0, 0, epochs=3)
+    write_final_values(exp, 0.4, 0, epochs=2, done=False)
+    df, _ = stats.load_experiment(exp)
+    assert df.groupby("run_id")["done"].first().to_dict() == {"baseline-a0-s0": True, "mixup-a0.4-s0": False}
+
+
+def test_a_broken_run_is_skipped_with_a_warning(tmp_path):
+    exp = write_pairs(tmp_path / "exp")
+    bad = exp / "runs" / "mixup-a1-s0"
+    bad.mkdir()
+    (bad / "metrics.csv").write_text("epoch,test_acc\n1,0.5\n")
+    empty = exp / "runs" / "mixup-a1-s1"
+    empty.mkdir()
+    (empty / "metrics.csv").write_text("")
+    (exp / "runs" / "mixup-a1-s2").mkdir()  # started, no epoch finished yet
+    df, warnings = stats.load_experiment(exp)
+    assert df["run_id"].nunique() == 6
+    assert len(warnings) == 3
+    assert "mixup-a1-s0" in warnings[0] and "lacks the column" in warnings[0]
+    assert "mixup-a1-s1" in warnings[1] and "empty" in warnings[1]
+    assert "mixup-a1-s2" in warnings[2] and "no metrics.csv" in warnings[2]
+
+
+def test_non_numeric_values_and_wrong_methods_skip_the_run(tmp_path):
+    exp = tmp_path / "exp"
+    write_final_values(exp, 0, 0)
+    run = write_final_values(exp, 0.4, 0)
+    text = (run / "metrics.csv").read_text().splitlines()
+    text[2] = text[2].replace("0.4,0,2,", "0.4,0,two,")
+    (run / "metrics.csv").write_text("\n".join(text) + "\n")
+    write_run(exp, 0.2, 0, [metrics_row(0.2, 0, 1, method="baseline")])
+    df, warnings = stats.load_experiment(exp)
+    assert list(df["run_id"].unique()) == ["baseline-a0-s0"]
+    assert any("non-numeric" in w and "epoch" in w for w in warnings)
+    assert any("method baseline with alpha 0.2" in w for w in warnings)
+
+
+def test_duplicate_epochs_keep_the_last_row(tmp_path):
+    exp = tmp_path / "exp"
+    rows = [metrics_row(0, 0, 1, test_acc=0.1), metrics_row(0, 0, 2, test_acc=0.2), metrics_row(0, 0, 2, test_acc=0.3)]
+    write_run(exp, 0, 0, rows)
+    df, warnings = stats.load_experiment(exp)
+    assert list(df["test_acc"]) == [0.1, 0.3]
+    assert len(warnings) == 1 and "appear twice" in warnings[0]
+
+
+def test_no_usable_run_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        stats.load_experiment(tmp_path / "nope")
+    exp = tmp_path / "exp"
+    (exp / "runs").mkdir(parents=True)
+    with pytest.raises(UserError, match="holds no runs"):
+        stats.load_experiment(exp)
+    (exp / "runs" / "baseline-a0-s0").mkdir()
+    (exp / "runs" / "baseline-a0-s0" / "metrics.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(UserError, match="holds no runs") as err:
+        stats.load_experiment(exp)
+    assert "\n" not in str(err.value)
+
+
+def test_experiment_alphas_include_unreadable_runs_and_experiment_json(tmp_path):
+    exp = write_pairs(tmp_path / "exp")
+    (exp / "runs" / "mixup-a1-s0").mkdir()
+    results.atomic_write_json(exp / "experiment.json", {"alphas": [0.4, 2.0]})
+    df, _ = stats.load_experiment(exp)
+    assert stats.experiment_alphas(exp, df) == [0.0, 0.4, 1.0, 2.0]
+
+
+# --- intervals and aggregation ---------------------------------------------------------
+
+
+def test_t_interval_matches_hand_computed_values():
+    iv = stats.mean_interval([0.80, 0.82, 0.84])
+    assert iv.mean == pytest.approx(0.82)
+    assert iv.std == pytest.approx(0.02)
+    assert iv.n == 3
+    assert iv.low == pytest.approx(0.82 - T_975_2 * 0.02 / math.sqrt(3))
+    assert iv.high == pytest.approx(0.82 + T_975_2 * 0.02 / math.sqrt(3))
+    two = stats.mean_interval([1.0, 2.0])
+    assert two.high - two.mean == pytest.approx(T_975_1 * math.sqrt(0.5) / math.sqrt(2))
+    one = stats.mean_interval([0.5])
+    assert one.mean == 0.5 and one.n == 1 and math.isnan(one.std) and math.isnan(one.low) and math.isnan(one.high)
+    assert stats.mean_interval([1.0, math.nan, 3.0]).n == 2
+
+
+def test_aggregate_over_seeds(tmp_path):
+    exp = write_pairs(tmp_path / "exp")
+    df, _ = stats.load_experiment(exp)
+    agg = stats.aggregate(df)
+    row = agg[(agg["method"] == "baseline") & (agg["metric"] == "test_acc") & (agg["epoch"] == 3)].iloc[0]
+    assert row["mean"] == pytest.approx(0.82)
+    assert row["std"] == pytest.approx(0.02)
+    assert row["n"] == 3
+    assert row["ci_low"] == pytest.approx(0.82 - half(0.02, 3, T_975_2))
+    assert row["ci_high"] == pytest.approx(0.82 + half(0.02, 3, T_975_2))
+    first = agg[(agg["alpha"] == 0.4) & (agg["metric"] == "test_acc") & (agg["epoch"] == 1)].iloc[0]
+    assert first["mean"] == pytest.approx(0.31) and first["std"] == pytest.approx(0.0)
+    gap = agg[(agg["method"] == "mixup") & (agg["metric"] == "gap") & (agg["epoch"] == 3)].iloc[0]
+    assert gap["mean"] == pytest.approx(np.mean(np.array(MIX["test_loss"]) - np.array(MIX["clean_train_loss"])))
+    assert set(agg["metric"]) == set(stats.CURVE_METRICS)
+
+
+def test_aggregate_with_one_seed_has_no_interval(tmp_path):
+    exp = tmp_path / "exp"
+    write_final_values(exp, 0, 0, test_acc=0.7)
+    agg = stats.aggregate(stats.load_experiment(exp)[0])
+    row = agg[(agg["metric"] == "test_acc") & (agg["epoch"] == 3)].iloc[0]
+    assert row["mean"] == 0.7 and row["n"] == 1
+    assert math.isnan(row["std"]) and math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
+
+
+# --- paired differences ----------------------------------------------------------------
+
+
+def test_paired_differences_match_hand_computed_values(tmp_path):
+    exp = write_pairs(tmp_path / "exp")
+    df, _ = stats.load_experiment(exp)
+    paired = stats.paired_differences(df)
+    assert paired.notes == []
+    acc = paired.get(0.4, "test_acc")
+    assert acc.mean == pytest.approx(0.03)
+    assert acc.std == pytest.approx(0.01)
+    assert acc.n == 3
+    assert acc.low == pytest.approx(0.03 - half(0.01, 3, T_975_2))
+    assert acc.high == pytest.approx(0.03 + half(0.01, 3, T_975_2))
+    ctl = paired.get(0.4, "clean_train_loss")
+    assert ctl.mean == pytest.approx(0.32)
+    assert ctl.std == pytest.approx(math.sqrt(3e-4))
+    assert ctl.low == pytest.approx(0.32 - half(math.sqrt(3e-4), 3, T_975_2))
+    loss = paired.get(0.4, "test_loss")
+    assert loss.mean == pytest.approx(-0.04 / 3)
+    assert loss.low < 0 < loss.high
+    gap_diffs = (np.array(MIX["test_loss"]) - np.array(MIX["clean_train_loss"])) - (
+        np.array(BASE["test_loss"]) - np.array(BASE["clean_train_loss"])
+    )
+    gap = paired.get(0.4, "gap")
+    assert gap.mean == pytest.approx(gap_diffs.mean())
+    assert gap.std == pytest.approx(gap_diffs.std(ddof=1))
+    ece = paired.get(0.4, "test_ece")
+    assert ece.mean == pytest.approx(-0.05) and ece.high == pytest.approx(-0.05)
+    pairs = paired.pairs[paired.pairs["metric"] == "test_acc"].sort_values("seed")
+    assert list(pairs["epoch"]) == [3, 3, 3]
+    assert pairs["diff"].to_numpy() == pytest.approx([0.03, 0.02, 0.04])
+
+
+def test_a_partial_run_is_paired_at_the_last_common_epoch(tmp_path):
+    exp = write_pairs(tmp_path / "exp", seeds=(0, 1))
+    rows = [metrics_row(0.4, 2, e, test_acc=0.5 + 0.1 * e) for e in (1, 2)]
+    write_run(exp, 0.4, 2, rows, done=False)
+    rows = [metrics_row(0, 2, e, test_acc=0.45 + 0.1 * e) for e in (1, 2, 3)]
+    write_run(exp, 0, 2, rows)
+    df, _ = stats.load_experiment(exp)
+    paired = stats.paired_differences(df)
+    p = paired.pairs[(paired.pairs["metric"] == "test_acc") & (paired.pairs["seed"] == 2)].iloc[0]
+    assert p["epoch"] == 2
+    assert p["diff"] == pytest.approx(0.05)  # 0.7 - 0.65 at epoch 2, not the baseline's epoch 3
+    assert len(paired.notes) == 1 and "epoch 2" in paired.notes[0] and "seed 2" in paired.notes[0]
+    s = paired.summary[(paired.summary["alpha"] == 0.4) & (paired.summary["metric"] == "test_acc")].iloc[0]
+    assert s["short"] and s["epoch_min"] == 2 and s["epoch_max"] == 3 and s["n"] == 3
+    text = stats.verdict(df, paired)
+    assert "epoch 2" in text and "partial" in text and "epochs 2-3" in text
+
+
+def test_unpaired_seeds_are_left_out_with_a_note(tmp_path):
+    exp = write_pairs(tmp_path / "exp", seeds=(0, 1))
+    write_final_values(exp, 0.4, 7)
+    paired = stats.paired_differences(stats.load_experiment(exp)[0])
+    assert paired.get(0.4, "test_acc").n == 2
+    assert any("seed 7" in n for n in paired.notes)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "direction", "expected"),
+    [
+        (0.1, 0.2, +1, "supported"),
+        (0.1, 0.2, -1, "contradicted"),
+        (-0.2, -0.1, -1, "supported"),
+        (-0.2, -0.1, +1, "contradicted"),
+        (-0.1, 0.2, +1, "inconclusive"),
+        (0.0, 0.2, +1, "inconclusive"),
+        (math.nan, math.nan, +1, "no interval"),
+    ],
+)
+def test_judge(low, high, direction, expected):
+    assert stats.judge(stats.Interval((low + high) / 2, 0.1, 3, low, high), direction) == expected
+
+
+# --- summary table ---------------------------------------------------------------------
+
+
+def test_summary_table(tmp_path):
+    exp = write_pairs(tmp_path / "exp")
+    write_final_values(exp, 1.0, 0, epochs=2, done=False, test_acc=0.5)
+    df, _ = stats.load_experiment(exp)
+    table = stats.summary_table(df)
+    assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4", "MixUp alpha=1"]
+    base, mix, one = (table.iloc[i] for i in range(3))
+    assert base["test_acc_pct_mean"] == pytest.approx(82.0)
+    assert base["test_acc_pct_std"] == pytest.approx(2.0)
+    assert base["best_test_acc_pct_mean"] == pytest.approx(82.0)
+    assert base["test_loss_mean"] == pytest.approx(0.70)
+    assert base["clean_train_loss_mean"] == pytest.approx(0.12)
+    assert base["gap_mean"] == pytest.approx(0.58)
+    assert base["test_ece_pct_mean"] == pytest.approx(8.0)
+    assert math.isnan(base["delta_test_acc_pp"]) and base["delta_pairs"] == 0
+    assert mix["delta_test_acc_pp"] == pytest.approx(3.0)
+    assert mix["delta_test_acc_pp_ci_low"] == pytest.approx(3.0 - 100 * half(0.01, 3, T_975_2))
+    assert mix["delta_test_acc_pp_ci_high"] == pytest.approx(3.0 + 100 * half(0.01, 3, T_975_2))
+    assert mix["delta_pairs"] == 3 and not mix["partial"] and mix["seeds"] == 3 and mix["runs_done"] == 3
+    assert one["partial"] and one["seeds"] == 1 and one["runs_done"] == 0 and one["final_epoch_max"] == 2
+    assert one["delta_test_acc_pp"] == pytest.approx(100 * (0.5 - 0.32))  # paired at epoch 2 with baseline s0
+    assert one["delta_pairs"] == 1 and math.isnan(one["delta_test_acc_pp_ci_low"])
+    assert list(table.columns) == list(stats.SUMMARY_COLUMNS)
+
+
+def test_best_test_acc_is_each_seeds_best_epoch(tmp_path):
+    exp = tmp_path / "exp"
+    write_run(
+        exp,
+        0,
+        0,
+        [metrics_row(0, 0, 1, test_acc=0.5), metrics_row(0, 0, 2, test_acc=0.9), metrics_row(0, 0, 3, test_acc=0.7)],
+    )
+    write_run(exp, 0, 1, [metrics_row(0, 1, 1, test_acc=0.6), metrics_row(0, 1, 2, test_acc=0.8)])
+    table = stats.summary_table(stats.load_experiment(exp)[0])
+    assert table.iloc[0]["best_test_acc_pct_mean"] == pytest.approx(85.0)
+    assert table.iloc[0]["test_acc_pct_mean"] == pytest.approx(75.0)
+
+
+# --- verdict ---------------------------------------------------------------------------
+
+
+def fmt(x: float, digits: int) -> str:
+    return f"{x:+.{digits}f}"
+
+
+def test_verdict_judges_each_part_of_the_claim(tmp_path):
+    mix = dict(MIX, test_acc=[0.78, 0.80, 0.81])  # diffs -0.02, -0.02, -0.03: lower accuracy
+    exp = write_pairs(tmp_path / "exp", mix=mix)
+    df, _ = stats.load_experiment(exp)
+    text = stats.verdict(df)
+    h = half(math.sqrt(3e-4), 3, T_975_2)
+    assert (
+        f"clean train loss by +0.320 (95% CI {fmt(0.32 - h, 3)} to {fmt(0.32 + h, 3)}; claimed higher: supported)"
+        in text
+    )
+    d = np.array([-0.02, -0.02, -0.03])
+    h = half(d.std(ddof=1), 3, T_975_2)
+    lo, hi = 100 * (d.mean() - h), 100 * (d.mean() + h)
+    assert f"test accuracy by -2.33 pp (95% CI {fmt(lo, 2)} to {fmt(hi, 2)} pp; claimed higher: contradicted)" in text
+    assert "test loss by -0.013 (95% CI" in text and "claimed lower: inconclusive)" in text
+    assert "test ECE by -5.00 pp (95% CI -5.00 to -5.00 pp; claimed lower: supported)" in text
+    assert "Over 3 paired seeds at epoch 15" not in text and "Over 3 paired seeds at epoch 3" in text
+    assert "the claim of a higher training loss is supported" in text
+    assert "contradicted by test accuracy" in text
+    assert "inconclusive on test loss" in text
+    assert "\n" not in text  # one paragraph
+
+
+def test_verdict_is_not_templated_to_agree(tmp_path):
+    # MixUp lowers clean train loss and worsens every generalisation measure: everything is contradicted.
+    base = {"test_acc": [0.80, 0.82, 0.84], "clean_train_loss": [0.5, 0.6, 0.7], "test_loss": [0.6, 0.6, 0.6]}
+    base["test_ece"] = [0.02, 0.03, 0.02]
+    mix = {"test_acc": [0.70, 0.71, 0.75], "clean_train_loss": [0.2, 0.25, 0.3], "test_loss": [0.9, 0.95, 0.92]}
+    mix["test_ece"] = [0.10, 0.12, 0.11]
+    text = stats.verdict(stats.load_experiment(write_pairs(tmp_path / "exp", base=base, mix=mix))[0])
+    assert "supported" not in text
+    assert text.count("contradicted") >= 5
+    assert "the claim of a higher training loss is contradicted" in text
+
+
+def test_verdict_with_one_seed_says_no_interval(tmp_path):
+    exp = write_pairs(tmp_path / "exp", seeds=(0,))
+    text = stats.verdict(stats.load_experiment(exp)[0])
+    assert "only one seed" in text
+    assert "no interval can be given" in text
+    assert "single-run" in text
+    assert "clean train loss +0.300" in text and "test accuracy +3.00 pp" in text
+    for word in ("supported", "contradicted", "inconclusive"):
+        assert word not in text
+
+
+def test_verdict_without_baseline_or_mixup(tmp_path):
+    exp = tmp_path / "exp"
+    write_final_values(exp, 0.4, 0)
+    write_final_values(exp, 0.4, 1)
+    text = stats.verdict(stats.load_experiment(exp)[0])
+    assert "No baseline arm" in text and "no paired comparison is possible" in text
+    exp2 = tmp_path / "exp2"
+    write_final_values(exp2, 0, 0)
+    text = stats.verdict(stats.load_experiment(exp2)[0])
+    assert "no MixUp arm" in text and "no paired comparison is possible" in text
+
+
+def test_verdict_with_seeds_that_do_not_match(tmp_path):
+    exp = tmp_path / "exp"
+    write_final_values(exp, 0, 0)
+    write_final_values(exp, 0.4, 1)
+    text = stats.verdict(stats.load_experiment(exp)[0])
+    assert "no run whose seed matches a baseline run" in text and "seed 1" in text
+
+
+def test_format_diff_keeps_digits_near_zero():
+    assert stats.format_diff("test_acc", 0.0123) == "+1.23 pp"
+    assert stats.format_diff("test_acc", -0.0000131) == "-0.0013 pp"
+    assert stats.format_diff("test_loss", -0.00015) == "-0.00015"
+    assert stats.format_diff("test_loss", 0.0) == "+0.000"
+
+
+# --- lam and calibration files ---------------------------------------------------------
+
+
+def test_load_lam_and_calibration(tmp_path):
+    exp = tmp_path / "exp"
+    zeros = [0] * 15
+    cal_a = calibration_dict([0] * 13 + [10, 30], zeros[:13] + [8.9, 28.5], zeros[:13] + [7, 29])
+    cal_b = calibration_dict([0] * 13 + [20, 40], zeros[:13] + [17.8, 38.0], zeros[:13] + [15, 36])
+    write_run(exp, 0, 0, [metrics_row(0, 0, 1)], calibration=cal_a)
+    write_run(exp, 0, 1, [metrics_row(0, 1, 1)], calibration=cal_b)
+    write_run(exp, 0.4, 0, [metrics_row(0.4, 0, 1)], lam=[0.1, 0.5, 0.9])
+    bad = write_run(exp, 0.4, 1, [metrics_row(0.4, 1, 1)])
+    (bad / "lam.csv").write_text("epoch,step,lam\n1,0,1.5\n")
+    (bad / "calibration.json").write_text("{not json")
+    df, _ = stats.load_experiment(exp)
+
+    lam, warnings = stats.load_lam(exp, df)
+    assert list(lam["lam"]) == [0.1, 0.5, 0.9] and set(lam["alpha"]) == {0.4}
+    assert len(warnings) == 1 and "mixup-a0.4-s1" in warnings[0]
+
+    pooled, warnings = stats.load_calibration(exp, df)
+    assert len(warnings) == 1 and "mixup-a0.4-s1" in warnings[0]
+    assert len(pooled) == 1
+    r = pooled[0]
+    assert r.method == "baseline" and r.n_runs == 2
+    assert list(r.count[-2:]) == [30, 70]
+    assert r.accuracy[-2:] == pytest.approx([22 / 30, 65 / 70])
+    assert r.confidence[-2:] == pytest.approx([26.7 / 30, 66.5 / 70])
+    assert r.ece == pytest.approx((abs(22 - 26.7) + abs(65 - 66.5)) / 100)
+    assert math.isnan(r.accuracy[0])
+
+
+def test_loaded_frame_is_plain_pandas(tmp_path):
+    df, _ = stats.load_experiment(write_pairs(tmp_path / "exp"))
+    assert isinstance(df, pd.DataFrame)
+    assert df["done"].dtype == bool
