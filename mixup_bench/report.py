@@ -13,7 +13,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from mixup_bench import results, stats
+from mixup_bench import claim, labels, loading, results, run_logs, stats, summary
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
@@ -40,15 +40,15 @@ def make_report(path: Path, console: Console) -> ReportResult:
     from mixup_bench import plots  # local: matplotlib is slow to import
 
     exp_dir = results.find_experiment(Path(path))
-    df, warnings = stats.load_experiment(exp_dir)
-    lam, lam_warnings = stats.load_lam(exp_dir, df)
-    reliability, cal_warnings = stats.load_calibration(exp_dir, df)
+    df, warnings = loading.load_experiment(exp_dir)
+    lam, lam_warnings = run_logs.load_lam(exp_dir, df)
+    reliability, cal_warnings = run_logs.load_calibration(exp_dir, df)
     warnings = warnings + lam_warnings + cal_warnings
 
     agg = stats.aggregate(df)
     paired = stats.paired_differences(df)
-    table = stats.summary_table(df, paired)
-    text = stats.verdict(df, paired)
+    table = summary.summary_table(df, paired)
+    text = claim.verdict(df, paired)
 
     files: list[Path] = []
     csv_path = exp_dir / SUMMARY_CSV
@@ -95,8 +95,7 @@ def _delta(row) -> str:
     return f"{d:+.2f} [{lo:+.2f}, {hi:+.2f}]"
 
 
-def _epochs(row) -> str:
-    lo, hi = int(row["final_epoch_min"]), int(row["final_epoch_max"])
+def _epoch_span(lo, hi) -> str:
     return str(hi) if lo == hi else f"{lo}–{hi}"
 
 
@@ -123,7 +122,7 @@ def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
             [
                 str(r["arm"]),
                 str(n),
-                _epochs(r),
+                _epoch_span(int(r["final_epoch_min"]), int(r["final_epoch_max"])),
                 _pm(r["test_acc_pct_mean"], r["test_acc_pct_std"], 2, n),
                 _pm(r["best_test_acc_pct_mean"], r["best_test_acc_pct_std"], 2, n),
                 _pm(r["test_loss_mean"], r["test_loss_std"], 3, n),
@@ -209,15 +208,15 @@ def summary_markdown(
         ]
         for _, s in paired.summary.iterrows():
             m = s["metric"]
-            iv = stats.Interval(s["mean"], s["std"], int(s["n"]), s["ci_low"], s["ci_high"])
+            iv = stats.Interval.from_row(s)
             ci = (
-                f"{stats.format_diff(m, iv.low)} to {stats.format_diff(m, iv.high)}"
+                f"{labels.format_diff(m, iv.low)} to {labels.format_diff(m, iv.high)}"
                 if math.isfinite(iv.low)
                 else "n/a (one pair)"
             )
-            epoch = str(s["epoch_max"]) if s["epoch_min"] == s["epoch_max"] else f"{s['epoch_min']}–{s['epoch_max']}"
+            epoch = _epoch_span(s["epoch_min"], s["epoch_max"])
             lines.append(
-                f"| {stats.format_alpha(s['alpha'])} | {stats.METRIC_NAMES[m]} | {stats.format_diff(m, iv.mean)} "
+                f"| {labels.format_alpha(s['alpha'])} | {labels.METRIC_NAMES[m]} | {labels.format_diff(m, iv.mean)} "
                 f"| {ci} | {iv.n} | {epoch} |"
             )
         lines.append("")

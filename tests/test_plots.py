@@ -12,12 +12,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from plot_fixtures import synthetic_experiment, write_final_values  # noqa: E402
 
-from mixup_bench import plots, stats  # noqa: E402
+from mixup_bench import loading, plotdata, plots, plotstyle  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def check_figures(paths: list[Path], out_dir: Path, formats=plots.FORMATS) -> None:
+def check_figures(paths: list[Path], out_dir: Path, formats=plotstyle.FORMATS) -> None:
     """Every figure of plots.FIGURES exists as a PNG that decodes and an SVG that parses."""
     expected = {out_dir / f"{name}.{fmt}" for name in plots.FIGURES for fmt in formats}
     assert set(paths) == expected
@@ -40,7 +40,7 @@ def sweep(tmp_path_factory) -> Path:
 
 
 def test_every_figure_is_written_as_png_and_svg(sweep):
-    df, _ = stats.load_experiment(sweep)
+    df, _ = loading.load_experiment(sweep)
     paths = plots.plot_experiment(sweep, df)
     check_figures(paths, sweep / "plots")
     assert not list((sweep / "plots").glob("*.tmp"))
@@ -51,23 +51,23 @@ def test_figures_of_an_odd_experiment_still_draw(tmp_path):
     exp = tmp_path / "odd"
     write_final_values(exp, 0.4, 0, epochs=1)
     write_final_values(exp, 2.0, 0, epochs=1, done=False)
-    df, _ = stats.load_experiment(exp)
+    df, _ = loading.load_experiment(exp)
     out = tmp_path / "figs"
     check_figures(plots.plot_experiment(exp, df, out_dir=out, formats=("png",)), out, ("png",))
 
 
 def test_figures_of_a_baseline_only_experiment(tmp_path):
     exp = synthetic_experiment(tmp_path / "base", alphas=(), seeds=(0, 1), epochs=2)
-    df, _ = stats.load_experiment(exp)
+    df, _ = loading.load_experiment(exp)
     out = tmp_path / "figs"
     check_figures(plots.plot_experiment(exp, df, out_dir=out, formats=("png",)), out, ("png",))
 
 
 def test_alpha_colors_are_stable_and_colour_blind_safe():
-    colors = plots.alpha_colors([1.0, 0.4, 0, 0.2])
+    colors = plotstyle.alpha_colors([1.0, 0.4, 0, 0.2])
     assert colors == {0.0: "#000000", 0.2: "#0072B2", 0.4: "#E69F00", 1.0: "#009E73"}
-    assert plots.alpha_colors([0.2, 0.4])[0.4] == colors[0.4]
-    many = plots.alpha_colors([0.1 * i for i in range(12)])
+    assert plotstyle.alpha_colors([0.2, 0.4])[0.4] == colors[0.4]
+    many = plotstyle.alpha_colors([0.1 * i for i in range(12)])
     assert len(set(many.values())) == 12
 
 
@@ -79,24 +79,24 @@ def test_colour_follows_every_alpha_of_the_experiment(tmp_path):
     broken = exp / "runs" / "mixup-a0.2-s0"
     broken.mkdir()
     (broken / "metrics.csv").write_text("")
-    df, _ = stats.load_experiment(exp)
-    data = plots.plot_data(exp, df)
-    assert data.color(0.4) == plots.OKABE_ITO[1]
-    assert data.color(0) == plots.BASELINE_COLOR
+    df, _ = loading.load_experiment(exp)
+    data = plotdata.plot_data(exp, df)
+    assert data.color(0.4) == plotstyle.OKABE_ITO[1]
+    assert data.color(0) == plotstyle.BASELINE_COLOR
 
 
 def test_legend_labels_name_seeds_and_partial_runs(sweep, tmp_path):
     exp = synthetic_experiment(tmp_path / "p", alphas=(0.4,), seeds=(0, 1), epochs=4, partial={(0.4, 1): 2})
-    df, _ = stats.load_experiment(exp)
-    data = plots.plot_data(exp, df)
+    df, _ = loading.load_experiment(exp)
+    data = plotdata.plot_data(exp, df)
     assert data.label("mixup", 0.4) == "MixUp α=0.4 (2 seeds, 1 partial)"
     assert data.label("baseline", 0.0) == "baseline (2 seeds)"
 
 
 def test_figures_are_reproducible(sweep, tmp_path):
-    df, _ = stats.load_experiment(sweep)
-    data = plots.plot_data(sweep, df)
-    a = plots.save_figure(plots.figure_loss_curves(data), tmp_path / "a", "loss")
-    b = plots.save_figure(plots.figure_loss_curves(data), tmp_path / "b", "loss")
+    df, _ = loading.load_experiment(sweep)
+    data = plotdata.plot_data(sweep, df)
+    a = plotstyle.save_figure(plots.figure_loss_curves(data), tmp_path / "a", "loss")
+    b = plotstyle.save_figure(plots.figure_loss_curves(data), tmp_path / "b", "loss")
     for pa, pb in zip(a, b, strict=True):
         assert pa.read_bytes() == pb.read_bytes()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 from plot_fixtures import synthetic_experiment, write_final_values  # noqa: E402
 
-from mixup_bench import plots, report, stats  # noqa: E402
+from mixup_bench import plots, plotstyle, report, summary  # noqa: E402
 from mixup_bench.errors import UserError  # noqa: E402
 
 
@@ -53,10 +53,10 @@ def test_plot_command_writes_summary_and_figures(plotted):
     assert result.exit_code == 0, result.output
     assert (exp / "summary.csv").exists() and (exp / "summary.md").exists()
     for name in plots.FIGURES:
-        for fmt in plots.FORMATS:
+        for fmt in plotstyle.FORMATS:
             assert (exp / "plots" / f"{name}.{fmt}").stat().st_size > 1000
     table = pd.read_csv(exp / "summary.csv")
-    assert list(table.columns) == list(stats.SUMMARY_COLUMNS)
+    assert list(table.columns) == list(summary.SUMMARY_COLUMNS)
     assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4"]
     assert list(table["seeds"]) == [3, 3]
 

@@ -18,7 +18,7 @@ from plot_fixtures import (  # noqa: E402
     write_run,
 )
 
-from mixup_bench import results, stats  # noqa: E402
+from mixup_bench import claim, labels, loading, results, run_logs, stats, summary  # noqa: E402
 from mixup_bench.errors import UserError  # noqa: E402
 
 T_975_2 = 4.302652729911275  # t_{0.975} with 2 degrees of freedom (3 seeds)
@@ -55,7 +55,7 @@ def half(std: float, n: int, t: float) -> float:
 
 def test_load_experiment_reads_every_run_into_one_tidy_frame(tmp_path):
     exp = write_pairs(tmp_path / "exp")
-    df, warnings = stats.load_experiment(exp)
+    df, warnings = loading.load_experiment(exp)
     assert warnings == []
     assert len(df) == 6 * 3
     assert set(results.METRICS_COLUMNS) <= set(df.columns)
@@ -69,7 +69,7 @@ def test_load_experiment_marks_a_run_without_done_as_partial(tmp_path):
     exp = tmp_path / "exp"
     write_final_values(exp, 0, 0, epochs=3)
     write_final_values(exp, 0.4, 0, epochs=2, done=False)
-    df, _ = stats.load_experiment(exp)
+    df, _ = loading.load_experiment(exp)
     assert df.groupby("run_id")["done"].first().to_dict() == {"baseline-a0-s0": True, "mixup-a0.4-s0": False}
 
 
@@ -82,7 +82,7 @@ def test_a_broken_run_is_skipped_with_a_warning(tmp_path):
     empty.mkdir()
     (empty / "metrics.csv").write_text("")
     (exp / "runs" / "mixup-a1-s2").mkdir()  # started, no epoch finished yet
-    df, warnings = stats.load_experiment(exp)
+    df, warnings = loading.load_experiment(exp)
     assert df["run_id"].nunique() == 6
     assert len(warnings) == 3
     assert "mixup-a1-s0" in warnings[0] and "lacks the column" in warnings[0]
@@ -98,7 +98,7 @@ def test_non_numeric_values_and_wrong_methods_skip_the_run(tmp_path):
     text[2] = text[2].replace("0.4,0,2,", "0.4,0,two,")
     (run / "metrics.csv").write_text("\n".join(text) + "\n")
     write_run(exp, 0.2, 0, [metrics_row(0.2, 0, 1, method="baseline")])
-    df, warnings = stats.load_experiment(exp)
+    df, warnings = loading.load_experiment(exp)
     assert list(df["run_id"].unique()) == ["baseline-a0-s0"]
     assert any("non-numeric" in w and "epoch" in w for w in warnings)
     assert any("method baseline with alpha 0.2" in w for w in warnings)
@@ -108,22 +108,22 @@ def test_duplicate_epochs_keep_the_last_row(tmp_path):
     exp = tmp_path / "exp"
     rows = [metrics_row(0, 0, 1, test_acc=0.1), metrics_row(0, 0, 2, test_acc=0.2), metrics_row(0, 0, 2, test_acc=0.3)]
     write_run(exp, 0, 0, rows)
-    df, warnings = stats.load_experiment(exp)
+    df, warnings = loading.load_experiment(exp)
     assert list(df["test_acc"]) == [0.1, 0.3]
     assert len(warnings) == 1 and "appear twice" in warnings[0]
 
 
 def test_no_usable_run_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
-        stats.load_experiment(tmp_path / "nope")
+        loading.load_experiment(tmp_path / "nope")
     exp = tmp_path / "exp"
     (exp / "runs").mkdir(parents=True)
     with pytest.raises(UserError, match="holds no runs"):
-        stats.load_experiment(exp)
+        loading.load_experiment(exp)
     (exp / "runs" / "baseline-a0-s0").mkdir()
     (exp / "runs" / "baseline-a0-s0" / "metrics.csv").write_text("a,b\n1,2\n")
     with pytest.raises(UserError, match="holds no runs") as err:
-        stats.load_experiment(exp)
+        loading.load_experiment(exp)
     assert "\n" not in str(err.value)
 
 
@@ -131,8 +131,8 @@ def test_experiment_alphas_include_unreadable_runs_and_experiment_json(tmp_path)
     exp = write_pairs(tmp_path / "exp")
     (exp / "runs" / "mixup-a1-s0").mkdir()
     results.atomic_write_json(exp / "experiment.json", {"alphas": [0.4, 2.0]})
-    df, _ = stats.load_experiment(exp)
-    assert stats.experiment_alphas(exp, df) == [0.0, 0.4, 1.0, 2.0]
+    df, _ = loading.load_experiment(exp)
+    assert loading.experiment_alphas(exp, df) == [0.0, 0.4, 1.0, 2.0]
 
 
 # --- intervals and aggregation ---------------------------------------------------------
@@ -154,7 +154,7 @@ def test_t_interval_matches_hand_computed_values():
 
 def test_aggregate_over_seeds(tmp_path):
     exp = write_pairs(tmp_path / "exp")
-    df, _ = stats.load_experiment(exp)
+    df, _ = loading.load_experiment(exp)
     agg = stats.aggregate(df)
     row = agg[(agg["method"] == "baseline") & (agg["metric"] == "test_acc") & (agg["epoch"] == 3)].iloc[0]
     assert row["mean"] == pytest.approx(0.82)
@@ -172,7 +172,7 @@ def test_aggregate_over_seeds(tmp_path):
 def test_aggregate_with_one_seed_has_no_interval(tmp_path):
     exp = tmp_path / "exp"
     write_final_values(exp, 0, 0, test_acc=0.7)
-    agg = stats.aggregate(stats.load_experiment(exp)[0])
+    agg = stats.aggregate(loading.load_experiment(exp)[0])
     row = agg[(agg["metric"] == "test_acc") & (agg["epoch"] == 3)].iloc[0]
     assert row["mean"] == 0.7 and row["n"] == 1
     assert math.isnan(row["std"]) and math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])
@@ -183,7 +183,7 @@ def test_aggregate_with_one_seed_has_no_interval(tmp_path):
 
 def test_paired_differences_match_hand_computed_values(tmp_path):
     exp = write_pairs(tmp_path / "exp")
-    df, _ = stats.load_experiment(exp)
+    df, _ = loading.load_experiment(exp)
     paired = stats.paired_differences(df)
     assert paired.notes == []
     acc = paired.get(0.4, "test_acc")
@@ -218,7 +218,7 @@ def test_a_partial_run_is_paired_at_the_last_common_epoch(tmp_path):
     write_run(exp, 0.4, 2, rows, done=False)
     rows = [metrics_row(0, 2, e, test_acc=0.45 + 0.1 * e) for e in (1, 2, 3)]
     write_run(exp, 0, 2, rows)
-    df, _ = stats.load_experiment(exp)
+    df, _ = loading.load_experiment(exp)
     paired = stats.paired_differences(df)
     p = paired.pairs[(paired.pairs["metric"] == "test_acc") & (paired.pairs["seed"] == 2)].iloc[0]
     assert p["epoch"] == 2
@@ -226,14 +226,14 @@ def test_a_partial_run_is_paired_at_the_last_common_epoch(tmp_path):
     assert len(paired.notes) == 1 and "epoch 2" in paired.notes[0] and "seed 2" in paired.notes[0]
     s = paired.summary[(paired.summary["alpha"] == 0.4) & (paired.summary["metric"] == "test_acc")].iloc[0]
     assert s["short"] and s["epoch_min"] == 2 and s["epoch_max"] == 3 and s["n"] == 3
-    text = stats.verdict(df, paired)
+    text = claim.verdict(df, paired)
     assert "epoch 2" in text and "partial" in text and "epochs 2-3" in text
 
 
 def test_unpaired_seeds_are_left_out_with_a_note(tmp_path):
     exp = write_pairs(tmp_path / "exp", seeds=(0, 1))
     write_final_values(exp, 0.4, 7)
-    paired = stats.paired_differences(stats.load_experiment(exp)[0])
+    paired = stats.paired_differences(loading.load_experiment(exp)[0])
     assert paired.get(0.4, "test_acc").n == 2
     assert any("seed 7" in n for n in paired.notes)
 
@@ -251,7 +251,7 @@ def test_unpaired_seeds_are_left_out_with_a_note(tmp_path):
     ],
 )
 def test_judge(low, high, direction, expected):
-    assert stats.judge(stats.Interval((low + high) / 2, 0.1, 3, low, high), direction) == expected
+    assert claim.judge(stats.Interval((low + high) / 2, 0.1, 3, low, high), direction) == expected
 
 
 # --- summary table ---------------------------------------------------------------------
@@ -260,8 +260,8 @@ def test_judge(low, high, direction, expected):
 def test_summary_table(tmp_path):
     exp = write_pairs(tmp_path / "exp")
     write_final_values(exp, 1.0, 0, epochs=2, done=False, test_acc=0.5)
-    df, _ = stats.load_experiment(exp)
-    table = stats.summary_table(df)
+    df, _ = loading.load_experiment(exp)
+    table = summary.summary_table(df)
     assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4", "MixUp alpha=1"]
     base, mix, one = (table.iloc[i] for i in range(3))
     assert base["test_acc_pct_mean"] == pytest.approx(82.0)
@@ -279,7 +279,7 @@ def test_summary_table(tmp_path):
     assert one["partial"] and one["seeds"] == 1 and one["runs_done"] == 0 and one["final_epoch_max"] == 2
     assert one["delta_test_acc_pp"] == pytest.approx(100 * (0.5 - 0.32))  # paired at epoch 2 with baseline s0
     assert one["delta_pairs"] == 1 and math.isnan(one["delta_test_acc_pp_ci_low"])
-    assert list(table.columns) == list(stats.SUMMARY_COLUMNS)
+    assert list(table.columns) == list(summary.SUMMARY_COLUMNS)
 
 
 def test_best_test_acc_is_each_seeds_best_epoch(tmp_path):
@@ -291,7 +291,7 @@ def test_best_test_acc_is_each_seeds_best_epoch(tmp_path):
         [metrics_row(0, 0, 1, test_acc=0.5), metrics_row(0, 0, 2, test_acc=0.9), metrics_row(0, 0, 3, test_acc=0.7)],
     )
     write_run(exp, 0, 1, [metrics_row(0, 1, 1, test_acc=0.6), metrics_row(0, 1, 2, test_acc=0.8)])
-    table = stats.summary_table(stats.load_experiment(exp)[0])
+    table = summary.summary_table(loading.load_experiment(exp)[0])
     assert table.iloc[0]["best_test_acc_pct_mean"] == pytest.approx(85.0)
     assert table.iloc[0]["test_acc_pct_mean"] == pytest.approx(75.0)
 
@@ -306,8 +306,8 @@ def fmt(x: float, digits: int) -> str:
 def test_verdict_judges_each_part_of_the_claim(tmp_path):
     mix = dict(MIX, test_acc=[0.78, 0.80, 0.81])  # diffs -0.02, -0.02, -0.03: lower accuracy
     exp = write_pairs(tmp_path / "exp", mix=mix)
-    df, _ = stats.load_experiment(exp)
-    text = stats.verdict(df)
+    df, _ = loading.load_experiment(exp)
+    text = claim.verdict(df)
     h = half(math.sqrt(3e-4), 3, T_975_2)
     assert (
         f"clean train loss by +0.320 (95% CI {fmt(0.32 - h, 3)} to {fmt(0.32 + h, 3)}; claimed higher: supported)"
@@ -332,7 +332,7 @@ def test_verdict_is_not_templated_to_agree(tmp_path):
     base["test_ece"] = [0.02, 0.03, 0.02]
     mix = {"test_acc": [0.70, 0.71, 0.75], "clean_train_loss": [0.2, 0.25, 0.3], "test_loss": [0.9, 0.95, 0.92]}
     mix["test_ece"] = [0.10, 0.12, 0.11]
-    text = stats.verdict(stats.load_experiment(write_pairs(tmp_path / "exp", base=base, mix=mix))[0])
+    text = claim.verdict(loading.load_experiment(write_pairs(tmp_path / "exp", base=base, mix=mix))[0])
     assert "supported" not in text
     assert text.count("contradicted") >= 5
     assert "the claim of a higher training loss is contradicted" in text
@@ -340,7 +340,7 @@ def test_verdict_is_not_templated_to_agree(tmp_path):
 
 def test_verdict_with_one_seed_says_no_interval(tmp_path):
     exp = write_pairs(tmp_path / "exp", seeds=(0,))
-    text = stats.verdict(stats.load_experiment(exp)[0])
+    text = claim.verdict(loading.load_experiment(exp)[0])
     assert "only one seed" in text
     assert "no interval can be given" in text
     assert "single-run" in text
@@ -353,11 +353,11 @@ def test_verdict_without_baseline_or_mixup(tmp_path):
     exp = tmp_path / "exp"
     write_final_values(exp, 0.4, 0)
     write_final_values(exp, 0.4, 1)
-    text = stats.verdict(stats.load_experiment(exp)[0])
+    text = claim.verdict(loading.load_experiment(exp)[0])
     assert "No baseline arm" in text and "no paired comparison is possible" in text
     exp2 = tmp_path / "exp2"
     write_final_values(exp2, 0, 0)
-    text = stats.verdict(stats.load_experiment(exp2)[0])
+    text = claim.verdict(loading.load_experiment(exp2)[0])
     assert "no MixUp arm" in text and "no paired comparison is possible" in text
 
 
@@ -365,15 +365,15 @@ def test_verdict_with_seeds_that_do_not_match(tmp_path):
     exp = tmp_path / "exp"
     write_final_values(exp, 0, 0)
     write_final_values(exp, 0.4, 1)
-    text = stats.verdict(stats.load_experiment(exp)[0])
+    text = claim.verdict(loading.load_experiment(exp)[0])
     assert "no run whose seed matches a baseline run" in text and "seed 1" in text
 
 
 def test_format_diff_keeps_digits_near_zero():
-    assert stats.format_diff("test_acc", 0.0123) == "+1.23 pp"
-    assert stats.format_diff("test_acc", -0.0000131) == "-0.0013 pp"
-    assert stats.format_diff("test_loss", -0.00015) == "-0.00015"
-    assert stats.format_diff("test_loss", 0.0) == "+0.000"
+    assert labels.format_diff("test_acc", 0.0123) == "+1.23 pp"
+    assert labels.format_diff("test_acc", -0.0000131) == "-0.0013 pp"
+    assert labels.format_diff("test_loss", -0.00015) == "-0.00015"
+    assert labels.format_diff("test_loss", 0.0) == "+0.000"
 
 
 # --- lam and calibration files ---------------------------------------------------------
@@ -390,13 +390,13 @@ def test_load_lam_and_calibration(tmp_path):
     bad = write_run(exp, 0.4, 1, [metrics_row(0.4, 1, 1)])
     (bad / "lam.csv").write_text("epoch,step,lam\n1,0,1.5\n")
     (bad / "calibration.json").write_text("{not json")
-    df, _ = stats.load_experiment(exp)
+    df, _ = loading.load_experiment(exp)
 
-    lam, warnings = stats.load_lam(exp, df)
+    lam, warnings = run_logs.load_lam(exp, df)
     assert list(lam["lam"]) == [0.1, 0.5, 0.9] and set(lam["alpha"]) == {0.4}
     assert len(warnings) == 1 and "mixup-a0.4-s1" in warnings[0]
 
-    pooled, warnings = stats.load_calibration(exp, df)
+    pooled, warnings = run_logs.load_calibration(exp, df)
     assert len(warnings) == 1 and "mixup-a0.4-s1" in warnings[0]
     assert len(pooled) == 1
     r = pooled[0]
@@ -409,6 +409,6 @@ def test_load_lam_and_calibration(tmp_path):
 
 
 def test_loaded_frame_is_plain_pandas(tmp_path):
-    df, _ = stats.load_experiment(write_pairs(tmp_path / "exp"))
+    df, _ = loading.load_experiment(write_pairs(tmp_path / "exp"))
     assert isinstance(df, pd.DataFrame)
     assert df["done"].dtype == bool

@@ -1,0 +1,161 @@
+"""The MixUp claim and the verdict on it: which direction each paired difference should take, and a
+paragraph that says, for each part of the claim, whether the data support it, contradict it, or
+cannot decide.
+
+The judgement is deliberately plain (does the 95% t interval exclude 0, and on which side) so that
+the wording never claims more than the intervals of `stats.paired_differences` show.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from mixup_bench.labels import FRACTION_METRICS, METRIC_NAMES, arm_label, format_alpha, format_diff
+from mixup_bench.stats import PAIRED_METRICS, Interval, Paired, paired_differences
+
+# The sign of (MixUp - baseline) that the MixUp claim predicts for each paired metric.
+CLAIM_DIRECTION = {
+    "clean_train_loss": +1,  # training loss is higher
+    "test_acc": +1,  # generalises better: higher test accuracy
+    "test_loss": -1,  # ... lower test loss
+    "gap": -1,  # ... smaller gap between test and train loss
+    "test_ece": -1,  # ... better calibration
+}
+
+CLAIM_WORDS = {
+    "clean_train_loss": "higher",
+    "test_acc": "higher",
+    "test_loss": "lower",
+    "gap": "smaller",
+    "test_ece": "lower",
+}
+
+SUPPORTED = "supported"
+CONTRADICTED = "contradicted"
+INCONCLUSIVE = "inconclusive"
+NO_INTERVAL = "no interval"
+
+
+def judge(interval: Interval, direction: int) -> str:
+    """'supported' if the interval excludes 0 on the side `direction` (+1 above, -1 below) predicts,
+    'contradicted' if it excludes 0 on the other side, 'inconclusive' if it holds 0, and
+    'no interval' when there is none (fewer than two pairs)."""
+    if interval.n < 2 or not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+        return NO_INTERVAL
+    if interval.low > 0:
+        return SUPPORTED if direction > 0 else CONTRADICTED
+    if interval.high < 0:
+        return SUPPORTED if direction < 0 else CONTRADICTED
+    return INCONCLUSIVE
+
+
+# --- verdict --------------------------------------------------------------------------
+
+
+def _format_ci(metric: str, iv: Interval) -> str:
+    lo, hi = format_diff(metric, iv.low), format_diff(metric, iv.high)
+    if metric in FRACTION_METRICS:
+        lo, hi = lo.removesuffix(" pp"), hi
+    return f"95% CI {lo} to {hi}"
+
+
+def verdict(df: pd.DataFrame, paired: Paired | None = None) -> str:
+    """One paragraph that states what the data say about the MixUp claim.
+
+    For each MixUp alpha with paired seeds it gives MixUp - baseline at the final (common)
+    epoch for clean train loss, test accuracy, test loss, the gap and ECE, each with its 95%
+    t interval and a judgement of the claimed direction: supported (the interval excludes 0 in
+    the claimed direction), contradicted (it excludes 0 the other way) or inconclusive. With a
+    single pair it says that no interval can be given. Without a baseline arm, or a MixUp arm,
+    it says that no paired comparison is possible.
+    """
+    if paired is None:
+        paired = paired_differences(df)
+    mix_alphas = sorted({float(a) for a in df.loc[df["method"] == "mixup", "alpha"]})
+    if not paired.has_baseline:
+        names = ", ".join(arm_label("mixup", a) for a in mix_alphas)
+        return (
+            f"No baseline arm (alpha=0) was found, so no paired comparison is possible and nothing can be said "
+            f"about the MixUp claim; the table reports {names or 'the arms'} on their own. "
+            f"Run the baseline with the same seeds (mixup-bench run without --no-baseline)."
+        )
+    if not paired.has_mixup:
+        return (
+            "Only the baseline arm was found, so there is no MixUp arm to compare and no paired comparison is "
+            "possible; run at least one --alpha above 0."
+        )
+
+    sentences: list[str] = []
+    for alpha in mix_alphas:
+        label = arm_label("mixup", alpha)
+        ivs = {m: paired.get(alpha, m) for m in PAIRED_METRICS}
+        if any(iv is None for iv in ivs.values()):
+            sentences.append(
+                f"{label} has no run whose seed matches a baseline run, so no paired comparison is possible for it."
+            )
+            continue
+        s = paired.summary[(paired.summary["alpha"] == alpha)].iloc[0]
+        n = int(s["n"])
+        epochs = (
+            f"epoch {s['epoch_max']}"
+            if s["epoch_min"] == s["epoch_max"]
+            else f"epochs {s['epoch_min']}-{s['epoch_max']}"
+        )
+        if n < 2:
+            parts = [
+                f"{METRIC_NAMES[m] if m != 'gap' else 'gap'} {format_diff(m, ivs[m].mean)} (claimed {CLAIM_WORDS[m]})"
+                for m in PAIRED_METRICS
+            ]
+            sentences.append(
+                f"{label} was compared with the baseline on only one seed (seed {s['seeds']}, {epochs}), so no "
+                f"interval can be given and these differences are single-run observations, not evidence either way: "
+                f"{'; '.join(parts)}. None of the claims can be tested with one seed; run more seeds (e.g. --seeds 3)."
+            )
+            continue
+        judged = {m: judge(ivs[m], CLAIM_DIRECTION[m]) for m in PAIRED_METRICS}
+        parts = [
+            f"{METRIC_NAMES[m] if m != 'gap' else 'the test-train loss gap'} by {format_diff(m, ivs[m].mean)} "
+            f"({_format_ci(m, ivs[m])}; claimed {CLAIM_WORDS[m]}: {judged[m]})"
+            for m in PAIRED_METRICS
+        ]
+        sentences.append(f"Over {n} paired seeds at {epochs}, {label} changed {', '.join(parts[:-1])} and {parts[-1]}.")
+        gen = [m for m in PAIRED_METRICS if m != "clean_train_loss"]
+        counts = {k: [m for m in gen if judged[m] == k] for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
+        gen_text = "; ".join(
+            f"{k} {'on' if k == INCONCLUSIVE else 'by'} {_join([_short_name(m) for m in counts[k]])}"
+            for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
+            if counts[k]
+        )
+        sentences.append(
+            f"So for alpha={format_alpha(alpha)} the claim of a higher training loss is {judged['clean_train_loss']}, "
+            f"and the claim of better generalisation is {gen_text}."
+        )
+    if paired.notes:
+        sentences.append("Note: " + " ".join(paired.notes))
+    partial = df.groupby("run_id")["done"].first()
+    if (~partial).any():
+        sentences.append(
+            f"{int((~partial).sum())} run(s) are still partial ({', '.join(sorted(partial.index[~partial]))}); "
+            "their numbers may change."
+        )
+    if (paired.summary["n"] >= 2).any():
+        sentences.append(
+            "Intervals are 95% t intervals over paired seeds, one per comparison, not corrected for making several."
+        )
+    return " ".join(sentences)
+
+
+def _short_name(metric: str) -> str:
+    return {
+        "test_acc": "test accuracy",
+        "test_loss": "test loss",
+        "gap": "gap",
+        "test_ece": "ECE",
+        "clean_train_loss": "clean train loss",
+    }[metric]
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

@@ -1,0 +1,150 @@
+"""Read every run of an experiment back from disk into one tidy DataFrame (see `results` for the layout).
+
+A run's identity is its folder name; its rows are checked beyond the column names, because
+metrics.csv may be half-written by a run still training, copied by hand or left by an older
+version. Bad runs are skipped with a warning rather than failing the whole report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from mixup_bench import results
+from mixup_bench.errors import UserError
+from mixup_bench.labels import arm_label
+
+# Every metrics.csv column but the three text ones must parse as a number.
+_NUMERIC_COLUMNS = tuple(c for c in results.METRICS_COLUMNS if c not in ("experiment", "run_id", "method"))
+_RUN_ID_RE = re.compile(r"^(baseline|mixup)-a([0-9.eE+-]+)-s(\d+)$")
+
+
+def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read every run of an experiment into one tidy DataFrame.
+
+    Returns `(df, warnings)`. `df` has the `results.METRICS_COLUMNS` plus:
+
+    - `done` (bool): the run folder holds the DONE marker; False means the run is still
+      in progress (or was stopped) and its last row is its last finished epoch;
+    - `gap` (float): test_loss - clean_train_loss, the generalisation gap in loss.
+
+    Rows are sorted by method (baseline first), alpha, seed and epoch. A run whose
+    metrics.csv is missing, empty or malformed is skipped with a warning string; a
+    second run with the same (method, alpha, seed) is skipped too. Raises UserError when
+    the folder does not exist or when no usable run remains.
+    """
+    exp_dir = Path(exp_dir)
+    if not exp_dir.exists():
+        raise UserError(f"{exp_dir} does not exist; run `mixup-bench run` first or give the experiment folder.")
+    if not exp_dir.is_dir():
+        raise UserError(f"{exp_dir} is not a folder; give an experiment folder such as results/default.")
+
+    frames: list[pd.DataFrame] = []
+    warnings: list[str] = []
+    seen: dict[tuple[str, float, int], str] = {}
+    for run_dir in results.run_dirs(exp_dir):
+        metrics_path = run_dir / results.METRICS_FILE
+        if not metrics_path.exists():
+            warnings.append(f"Skipped run {run_dir.name}: no {results.METRICS_FILE} yet (no epoch finished).")
+            continue
+        try:
+            df = results.read_metrics(metrics_path)
+            df, notes = _clean_run(df, metrics_path)
+        except UserError as e:
+            warnings.append(f"Skipped run {run_dir.name}: {e}")
+            continue
+        warnings.extend(f"Run {run_dir.name}: {note}" for note in notes)
+        key = (str(df["method"].iat[0]), float(df["alpha"].iat[0]), int(df["seed"].iat[0]))
+        if key in seen:
+            warnings.append(
+                f"Skipped run {run_dir.name}: it repeats {arm_label(key[0], key[1])} seed {key[2]} "
+                f"already read from {seen[key]}."
+            )
+            continue
+        seen[key] = run_dir.name
+        df["run_id"] = run_dir.name  # the folder name is the run's identity (lam.csv, calibration.json live there)
+        df["done"] = results.is_done(run_dir)
+        frames.append(df)
+
+    if not frames:
+        detail = f" ({len(warnings)} skipped; first: {warnings[0]})" if warnings else ""
+        raise UserError(
+            f"{exp_dir} holds no runs with readable metrics{detail}; run `mixup-bench run` first."
+            if detail
+            else f"{exp_dir} holds no runs (no runs/*/metrics.csv); run `mixup-bench run` first."
+        )
+
+    df = pd.concat(frames, ignore_index=True)
+    df["gap"] = df["test_loss"] - df["clean_train_loss"]
+    df["_order"] = (df["method"] != "baseline").astype(int)
+    df = df.sort_values(["_order", "alpha", "seed", "epoch"]).drop(columns="_order").reset_index(drop=True)
+    return df, warnings
+
+
+def _clean_run(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Check one run's metrics beyond the column names; return typed rows sorted by epoch and notes."""
+    notes: list[str] = []
+    df = df[list(results.METRICS_COLUMNS)].copy()
+    for col in _NUMERIC_COLUMNS:
+        if not pd.api.types.is_numeric_dtype(df[col]):
+            try:
+                df[col] = pd.to_numeric(df[col])
+            except (ValueError, TypeError):
+                raise UserError(f"{path} holds non-numeric values in column {col}.") from None
+    for col in ("run_id", "method", "alpha", "seed"):
+        if df[col].nunique(dropna=False) != 1:
+            raise UserError(f"{path} mixes several values of {col}; one metrics.csv holds one run.")
+    if df[["alpha", "seed", "epoch"]].isna().any().any():
+        raise UserError(f"{path} has rows without alpha, seed or epoch.")
+    method = str(df["method"].iat[0])
+    alpha = float(df["alpha"].iat[0])
+    if method not in ("baseline", "mixup"):
+        raise UserError(f"{path} has method {method!r}; expected baseline or mixup.")
+    if (method == "baseline") != (alpha == 0):
+        raise UserError(f"{path} has method {method} with alpha {alpha:g}; the baseline has alpha 0, MixUp above 0.")
+    if (df["epoch"] < 1).any() or (df["epoch"] != df["epoch"].round()).any():
+        raise UserError(f"{path} has epochs that are not whole numbers from 1.")
+    df["method"] = df["method"].astype(str)
+    df["run_id"] = df["run_id"].astype(str)
+    df["experiment"] = df["experiment"].astype(str)
+    df["alpha"] = df["alpha"].astype(float)
+    df["seed"] = df["seed"].astype(int)
+    df["epoch"] = df["epoch"].astype(int)
+    if df["epoch"].duplicated().any():
+        dups = sorted(set(df.loc[df["epoch"].duplicated(), "epoch"]))
+        notes.append(f"epoch(s) {', '.join(map(str, dups))} appear twice in metrics.csv; the last row of each is used.")
+        df = df.drop_duplicates("epoch", keep="last")
+    return df.sort_values("epoch").reset_index(drop=True), notes
+
+
+def experiment_alphas(exp_dir: Path, df: pd.DataFrame | None = None) -> list[float]:
+    """Every alpha the experiment holds or plans, sorted: from the loaded runs, the run folder
+    names (even of runs that could not be read) and experiment.json when present.
+
+    Used to give each alpha the same colour in every figure, whatever subset is drawn.
+    """
+    found: set[float] = set()
+    if df is not None and not df.empty:
+        found.update(float(a) for a in df["alpha"].unique())
+    for run_dir in results.run_dirs(Path(exp_dir)):
+        m = _RUN_ID_RE.match(run_dir.name)
+        if m:
+            try:
+                found.add(float(m.group(2)))
+            except ValueError:
+                pass
+    path = Path(exp_dir) / results.EXPERIMENT_FILE
+    if path.exists():
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError):
+            meta = {}
+        for node in (meta, meta.get("config") if isinstance(meta, dict) else None):
+            if isinstance(node, dict) and isinstance(node.get("alphas"), list):
+                for a in node["alphas"]:
+                    if isinstance(a, (int, float)) and a >= 0:
+                        found.add(float(a))
+    return sorted(found)

@@ -1,0 +1,220 @@
+"""What one axes shows, shared by the single figures and the dashboard.
+
+With several seeds a curve is the mean over seeds, with a shaded +-1 std band. Every
+drawer takes the axes and the `PlotData` and leaves titles and legends to the figure,
+which knows how much room it has.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+from scipy import stats as sps
+
+from mixup_bench.labels import arm_label, format_alpha
+from mixup_bench.plotdata import PlotData
+from mixup_bench.plotstyle import CLEAN_LS, MIXED_LS, TEST_LS, epoch_axis, no_data
+from mixup_bench.stats import final_rows
+
+
+def curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, scale: float = 1.0, lw: float = 1.8):
+    """Mean over seeds of one metric of one arm, with a +-1 std band when several seeds exist."""
+    a = data.agg
+    sel = a[(a["method"] == method) & (a["alpha"] == alpha) & (a["metric"] == metric)].sort_values("epoch")
+    if sel.empty:
+        return
+    x = sel["epoch"].to_numpy()
+    y = sel["mean"].to_numpy() * scale
+    s = sel["std"].to_numpy() * scale
+    color = data.color(alpha)
+    ax.plot(x, y, ls=ls, color=color, lw=lw, marker="o" if len(x) < 4 else None, ms=4)
+    if (sel["n"] > 1).any():
+        ax.fill_between(x, y - s, y + s, color=color, alpha=0.15, lw=0)
+
+
+def arm_handles(data: PlotData, arms=None) -> list:
+    return [
+        Line2D([], [], color=data.color(a), lw=2.2, label=data.label(m, a))
+        for m, a in (data.arms if arms is None else arms)
+    ]
+
+
+def style_handles(styles, data: PlotData) -> list:
+    handles = [Line2D([], [], color="0.35", ls=ls, lw=1.8, label=label) for ls, label in styles]
+    if data.multi_seed:
+        handles.append(Patch(facecolor="0.5", alpha=0.3, label="shaded: ±1 std over seeds"))
+    return handles
+
+
+def experiment_title(data: PlotData, text: str) -> str:
+    return f"{text}\nexperiment: {data.name}"
+
+
+def draw_losses(ax, data: PlotData) -> None:
+    for m, a in data.arms:
+        curve(ax, data, m, a, "clean_train_loss", CLEAN_LS)
+        curve(ax, data, m, a, "test_loss", TEST_LS)
+    epoch_axis(ax)
+    ax.set_ylabel("cross-entropy loss (nats)")
+    ax.set_ylim(bottom=0)
+
+
+def draw_mixed_vs_clean(ax, data: PlotData) -> None:
+    for m, a in data.arms:
+        curve(ax, data, m, a, "train_loss", MIXED_LS, lw=2.2)
+        curve(ax, data, m, a, "clean_train_loss", CLEAN_LS)
+    epoch_axis(ax)
+    ax.set_ylabel("cross-entropy loss (nats)")
+    ax.set_ylim(bottom=0)
+
+
+def draw_test_acc(ax, data: PlotData, zoom: bool = True) -> None:
+    for m, a in data.arms:
+        curve(ax, data, m, a, "test_acc", TEST_LS, scale=100)
+    epoch_axis(ax)
+    ax.set_ylabel("test accuracy (%)")
+    if zoom:
+        _zoom_last_epochs(ax, data, "test_acc", TEST_LS, scale=100)
+
+
+def _zoom_last_epochs(ax, data: PlotData, metric: str, ls: str, scale: float = 1.0) -> None:
+    """An inset (lower right) magnifying the last 40% of epochs, where arms differ by a point or less."""
+    a = data.agg[data.agg["metric"] == metric]
+    last = int(a["epoch"].max()) if not a.empty else 0
+    if last < 6:
+        return
+    first = int(math.floor(0.6 * last))
+    tail = a[a["epoch"] >= first]
+    lo = np.nanmin((tail["mean"] - tail["std"].fillna(0)).to_numpy()) * scale
+    hi = np.nanmax((tail["mean"] + tail["std"].fillna(0)).to_numpy()) * scale
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return
+    pad = max(0.08 * (hi - lo), 1e-3)
+    inset = ax.inset_axes([0.42, 0.06, 0.55, 0.5])
+    for m, al in data.arms:
+        curve(inset, data, m, al, metric, ls, scale=scale, lw=1.5)
+    inset.set_xlim(first - 0.3, last + 0.3)
+    inset.set_ylim(lo - pad, hi + pad)
+    inset.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+    inset.tick_params(labelsize=8)
+    inset.set_title(f"zoom: epochs {first}–{last}", fontsize=8, pad=3)
+    inset.set_facecolor("white")
+    ax.indicate_inset_zoom(inset, edgecolor="0.5")
+
+
+def draw_gap(ax, data: PlotData) -> None:
+    ax.axhline(0, color="0.5", lw=0.8)
+    for m, a in data.arms:
+        curve(ax, data, m, a, "gap", CLEAN_LS)
+    epoch_axis(ax)
+    ax.set_ylabel("test loss − clean train loss (nats)")
+
+
+def draw_final(ax, data: PlotData, metric: str, scale: float = 1.0, seed_dots: bool = True) -> None:
+    """Final value (each run's last epoch) per arm on a categorical alpha axis: mean +- std and seeds."""
+    final = final_rows(data.df)
+    means, xs, labels = [], [], []
+    rng = np.random.default_rng(0)  # fixed jitter: the same figure every time
+    for i, (m, a) in enumerate(data.arms):
+        f = final[(final["method"] == m) & (final["alpha"] == a)]
+        v = f[metric].to_numpy(dtype=float) * scale
+        color = data.color(a)
+        mean = float(np.nanmean(v)) if len(v) else math.nan
+        std = float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0
+        if seed_dots and len(v) > 1:
+            ax.scatter(i + rng.uniform(-0.12, 0.12, len(v)), v, s=14, color=color, alpha=0.45, lw=0, zorder=2)
+        ax.errorbar(i, mean, yerr=std, fmt="o", ms=7, color=color, capsize=5, lw=1.8, zorder=3)
+        partial = "*" if (~f["done"]).any() else ""
+        name = "0 (baseline)" if m == "baseline" else format_alpha(a)
+        labels.append(f"{name}{partial}\nn={len(v)}")
+        means.append(mean)
+        xs.append(i)
+    ax.plot(xs, means, color="0.6", lw=1, zorder=1)
+    ax.set_xticks(xs, labels)
+    ax.set_xlim(-0.5, len(xs) - 0.5)
+    ax.set_xlabel("MixUp α (categorical axis)")
+    ax.grid(axis="x", visible=False)
+
+
+def lam_hist(ax, data: PlotData, alpha: float, color: str, fill: bool = True) -> tuple[int, float]:
+    """Histogram (as a density) of the lam sampled for one alpha; returns (values drawn, highest bar)."""
+    lam = data.lam[data.lam["alpha"] == alpha]["lam"].to_numpy(dtype=float) if not data.lam.empty else np.array([])
+    if lam.size == 0:
+        return 0, 0.0
+    bins = np.linspace(0, 1, 41)
+    heights, _ = np.histogram(lam, bins=bins, density=True)
+    if fill:
+        ax.stairs(heights, bins, fill=True, color=color, alpha=0.35, lw=0)
+    else:
+        ax.stairs(heights, bins, color=color, lw=1.0, alpha=0.8)
+    return int(lam.size), float(heights.max())
+
+
+def beta_pdf(alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    x = np.linspace(0.002, 0.998, 500)
+    return x, sps.beta.pdf(x, alpha, alpha)
+
+
+def lam_ylim(ax, alphas: list[float], hist_top: float = 0.0) -> None:
+    """Cap the y axis: Beta(a, a) with a < 1 goes to infinity at 0 and 1."""
+    top = hist_top
+    for a in alphas:
+        x, y = beta_pdf(a)
+        top = max(top, float(y[(x > 0.03) & (x < 0.97)].max()))
+    ax.set_ylim(0, top * 1.25 or 1.0)
+
+
+def draw_lambda_overlay(ax, data: PlotData) -> None:
+    alphas = data.mixup_alphas
+    if not alphas:
+        no_data(ax, "No MixUp arm:\nthe baseline uses λ = 1")
+        return
+    hist_top = 0.0
+    for a in alphas:
+        color = data.color(a)
+        hist_top = max(hist_top, lam_hist(ax, data, a, color, fill=False)[1])
+        x, y = beta_pdf(a)
+        ax.plot(x, y, color=color, lw=2)
+    lam_ylim(ax, alphas, hist_top)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("λ (weight of the first image)")
+    ax.set_ylabel("probability density")
+
+
+MIN_BIN_COUNT = 20  # bins with fewer pooled predictions are not drawn in the reliability diagram
+
+
+def draw_reliability(ax, data: PlotData, short: bool = False) -> list:
+    """Accuracy against mean confidence per bin, pooled over seeds; returns legend handles with ECE.
+
+    Bins holding fewer than MIN_BIN_COUNT predictions are left out (their accuracy is noise),
+    unless the arm has fewer than 10 * MIN_BIN_COUNT predictions in all (hand-made data).
+    """
+    ax.plot([0, 100], [0, 100], color="0.55", ls="--", lw=1)
+    handles = [Line2D([], [], color="0.55", ls="--", lw=1, label="perfect calibration")]
+    order = {arm: i for i, arm in enumerate(data.arms)}
+    for r in sorted(data.reliability, key=lambda r: order.get((r.method, r.alpha), 99)):
+        min_count = MIN_BIN_COUNT if r.count.sum() >= 10 * MIN_BIN_COUNT else 1
+        ok = r.count >= min_count
+        color = data.color(r.alpha)
+        ax.plot(100 * r.confidence[ok], 100 * r.accuracy[ok], marker="o", ms=4, color=color, lw=1.6)
+        epochs = sorted(set(r.epochs))
+        at = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {epochs[0]}–{epochs[-1]}"
+        label = f"{arm_label(r.method, r.alpha, greek=True)}: ECE {100 * r.ece:.1f}%"
+        if not short:
+            label += f" ({r.n_runs} run{'s' if r.n_runs != 1 else ''} pooled, {at})"
+        handles.append(Line2D([], [], color=color, marker="o", ms=4, lw=1.6, label=label))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("accuracy in bin (%)")
+    note = {"ha": "center", "va": "center", "color": "0.45", "style": "italic", "fontsize": 9}
+    ax.text(75, 12, "overconfident\n(below the diagonal)", **note)
+    if not short:
+        ax.text(25, 88, "underconfident\n(above the diagonal)", **note)
+    if not data.reliability:
+        ax.text(50, 50, "no calibration.json found", ha="center", va="center", color="0.4")
+    return handles

@@ -1,0 +1,91 @@
+"""The summary table: one row per arm of final values over seeds, for summary.csv and summary.md.
+
+Numbers only; `report` turns them into text for the console and summary.md.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from mixup_bench.labels import arm_label, arms
+from mixup_bench.stats import Paired, final_rows, paired_differences
+
+SUMMARY_COLUMNS = (
+    "arm",
+    "method",
+    "alpha",
+    "seeds",
+    "runs_done",
+    "partial",
+    "final_epoch_min",
+    "final_epoch_max",
+    "test_acc_pct_mean",
+    "test_acc_pct_std",
+    "best_test_acc_pct_mean",
+    "best_test_acc_pct_std",
+    "test_loss_mean",
+    "test_loss_std",
+    "clean_train_loss_mean",
+    "clean_train_loss_std",
+    "train_objective_mean",
+    "gap_mean",
+    "gap_std",
+    "test_ece_pct_mean",
+    "test_ece_pct_std",
+    "delta_test_acc_pp",
+    "delta_test_acc_pp_ci_low",
+    "delta_test_acc_pp_ci_high",
+    "delta_pairs",
+)
+
+
+def summary_table(df: pd.DataFrame, paired: Paired | None = None) -> pd.DataFrame:
+    """One row per arm, baseline first (columns `SUMMARY_COLUMNS`).
+
+    "Final" values are each run's last finished epoch (`final_epoch_min/max` give the range;
+    they differ when a run is partial), averaged over seeds with the sample std. `best_test_acc`
+    is each seed's highest test accuracy over epochs, averaged. The delta columns are the paired
+    MixUp - baseline test accuracy in percentage points with its t interval (empty for the
+    baseline and when no pair exists). Accuracy and ECE columns are in percent.
+    """
+    if paired is None:
+        paired = paired_differences(df)
+    final = final_rows(df)
+    best = df.groupby("run_id")["test_acc"].max()
+    rows = []
+    for method, alpha in arms(df):
+        f = final[(final["method"] == method) & (final["alpha"] == alpha)]
+        b = best.loc[f["run_id"]]
+        delta = paired.get(alpha, "test_acc") if method == "mixup" else None
+        rows.append(
+            {
+                "arm": arm_label(method, alpha),
+                "method": method,
+                "alpha": alpha,
+                "seeds": len(f),
+                "runs_done": int(f["done"].sum()),
+                "partial": bool((~f["done"]).any()),
+                "final_epoch_min": int(f["epoch"].min()),
+                "final_epoch_max": int(f["epoch"].max()),
+                "test_acc_pct_mean": 100 * f["test_acc"].mean(),
+                "test_acc_pct_std": 100 * f["test_acc"].std(),
+                "best_test_acc_pct_mean": 100 * b.mean(),
+                "best_test_acc_pct_std": 100 * b.std(),
+                "test_loss_mean": f["test_loss"].mean(),
+                "test_loss_std": f["test_loss"].std(),
+                "clean_train_loss_mean": f["clean_train_loss"].mean(),
+                "clean_train_loss_std": f["clean_train_loss"].std(),
+                "train_objective_mean": f["train_loss"].mean(),
+                "gap_mean": f["gap"].mean(),
+                "gap_std": f["gap"].std(),
+                "test_ece_pct_mean": 100 * f["test_ece"].mean(),
+                "test_ece_pct_std": 100 * f["test_ece"].std(),
+                "delta_test_acc_pp": 100 * delta.mean if delta else math.nan,
+                "delta_test_acc_pp_ci_low": 100 * delta.low if delta else math.nan,
+                "delta_test_acc_pp_ci_high": 100 * delta.high if delta else math.nan,
+                "delta_pairs": delta.n if delta else 0,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
