@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -54,19 +55,22 @@ DataDir = Annotated[
 @app.command()
 def run(
     alpha: Annotated[
-        Optional[list[float]],
+        list[float] | None,
         typer.Option("--alpha", "-a", help="MixUp alpha of an arm; repeat for several. lam ~ Beta(alpha, alpha)."),
     ] = None,
-    seed: Annotated[Optional[list[int]], typer.Option("--seed", help="Seed; repeat for several. Default 0.")] = None,
-    seeds: Annotated[Optional[int], typer.Option("--seeds", help="Use seeds 0..N-1 (instead of --seed).")] = None,
+    seed: Annotated[list[int] | None, typer.Option("--seed", help="Seed; repeat for several. Default 0.")] = None,
+    seeds: Annotated[int | None, typer.Option("--seeds", help="Use seeds 0..N-1 (instead of --seed).")] = None,
     baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Add the alpha=0 (plain ERM) arm.")] = True,
     epochs: Annotated[int, typer.Option(help="Epochs per run.")] = DEFAULTS.epochs,
     batch_size: Annotated[int, typer.Option(help="Images per SGD step.")] = DEFAULTS.batch_size,
-    lr: Annotated[float, typer.Option(help="Peak learning rate (linear warmup, then linear decay to 0).")] = DEFAULTS.lr,
+    lr: Annotated[
+        float, typer.Option(help="Peak learning rate (linear warmup, then linear decay to 0).")
+    ] = DEFAULTS.lr,
     weight_decay: Annotated[float, typer.Option(help="Weight decay (L2).")] = DEFAULTS.weight_decay,
     model: Annotated[str, typer.Option(help="small-cnn (0.29M params) or preact-resnet18 (11M).")] = DEFAULTS.model,
     augment: Annotated[
-        bool, typer.Option("--augment/--no-augment", help="Random crop (pad 4) + flip. Off: MixUp is the only regulariser.")
+        bool,
+        typer.Option("--augment/--no-augment", help="Random crop (pad 4) + flip. Off: MixUp is the only regulariser."),
     ] = DEFAULTS.augment,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto (bf16 where the hardware has it) | fp32 | bf16.")] = "auto",
@@ -75,12 +79,12 @@ def run(
     out: Annotated[Path, typer.Option(help="Results root.")] = Path("results"),
     name: Annotated[str, typer.Option(help="Experiment name: results go to <out>/<name>/.")] = "default",
     subset: Annotated[
-        Optional[int], typer.Option(help="Train on the first N images of a fixed shuffle (quick runs).")
+        int | None, typer.Option(help="Train on the first N images of a fixed shuffle (quick runs).")
     ] = None,
     jobs: Annotated[int, typer.Option(help="Runs at once, in separate processes (local backend).")] = 1,
     backend: Annotated[str, typer.Option(help="local | ray.")] = "local",
     ray_address: Annotated[
-        Optional[str], typer.Option(help="Ray cluster: auto or HOST:PORT. Default: start a local Ray.")
+        str | None, typer.Option(help="Ray cluster: auto or HOST:PORT. Default: start a local Ray.")
     ] = None,
     gpus_per_run: Annotated[float, typer.Option(help="Ray: GPUs (or a fraction) per run.")] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,

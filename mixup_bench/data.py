@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -129,7 +129,9 @@ def load_image_folder(root: Path, say: Progress) -> Cifar10:
     """Decode `root/train/<class>/*` and `root/test/<class>/*`, using a tensor cache when valid."""
     for split in ("train", "test"):
         if not (root / split).is_dir():
-            raise UserError(f"{root} has no {split}/ folder; an image folder needs both train/<class>/ and test/<class>/.")
+            raise UserError(
+                f"{root} has no {split}/ folder; an image folder needs both train/<class>/ and test/<class>/."
+            )
     classes = sorted(p.name for p in (root / "train").iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(classes) < 2:
         raise UserError(f"{root / 'train'} has {len(classes)} class folder(s); it needs one folder per class.")
@@ -175,8 +177,9 @@ def _load_split(
     x = decode_images(files)
     y = torch.tensor(labels, dtype=torch.int64)
     try:
-        from mixup_bench.results import atomic_write_bytes
         import io
+
+        from mixup_bench.results import atomic_write_bytes
 
         buf = io.BytesIO()
         torch.save({"x": x, "y": y}, buf)
@@ -200,7 +203,9 @@ def decode_images(files: list[Path]) -> torch.Tensor:
             data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
             img = decode_image(data, mode=ImageReadMode.RGB)
         except (RuntimeError, ValueError) as e:
-            raise UserError(f"{path} is not a readable image ({str(e).splitlines()[0]}); replace or delete it.") from None
+            raise UserError(
+                f"{path} is not a readable image ({str(e).splitlines()[0]}); replace or delete it."
+            ) from None
         if tuple(img.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE):
             raise UserError(f"{path} is {img.shape[2]}x{img.shape[1]} pixels; CIFAR-10 images must be 32x32.")
         return img

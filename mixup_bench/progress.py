@@ -90,7 +90,9 @@ class LiveReporter(Reporter):
         if kind == "start":
             total = e["epochs"] * e["steps_per_epoch"]
             done = e["start_epoch"] * e["steps_per_epoch"]
-            self.tasks[rid] = self.progress.add_task(rid, total=total, completed=done, info=f"epoch {e['start_epoch'] + 1}")
+            self.tasks[rid] = self.progress.add_task(
+                rid, total=total, completed=done, info=f"epoch {e['start_epoch'] + 1}"
+            )
             self.steps_per_epoch[rid] = e["steps_per_epoch"]
             super().handle(e)
         elif kind == "step" and rid in self.tasks:
@@ -129,7 +131,7 @@ def final_table(rows: list[dict]) -> Table:
     for alpha in sorted(arms):
         rs = arms[alpha]
 
-        def mean(key: str) -> float:
+        def mean(key: str, rs: list[dict] = rs) -> float:
             return sum(float(r[key]) for r in rs) / len(rs)
 
         table.add_row(

@@ -22,8 +22,9 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from mixup_bench.errors import UserError
 
@@ -182,7 +183,9 @@ def find_experiment(path: Path) -> Path:
         raise UserError(f"{path} is not a folder; give an experiment folder such as results/default.")
     if (path / RUNS_DIR).is_dir() or (path / EXPERIMENT_FILE).exists():
         return path
-    candidates = [p for p in path.iterdir() if p.is_dir() and ((p / RUNS_DIR).is_dir() or (p / EXPERIMENT_FILE).exists())]
+    candidates = [
+        p for p in path.iterdir() if p.is_dir() and ((p / RUNS_DIR).is_dir() or (p / EXPERIMENT_FILE).exists())
+    ]
     if not candidates:
         raise UserError(f"{path} holds no experiment (no runs/ folder); run `mixup-bench run` first.")
     return max(candidates, key=_last_write)

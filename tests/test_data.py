@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import CLASSES, write_image_folder
 from torchvision.io import encode_png
 
-from conftest import CLASSES, write_image_folder
 from mixup_bench import data as data_mod
 from mixup_bench.data import load_cifar10
 from mixup_bench.errors import UserError

@@ -22,7 +22,20 @@ pytestmark = pytest.mark.skipif(
 def test_one_epoch_on_a_real_subset(tmp_path):
     res = CliRunner().invoke(
         app,
-        ["run", "--data-dir", CIFAR_DIR, "--out", str(tmp_path), "--epochs", "1", "--subset", "2000", "--batch-size", "64", "--quiet"],
+        [
+            "run",
+            "--data-dir",
+            CIFAR_DIR,
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--subset",
+            "2000",
+            "--batch-size",
+            "64",
+            "--quiet",
+        ],
     )
     assert res.exit_code == 0, res.output
     for run_id in ("baseline-a0-s0", "mixup-a0.4-s0"):
