@@ -4,16 +4,38 @@ The lock is an fcntl.flock on `runs/<id>/lock`. The kernel drops it when the
 holding process dies, however it dies, so a stale lock from a killed process is
 simply taken over by the next one. The file holds the holder's pid and host, for
 messages only.
+
+`is_locked` (used by `status`) probes by taking the lock for a moment. So that a
+probe never makes a `run` skip a run, `run` retries for a short grace period
+before it calls a run held.
+
+The same kind of lock, blocking and on `<experiment>/lock`, serialises the
+read-merge-write of experiment.json between processes (`experiment_lock`).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from mixup_bench.errors import UserError
 from mixup_bench.results import LOCK_FILE
+
+HOLD_GRACE_S = 0.25  # how long `run` retries a busy lock before it calls the run held (a status probe is ~µs)
+_RETRY_S = 0.01
+
+
+def _no_locks(path: Path, e: OSError) -> UserError:
+    return UserError(
+        f"Cannot lock {path} ({e.strerror or e}); the results folder must be on a file system with file locks "
+        "(local disk, NFSv4 or another that supports flock)."
+    )
 
 
 class RunLock:
@@ -23,14 +45,25 @@ class RunLock:
         self.path = Path(run_dir) / LOCK_FILE
         self.fd: int | None = None
 
-    def acquire(self) -> bool:
+    def acquire(self, wait: float = 0.0) -> bool:
+        """Take the lock, retrying for up to `wait` seconds. False if another process holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(_RETRY_S)
+            except OSError as e:
+                os.close(fd)
+                if e.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                    raise _no_locks(self.path, e) from None
+                raise
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
         self.fd = fd
@@ -54,10 +87,19 @@ def is_locked(run_dir: Path) -> bool:
     lock = RunLock(run_dir)
     if not lock.path.exists():
         return False
-    if lock.acquire():
-        lock.release()
+    try:
+        fd = os.open(lock.path, os.O_RDONLY)  # read-only: a probe never rewrites the holder's pid
+    except OSError:
         return False
-    return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False  # no locking on this file system: nothing can hold it
+    finally:
+        os.close(fd)  # closing drops the probe's lock
+    return False
 
 
 def holder(run_dir: Path) -> str:
@@ -67,3 +109,21 @@ def holder(run_dir: Path) -> str:
         return f"pid {pid} on {host}"
     except (OSError, ValueError):
         return "another process"
+
+
+@contextmanager
+def experiment_lock(experiment_dir: Path) -> Iterator[None]:
+    """Blocking exclusive lock on `<experiment>/lock`, for short read-modify-write sections."""
+    path = Path(experiment_dir) / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as e:
+            if e.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise _no_locks(path, e) from None
+            raise
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,175 @@
+"""`mixup-bench status`: where every run of an experiment stands, without touching it.
+
+A run is one of
+- done: its DONE file exists;
+- locked: a live process holds its lock (it is being trained right now), with the holder;
+- partial: some epochs are finished (epoch k/N) and nobody trains it; `run` resumes it;
+- not started: no finished epoch yet, or no folder at all. The runs expected from
+  experiment.json (baseline and every alpha, for every seed) are listed even before
+  their folders exist.
+
+Reading is cheap and safe while runs train: metrics.csv is read with the csv module
+(it is replaced atomically, so it is always whole) and the checkpoint is never loaded.
+metrics.csv can be one epoch behind the checkpoint after a kill; `run` reconciles that.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.table import Table
+
+from mixup_bench import results
+from mixup_bench.config import run_id_for
+from mixup_bench.errors import UserError
+from mixup_bench.locks import holder, is_locked
+
+DONE, PARTIAL, LOCKED, NOT_STARTED = "done", "partial", "locked", "not started"
+STATE_STYLE = {DONE: "green", PARTIAL: "yellow", LOCKED: "cyan", NOT_STARTED: "dim"}
+
+
+@dataclass
+class RunStatus:
+    """One run as `status` sees it."""
+
+    run_id: str
+    alpha: float | None  # None when neither config.json nor the run id tells
+    seed: int | None
+    state: str  # done | partial | locked | not started
+    epochs_done: int  # rows in metrics.csv
+    epochs: int | None  # planned epochs, from config.json or experiment.json
+    test_acc: float | None  # of the last finished epoch, in [0, 1]
+    holder: str | None = None  # 'pid 123 on host' while locked
+    path: Path | None = None  # the run folder, None when it does not exist yet
+
+    @property
+    def progress(self) -> str:
+        """'epoch k/N' (or 'epoch k' when N is unknown)."""
+        return f"epoch {self.epochs_done}/{self.epochs}" if self.epochs else f"epoch {self.epochs_done}"
+
+
+def experiment_status(path: Path) -> list[RunStatus]:
+    """The status of every run of the experiment at `path` (an experiment folder or a results root).
+
+    Sorted by arm (baseline first, then by alpha) and seed; folders of runs that experiment.json
+    does not list are included. Raises UserError for a missing folder or one with no experiment.
+    """
+    exp_dir = results.find_experiment(Path(path))
+    record = (
+        results.read_json(exp_dir / results.EXPERIMENT_FILE) if (exp_dir / results.EXPERIMENT_FILE).exists() else {}
+    )
+    config = record.get("config", {})
+    planned_epochs = config.get("training", {}).get("epochs")
+
+    statuses: dict[str, RunStatus] = {}
+    for rdir in results.run_dirs(exp_dir):
+        statuses[rdir.name] = _run_status(rdir, planned_epochs)
+    for alpha, seed in _expected_runs(config):
+        rid = run_id_for(alpha, seed)
+        if rid not in statuses:
+            statuses[rid] = RunStatus(rid, alpha, seed, NOT_STARTED, 0, planned_epochs, None)
+    if not statuses:
+        raise UserError(f"{exp_dir} holds no runs and no experiment.json that lists any; run `mixup-bench run` first.")
+    return sorted(statuses.values(), key=_order)
+
+
+def _expected_runs(config: dict) -> list[tuple[float, int]]:
+    alphas = [float(a) for a in config.get("alphas", [])]
+    arms = ([0.0] if config.get("baseline", True) and config else []) + alphas
+    return [(a, int(s)) for s in config.get("seeds", []) for a in dict.fromkeys(arms)]
+
+
+def _order(s: RunStatus) -> tuple:
+    return (s.alpha is None, s.alpha if s.alpha is not None else 0.0, s.seed if s.seed is not None else -1, s.run_id)
+
+
+def _run_status(rdir: Path, planned_epochs: int | None) -> RunStatus:
+    cfg = _read_json_or_none(rdir / results.CONFIG_FILE) or {}
+    alpha, seed = cfg.get("alpha"), cfg.get("seed")
+    if alpha is None or seed is None:
+        alpha, seed = _parse_run_id(rdir.name)
+    epochs = cfg.get("training", {}).get("epochs", planned_epochs)
+    rows = _metrics_rows(rdir / results.METRICS_FILE)
+    test_acc = _float(rows[-1].get("test_acc")) if rows else None
+    status = RunStatus(rdir.name, alpha, seed, NOT_STARTED, len(rows), epochs, test_acc, path=rdir)
+    if results.is_done(rdir):
+        status.state = DONE
+        final = _read_json_or_none(rdir / results.DONE_FILE) or {}
+        status.test_acc = _float(final.get("test_acc", test_acc))
+        status.epochs_done = max(status.epochs_done, int(final.get("epoch", 0) or 0))
+    elif is_locked(rdir):
+        status.state = LOCKED
+        status.holder = holder(rdir)
+    elif rows:
+        status.state = PARTIAL
+    return status
+
+
+def _read_json_or_none(path: Path) -> dict | None:
+    try:
+        return results.read_json(path)
+    except UserError:
+        return None
+
+
+def _metrics_rows(path: Path) -> list[dict]:
+    try:
+        with open(path, newline="") as f:
+            return [row for row in csv.DictReader(f) if row.get("epoch")]
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return []
+
+
+def _float(value) -> float | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _parse_run_id(run_id: str) -> tuple[float | None, int | None]:
+    """'mixup-a0.4-s1' -> (0.4, 1); (None, None) for a name of another shape."""
+    try:
+        _, a, s = run_id.rsplit("-", 2)
+        if a.startswith("a") and s.startswith("s"):
+            return float(a[1:]), int(s[1:])
+    except ValueError:
+        pass
+    return None, None
+
+
+def status_table(statuses: list[RunStatus], title: str | None = None) -> Table:
+    """A rich table: run, arm, seed, state, epochs, last test accuracy, note; a count per state as caption."""
+    counts = {state: sum(s.state == state for s in statuses) for state in STATE_STYLE}
+    caption = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    table = Table(title=title, caption=caption)
+    for col, justify in (
+        ("run", "left"),
+        ("arm", "left"),
+        ("seed", "right"),
+        ("state", "left"),
+        ("epochs", "right"),
+        ("test acc", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for s in statuses:
+        if s.alpha is None:
+            arm = "?"
+        else:
+            arm = "baseline" if s.alpha == 0 else f"mixup a={s.alpha:g}"
+        note = f"training: {s.holder}" if s.state == LOCKED else ""
+        table.add_row(
+            s.run_id,
+            arm,
+            "" if s.seed is None else str(s.seed),
+            f"[{STATE_STYLE[s.state]}]{s.state}[/]",
+            f"{s.epochs_done}/{s.epochs}" if s.epochs else str(s.epochs_done),
+            "" if s.test_acc is None else f"{100 * s.test_acc:.2f}%",
+            note,
+        )
+    return table

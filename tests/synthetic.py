@@ -1,0 +1,230 @@
+"""Helpers for the robustness tests (resume, locks, --jobs, Ray, status): a tiny sweep on the
+synthetic image folder of conftest.py, the CLI in a real subprocess, and exact comparison of
+results folders. A plain module: `sys.path.insert(0, tests/)` then `import synthetic`.
+
+Every sweep here is the same tiny one (3 classes x 24 train / 8 test images, batch 16, so
+4 steps per epoch, fp32 on the CPU, one thread), so one uninterrupted reference run, made
+once per session, is what every interrupted, parallel or Ray run must equal exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+
+from mixup_bench.config import ExperimentConfig, TrainingConfig
+from mixup_bench.progress import Reporter
+
+EPOCHS = 4
+BATCH = 16
+NAME = "sweep"
+# Columns that must match exactly between an interrupted (or parallel) run and an uninterrupted one.
+TIMING_COLUMNS = ("epoch_seconds", "images_per_second")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def experiment(data_dir: Path, out: Path, seeds=(0,), alphas=(0.4,), epochs: int = EPOCHS, **kw) -> ExperimentConfig:
+    """The tiny sweep as an ExperimentConfig (the same settings as `cli_args`)."""
+    training = TrainingConfig(epochs=epochs, batch_size=BATCH, precision="fp32")
+    return ExperimentConfig(
+        name=NAME,
+        out=Path(out),
+        alphas=tuple(alphas),
+        seeds=tuple(seeds),
+        training=training,
+        device="cpu",
+        data_dir=Path(data_dir),
+        **kw,
+    )
+
+
+class RecordingReporter(Reporter):
+    """A plain reporter that writes to a string and keeps every event; `on_event` may act on them."""
+
+    def __init__(self, on_event: Callable[[dict], None] | None = None):
+        self.buffer = io.StringIO()
+        super().__init__(Console(file=self.buffer, width=200), total_runs=0)
+        self.events: list[dict] = []
+        self.on_event = on_event
+
+    def handle(self, e: dict) -> None:
+        self.events.append(e)
+        super().handle(e)
+        if self.on_event:
+            self.on_event(e)
+
+    @property
+    def text(self) -> str:
+        return self.buffer.getvalue()
+
+
+def interrupt_self_after_first_epoch() -> Callable[[dict], None]:
+    """An `on_event` that sends SIGINT to this process (as Ctrl-C would) at the first finished epoch."""
+    sent = []
+
+    def on_event(e: dict) -> None:
+        if e["type"] == "epoch" and not sent:
+            sent.append(e["run_id"])
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return on_event
+
+
+# --- the uninterrupted reference ---------------------------------------------------------------------------------
+
+_reference: dict[str, Path] = {}
+
+
+def reference_sweep(tmp_path_factory) -> Path:
+    """The reference experiment folder: the whole tiny sweep (seeds 0 and 1, baseline and MixUp 0.4),
+    run once per session in this process, on one thread, without interruption."""
+    if "dir" not in _reference:
+        import torch
+        from conftest import write_image_folder
+
+        from mixup_bench.runner import run_experiment
+
+        root = tmp_path_factory.mktemp("reference")
+        exp = experiment(write_image_folder(root / "data"), root / "results", seeds=(0, 1))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            outcome = run_experiment(exp, RecordingReporter())
+        finally:
+            torch.set_num_threads(threads)
+        assert len(outcome.trained) == 4
+        _reference["dir"] = exp.path
+    return _reference["dir"]
+
+
+# --- the CLI in a subprocess -------------------------------------------------------------------------------------
+
+# Test-only launcher: the real CLI, with one write made slow so that a kill can land inside it.
+# SLOW_AT=tmp: fsync of checkpoint.pt's temporary file sleeps (the temporary file exists meanwhile);
+# SLOW_AT=after: the rename onto checkpoint.pt is followed by a sleep (metrics.csv is one row behind).
+SLOW_LAUNCHER = """
+import os, sys, time
+delay, where = float(os.environ["SLOW_S"]), os.environ["SLOW_AT"]
+_fsync, _replace = os.fsync, os.replace
+def fsync(fd):
+    if where == "tmp" and ".checkpoint.pt." in os.readlink(f"/proc/self/fd/{fd}"):
+        time.sleep(delay)
+    return _fsync(fd)
+def replace(src, dst, *args, **kwargs):
+    out = _replace(src, dst, *args, **kwargs)
+    if where == "after" and str(dst).endswith("checkpoint.pt"):
+        time.sleep(delay)
+    return out
+os.fsync, os.replace = fsync, replace
+from mixup_bench.cli import app
+app(prog_name="mixup-bench")
+"""
+
+
+def cli_args(data_dir: Path, out: Path, *extra: str, seeds: int = 1, epochs: int = EPOCHS) -> list[str]:
+    return [
+        "run",
+        "--data-dir",
+        str(data_dir),
+        "--out",
+        str(out),
+        "--name",
+        NAME,
+        "--alpha",
+        "0.4",
+        "--seeds",
+        str(seeds),
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        str(BATCH),
+        "--precision",
+        "fp32",
+        "--device",
+        "cpu",
+        *extra,
+    ]
+
+
+def start_cli(args: list[str], slow_at: str | None = None, slow_s: float = 3.0) -> subprocess.Popen:
+    """`python -m mixup_bench ARGS` (or the slow launcher) with one CPU thread, output to a pipe."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1", COLUMNS="200")
+    if slow_at:
+        env.update(SLOW_AT=slow_at, SLOW_S=str(slow_s))
+        cmd = [sys.executable, "-c", SLOW_LAUNCHER, *args]
+    else:
+        cmd = [sys.executable, "-m", "mixup_bench", *args]
+    return subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+
+
+def wait_until(proc: subprocess.Popen, condition: Callable[[], bool], what: str, limit_s: float = 120.0) -> None:
+    """Poll `condition` every 2 ms while `proc` runs; fail (with its output) if it ends first."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (rc {proc.returncode}) before {what}:\n{proc.stdout.read()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"no {what} within {limit_s} s:\n{proc.communicate()[0]}")
+        time.sleep(0.002)
+
+
+def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> tuple[int, str]:
+    """Send `sig` to the CLI process, wait for it, return (exit code, output)."""
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=120)
+    return proc.returncode, out
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    out, _ = proc.communicate(timeout=300)
+    return proc.returncode, out
+
+
+# --- reading and comparing results -------------------------------------------------------------------------------
+
+
+def metric_rows(run_dir: Path) -> int:
+    """Finished epochs in metrics.csv (0 when absent)."""
+    try:
+        return max(0, len((run_dir / "metrics.csv").read_text().splitlines()) - 1)
+    except FileNotFoundError:
+        return 0
+
+
+def checkpoint_epoch(run_dir: Path) -> int:
+    import torch
+
+    return torch.load(run_dir / "checkpoint.pt", map_location="cpu", weights_only=True)["epoch"]
+
+
+def assert_same_results(exp_dir: Path, reference_dir: Path, runs: list[str] | None = None) -> None:
+    """Every run: DONE, metrics.csv with epochs 1..N exactly once, and every number (timings aside)
+    equal to the reference run's; lam.csv and calibration.json equal too."""
+    runs = runs or sorted(p.name for p in (reference_dir / "runs").iterdir())
+    for rid in runs:
+        got_dir, ref_dir = exp_dir / "runs" / rid, reference_dir / "runs" / rid
+        assert (got_dir / "DONE").exists(), f"{rid} has no DONE"
+        got, ref = pd.read_csv(got_dir / "metrics.csv"), pd.read_csv(ref_dir / "metrics.csv")
+        assert got["epoch"].tolist() == list(range(1, EPOCHS + 1)), f"{rid}: epochs {got['epoch'].tolist()}"
+        cols = [c for c in ref.columns if c not in TIMING_COLUMNS]
+        pd.testing.assert_frame_equal(got[cols], ref[cols], check_exact=True, obj=f"{rid} metrics.csv")
+        for name in ("lam.csv", "calibration.json"):
+            assert (got_dir / name).read_text() == (ref_dir / name).read_text(), f"{rid}: {name} differs"
+        assert not list(got_dir.glob(".*.tmp")), f"{rid}: temporary files left"
+
+
+def layout(exp_dir: Path) -> dict[str, list[str]]:
+    """Run folder -> sorted file names (the results layout, without the contents)."""
+    return {p.name: sorted(f.name for f in p.iterdir()) for p in sorted((exp_dir / "runs").iterdir())}

@@ -1,0 +1,103 @@
+"""`--backend ray` against a real local Ray (ray.init(num_cpus=2)): the same layout and exactly the same
+numbers as the local backend, events forwarded to the reporter, Ctrl-C that stops the tasks at their next
+step and resumes exactly. Skipped when Ray is not installed; a clear error when it is asked for without Ray."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic import (  # noqa: E402
+    RecordingReporter,
+    assert_same_results,
+    checkpoint_epoch,
+    experiment,
+    interrupt_self_after_first_epoch,
+    layout,
+    metric_rows,
+    reference_sweep,
+)
+
+from mixup_bench.errors import UserError  # noqa: E402
+from mixup_bench.runner import run_experiment  # noqa: E402
+
+ALL_RUNS = ["baseline-a0-s0", "baseline-a0-s1", "mixup-a0.4-s0", "mixup-a0.4-s1"]
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory) -> Path:
+    return reference_sweep(tmp_path_factory)  # made once per session, shared by the modules
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    ray.init(
+        num_cpus=2, include_dashboard=False, logging_level="WARNING", runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}}
+    )
+    yield ray
+    ray.shutdown()
+
+
+def max_active(events: list[dict]) -> int:
+    active, most = set(), 0
+    for e in events:
+        if e["type"] == "start":
+            active.add(e["run_id"])
+        elif e["type"] in ("done", "stopped"):
+            active.discard(e["run_id"])
+        most = max(most, len(active))
+    return most
+
+
+def test_missing_ray_is_a_one_line_user_error(tiny_cifar, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    exp = experiment(tiny_cifar, tmp_path / "results", epochs=1, backend="ray")
+    with pytest.raises(UserError, match=r'--backend ray needs Ray: pip install -e "\.\[ray\]"'):
+        run_experiment(exp, RecordingReporter())
+
+
+@pytest.mark.slow
+def test_ray_interrupted_then_resumed_equals_local(local_ray, tiny_cifar, tmp_path, reference):
+    exp = experiment(tiny_cifar, tmp_path / "results", seeds=(0, 1), backend="ray")
+
+    stopped = RecordingReporter(on_event=interrupt_self_after_first_epoch())
+    outcome = run_experiment(exp, stopped, rerun_command="mixup-bench run --backend ray")
+    assert outcome.stopped, stopped.text
+    assert "Ray: 4 runs as tasks of 1 CPU(s) each, on a cluster of 2 CPU(s)" in stopped.text
+    assert "Stopping at the next step" in stopped.text and "Resume with the same command:" in stopped.text
+    assert len(outcome.trained) < 4
+    for rid in {e["run_id"] for e in stopped.events if e["type"] == "start"}:
+        run_dir = exp.path / "runs" / rid
+        ckpt = checkpoint_epoch(run_dir) if (run_dir / "checkpoint.pt").exists() else 0
+        assert metric_rows(run_dir) == ckpt < 4
+    assert local_ray.is_initialized()  # a Ray that the caller started is left running
+
+    resumed = RecordingReporter()
+    outcome = run_experiment(exp, resumed)
+    assert not outcome.stopped and sorted(outcome.trained + outcome.skipped) == ALL_RUNS, resumed.text
+    kinds = [e["type"] for e in resumed.events]
+    assert kinds.count("done") == len(outcome.trained) and kinds.count("epoch") >= len(outcome.trained)
+    assert any(e["type"] == "start" and e["start_epoch"] > 0 for e in resumed.events), resumed.text
+
+    # Never more runs at once than the cluster's 2 CPUs allow with 1 CPU per run (a task that blocked in
+    # ray.get would lend its CPU to the next task and let it start early).
+    assert max_active(stopped.events) <= 2 and max_active(resumed.events) <= 2
+
+    assert layout(exp.path) == layout(reference)
+    assert_same_results(exp.path, reference, ALL_RUNS)
+
+
+def test_ray_task_error_is_the_tasks_own_one_line_error(local_ray, tiny_cifar, tmp_path):
+    """A UserError raised inside a task (here: fewer training images than one batch) reaches the user as
+    itself, not as a Ray traceback."""
+    exp = experiment(tiny_cifar, tmp_path / "results", epochs=1, backend="ray")
+    exp = dataclasses.replace(exp, training=dataclasses.replace(exp.training, batch_size=128))
+    reporter = RecordingReporter()
+    with pytest.raises(UserError, match=r"^The training set has 72 images, fewer than one batch of 128"):
+        run_experiment(exp, reporter)
+    assert "baseline-a0-s0: failed: The training set has 72 images" in reporter.text

@@ -1,0 +1,115 @@
+"""`mixup-bench status`: done, partial (epoch k/N), locked (with its holder) and not started, the last
+test accuracy, expected runs that have no folder yet, and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic import RecordingReporter, experiment  # noqa: E402
+
+from mixup_bench.cli import app  # noqa: E402
+from mixup_bench.data import load_cifar10  # noqa: E402
+from mixup_bench.errors import UserError  # noqa: E402
+from mixup_bench.locks import RunLock  # noqa: E402
+from mixup_bench.runner import execute_run, run_experiment, write_experiment_record  # noqa: E402
+from mixup_bench.status import experiment_status, status_table  # noqa: E402
+
+
+def status_cli(*args: str):
+    return CliRunner().invoke(app, ["status", *args], env={"COLUMNS": "200"})
+
+
+@pytest.fixture
+def mixed_experiment(tiny_cifar, tmp_path):
+    """Seed 0: both runs done. Seed 1: baseline stopped after 1 of 2 epochs, MixUp locked by this
+    process. Seed 2: listed in experiment.json, no folders yet."""
+    out = tmp_path / "results"
+    run_experiment(experiment(tiny_cifar, out, seeds=(0,), epochs=2), RecordingReporter())
+    exp = experiment(tiny_cifar, out, seeds=(0, 1, 2), epochs=2)
+    data = load_cifar10(tiny_cifar)
+    write_experiment_record(exp, data)
+    baseline_s1 = exp.runs()[2]
+    assert baseline_s1.run_id == "baseline-a0-s1"
+    finished: list[int] = []
+
+    def on_event(e: dict) -> None:
+        if e["type"] == "epoch":
+            finished.append(e["epoch"])
+
+    status = execute_run(baseline_s1, data, exp.path, on_event, lambda: bool(finished))  # stops in epoch 2
+    assert status == "stopped"
+    lock = RunLock(exp.path / "runs" / "mixup-a0.4-s1")
+    assert lock.acquire()
+    yield exp.path
+    lock.release()
+
+
+def test_status_of_every_state(mixed_experiment):
+    statuses = {s.run_id: s for s in experiment_status(mixed_experiment)}
+    assert list(statuses) == [
+        "baseline-a0-s0",
+        "baseline-a0-s1",
+        "baseline-a0-s2",
+        "mixup-a0.4-s0",
+        "mixup-a0.4-s1",
+        "mixup-a0.4-s2",
+    ]
+    states = {rid: (s.state, s.epochs_done, s.epochs) for rid, s in statuses.items()}
+    assert states == {
+        "baseline-a0-s0": ("done", 2, 2),
+        "mixup-a0.4-s0": ("done", 2, 2),
+        "baseline-a0-s1": ("partial", 1, 2),
+        "mixup-a0.4-s1": ("locked", 0, 2),
+        "baseline-a0-s2": ("not started", 0, 2),
+        "mixup-a0.4-s2": ("not started", 0, 2),
+    }
+    for rid in ("baseline-a0-s0", "baseline-a0-s1"):
+        last = pd.read_csv(mixed_experiment / "runs" / rid / "metrics.csv")["test_acc"].iloc[-1]
+        assert statuses[rid].test_acc == pytest.approx(last)
+    assert statuses["mixup-a0.4-s1"].holder == f"pid {os.getpid()} on {os.uname().nodename}"
+    assert statuses["baseline-a0-s2"].path is None and statuses["baseline-a0-s2"].test_acc is None
+    assert status_table(list(statuses.values())).caption == "2 done, 1 partial, 1 locked, 2 not started"
+
+
+def test_status_command(mixed_experiment):
+    res = status_cli(str(mixed_experiment))
+    assert res.exit_code == 0, res.output
+    lines = {line.split()[1]: line for line in res.output.splitlines() if line.startswith("│ ")}
+    assert "done" in lines["baseline-a0-s0"] and "2/2" in lines["baseline-a0-s0"]
+    assert "partial" in lines["baseline-a0-s1"] and "1/2" in lines["baseline-a0-s1"]
+    assert "locked" in lines["mixup-a0.4-s1"] and f"pid {os.getpid()}" in lines["mixup-a0.4-s1"]
+    assert "not started" in lines["mixup-a0.4-s2"] and "0/2" in lines["mixup-a0.4-s2"]
+    assert "%" in lines["baseline-a0-s1"] and "%" not in lines["mixup-a0.4-s2"]
+    assert "2 done, 1 partial, 1 locked, 2 not started" in res.output
+    # A results root resolves to its latest experiment.
+    root = status_cli(str(mixed_experiment.parent))
+    assert root.exit_code == 0 and root.output == res.output
+
+
+def test_folder_with_a_dead_lock_and_no_epoch_is_not_started(mixed_experiment):
+    """A trainer that died before its first epoch leaves a folder and a lock file that nobody holds."""
+    rdir = mixed_experiment / "runs" / "baseline-a0-s2"
+    rdir.mkdir()
+    (rdir / "lock").write_text("999999 elsewhere\n")
+    s = {s.run_id: s for s in experiment_status(mixed_experiment)}["baseline-a0-s2"]
+    assert (s.state, s.path, s.holder) == ("not started", rdir, None)
+
+
+@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_status_errors_are_one_line(tmp_path, make):
+    target = tmp_path / "nothing"
+    if make == "empty":
+        target.mkdir()
+    res = status_cli(str(target))
+    assert res.exit_code == 2
+    assert "error:" in res.output and len(res.output.strip().splitlines()) == 1
+    assert "Traceback" not in res.output
+    with pytest.raises(UserError):
+        experiment_status(target)
