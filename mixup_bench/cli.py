@@ -131,7 +131,7 @@ def run(
             outcome = run_experiment(exp, reporter, rerun_command=shlex.join(["mixup-bench", *sys.argv[1:]]))
         if outcome.finished and not quiet:
             out_console.print(final_table(outcome.finished))
-        out_console.print(f"Results: {exp.path}  (draw them with: mixup-bench plot {exp.path})")
+        out_console.print(f"Results: {exp.path}  (draw them with: mixup-bench plot {exp.path})", soft_wrap=True)
         if outcome.stopped:
             raise typer.Exit(130)
 
@@ -178,6 +178,51 @@ def data(
         c.print(f"  train: {info['train_images']:,} images, per class {info['train_per_class']}")
         c.print(f"  test:  {info['test_images']:,} images, per class {info['test_per_class']}")
         c.print(f"  classes: {', '.join(info['classes'])}")
+
+
+@app.command()
+def bench(
+    model: Annotated[str, typer.Option(help="small-cnn or preact-resnet18.")] = "small-cnn",
+    batch_size: Annotated[int, typer.Option(help="Images per step, both pipelines.")] = 256,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")] = "auto",
+    precision: Annotated[
+        str, typer.Option(help="Of the project's pipeline: auto (bf16 where native) | fp32 | bf16. Naive: fp32.")
+    ] = "auto",
+    steps: Annotated[int, typer.Option(help="Timed steps per pipeline and round.")] = 20,
+    warmup: Annotated[int, typer.Option(help="Untimed steps before them.")] = 5,
+    rounds: Annotated[int, typer.Option(help="Rounds (project then naive, each); medians are reported.")] = 3,
+    compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the project's model.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="CIFAR-10 folder (as for run). Default: synthetic images, said in the output."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the results as JSON.")] = Path("bench.json"),
+    workers: Annotated[
+        int | None, typer.Option(help="DataLoader workers of the naive pipeline. Default: chosen for this machine.")
+    ] = None,
+    epoch: Annotated[
+        bool, typer.Option("--epoch/--no-epoch", help="Also time one real epoch + evaluation (50,000 + 20,000 images).")
+    ] = False,
+) -> None:
+    """Training throughput (images/s) of this project's pipeline against a naive reference pipeline."""
+    with user_errors():
+        from mixup_bench.bench import BenchConfig, run_bench
+
+        cfg = BenchConfig(
+            model=model,
+            batch_size=batch_size,
+            device=device,
+            precision=precision,
+            steps=steps,
+            warmup=warmup,
+            rounds=rounds,
+            compile=compile,
+            data_dir=data_dir,
+            out=out,
+            workers=workers,
+            epoch=epoch,
+        )
+        run_bench(cfg, console())
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -1,0 +1,133 @@
+"""`mixup-bench bench` through CliRunner, with tiny steps on synthetic data. No timed assertions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from mixup_bench.bench import BenchConfig, epoch_estimate, model_flops
+from mixup_bench.cli import app
+from mixup_bench.reference import NaivePipeline, default_workers, mixup_data, naive_dataset, physical_cores
+
+runner = CliRunner()
+TINY = ["--steps", "2", "--warmup", "1", "--batch-size", "16", "--device", "cpu"]
+
+
+def test_bench_writes_bench_json_with_a_positive_ratio(tmp_path):
+    out = tmp_path / "b" / "bench.json"
+    res = runner.invoke(app, ["bench", *TINY, "--rounds", "2", "--workers", "0", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "synthetic" in res.output and "ratio project/naive" in res.output
+    r = json.loads(out.read_text())
+    for key in (
+        "config",
+        "device",
+        "torch_version",
+        "data",
+        "project",
+        "naive",
+        "rounds",
+        "median",
+        "ratio",
+        "flops",
+        "roof",
+        "achieved",
+        "epoch",
+    ):
+        assert key in r, key
+    assert r["config"]["steps"] == 2 and r["config"]["batch_size"] == 16 and r["config"]["model"] == "small-cnn"
+    assert r["data"]["source"] == "synthetic" and r["data"]["train_images"] >= 32
+    assert r["torch_version"] == torch.__version__
+    assert len(r["rounds"]) == 2
+    for rnd in r["rounds"]:
+        assert rnd["project_images_per_s"] > 0 and rnd["naive_images_per_s"] > 0
+    assert r["ratio"] > 0
+    assert r["ratio"] == pytest.approx(r["median"]["project_images_per_s"] / r["median"]["naive_images_per_s"])
+    assert r["naive"]["workers"] == 0 and r["naive"]["precision"] == "fp32"
+    assert r["flops"]["train_per_image"] > 2.5 * r["flops"]["forward_per_image"] > 0
+    assert r["roof"]["fp32_gflops"] > 0
+    assert 0 < r["achieved"]["project_roof_fraction"]
+    assert r["epoch"]["train_images"] == 50_000 // 16 * 16 and r["epoch"]["estimate_s"] > 0
+    assert r["epoch"]["measured_s"] is None
+
+
+def test_bench_with_a_loader_worker_and_an_image_folder(tiny_cifar, tmp_path):
+    """--data-dir: the project uses the cached tensors, the naive pipeline torchvision's ImageFolder."""
+    out = tmp_path / "bench.json"
+    args = ["bench", *TINY, "--rounds", "1", "--workers", "1", "--precision", "fp32", "--data-dir", str(tiny_cifar)]
+    res = runner.invoke(app, [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    r = json.loads(out.read_text())
+    assert r["data"]["source"] == "image-folder" and r["data"]["naive_dataset"] == "ImageFolder"
+    assert r["data"]["train_images"] == 72
+    assert r["project"]["precision"] == "fp32" and r["naive"]["workers"] == 1
+    assert r["achieved"]["project_roof"] == "fp32_gflops"
+    assert r["ratio"] > 0
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--steps", "0"], "--steps"),
+        (["--rounds", "0"], "--rounds"),
+        (["--warmup", "-1"], "--warmup"),
+        (["--batch-size", "1"], "--batch-size"),
+        (["--model", "resnet9000"], "Unknown model"),
+        (["--precision", "fp16"], "Unknown precision"),
+        (["--device", "tpu"], "Unknown device"),
+        (["--workers", "-2"], "--workers"),
+        (["--data-dir", "/nonexistent/cifar"], "does not exist"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(tmp_path, extra, expected):
+    res = runner.invoke(app, ["bench", *extra, "--out", str(tmp_path / "bench.json")])
+    assert res.exit_code == 2, res.output
+    assert expected in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "bench.json").exists()
+
+
+def test_out_that_is_a_folder_is_refused(tmp_path):
+    res = runner.invoke(app, ["bench", *TINY, "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "folder" in res.output
+
+
+def test_empty_data_folder_is_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    res = runner.invoke(app, ["bench", *TINY, "--data-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "b.json")])
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1
+
+
+def test_flops_are_counted_per_image():
+    small = model_flops("small-cnn")
+    # 3x3 convs 3-32, 32-32 at 32x32; 32-64, 64-64 at 16x16; 64-128, 128-128 at 8x8; head 128-10; 2 FLOPs a MAC
+    macs = 9 * (32 * 32 * (3 * 32 + 32 * 32) + 16 * 16 * (32 * 64 + 64 * 64) + 8 * 8 * (64 * 128 + 128 * 128)) + 1280
+    assert small["forward_per_image"] == 2 * macs
+    assert 2.9 < small["train_per_image"] / small["forward_per_image"] < 3.0  # no input gradient for the first conv
+
+
+def test_epoch_estimate_adds_training_and_evaluation():
+    e = epoch_estimate(256, train_rate=1000.0, eval_rate=4000.0)
+    assert e["train_images"] == 49_920
+    assert e["estimate_s"] == pytest.approx(49.92 + 5.0)
+
+
+def test_default_workers_and_cores():
+    assert physical_cores() >= 1
+    assert default_workers(2) == 1 and default_workers(16) >= 1
+    assert BenchConfig().workers is None
+
+
+def test_naive_pipeline_is_the_textbook_recipe():
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    ds = naive_dataset(x, torch.arange(8) % 10, None, None)
+    img, label = ds[3]
+    assert img.shape == (3, 32, 32) and img.dtype == torch.float32 and label == 3
+    pipe = NaivePipeline(ds, "small-cnn", 10, 4, 0, 0.4, torch.device("cpu"))
+    assert pipe.step() > 0 and pipe.step() > 0  # two batches, then a new epoch
+    assert pipe.step() > 0
+    xm, ya, yb, lam = mixup_data(torch.ones(4, 3, 2, 2), torch.arange(4), 0.4)
+    assert 0 <= lam <= 1 and torch.allclose(xm, torch.ones(4, 3, 2, 2)) and sorted(yb.tolist()) == [0, 1, 2, 3]
