@@ -25,6 +25,8 @@ returns one status per pending run, in order: 'done', 'held' or 'stopped'.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
 from pathlib import Path
@@ -65,14 +67,15 @@ def run_on_ray(exp: ExperimentConfig, pending: list[RunConfig], reporter: Report
                 reporter.say(f"Connecting to Ray at {exp.ray_address} ...")
                 ray.init(address=exp.ray_address, logging_level="WARNING")
             else:
-                ray.init(
-                    num_cpus=os.cpu_count() or 1,
-                    include_dashboard=False,
-                    logging_level="WARNING",
-                    # Ray starts its workers at nice 15; on a machine that does other work too, the runs
-                    # would then get only the CPU that nothing else wants. These runs are what the user asked for.
-                    _system_config={"worker_niceness": 0},
-                )
+                with _quiet_token_auth_notice():
+                    ray.init(
+                        num_cpus=os.cpu_count() or 1,
+                        include_dashboard=False,
+                        logging_level="WARNING",
+                        # Ray starts its workers at nice 15; on a machine that does other work too, the runs would
+                        # then get only the CPU that nothing else wants. These runs are what the user asked for.
+                        _system_config={"worker_niceness": 0},
+                    )
         except Exception as e:  # ConnectionError, RuntimeError, ...: one line, not a traceback
             where = f"connect to Ray at {exp.ray_address}" if exp.ray_address else "start a local Ray"
             reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
@@ -84,6 +87,27 @@ def run_on_ray(exp: ExperimentConfig, pending: list[RunConfig], reporter: Report
     finally:
         if started_here:
             ray.shutdown()
+
+
+@contextlib.contextmanager
+def _quiet_token_auth_notice():
+    """Drop Ray's "Token authentication is enabled for this Ray cluster. Set RAY_AUTH_MODE=disabled to opt out"
+    warning while this backend starts its own local Ray (Ray 2.60 turns token auth on for every new local
+    cluster and says so each time). The token is Ray's business here (it makes ~/.ray/auth_token and passes it to
+    its own processes), so the line is noise for a Ray we start and stop ourselves. Auth itself stays on: the local
+    Ray's GCS and raylet listen on every interface, and the token is what keeps others on the network from running
+    code through them. That is why this is not RAY_AUTH_MODE=disabled. An explicit RAY_AUTH_MODE from the user
+    is left to Ray (it warns about nothing then), and a Ray that renames the logger just shows the line again."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Token authentication is enabled")
+
+    logger = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 def _run(

@@ -36,9 +36,15 @@ def reference(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def local_ray():
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
-    ray.init(
-        num_cpus=2, include_dashboard=False, logging_level="WARNING", runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}}
-    )
+    # Workers at nice 0, as the backend does for the local Ray it starts itself: at Ray's default nice 15 every
+    # task (and the control actor) gets only the CPU that nothing else wants, and on a shared 2-core machine the
+    # interrupted-then-resumed test took ~200 s of wall time for ~16 s of driver CPU.
+    # One OMP thread through the environment that the raylet, and so every worker, inherits. Not a job
+    # runtime_env: with one, Ray starts its workers again through setup_worker.py and leaves the prestarted
+    # ones idle, seconds more on 2 busy cores.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OMP_NUM_THREADS", "1")
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", _system_config={"worker_niceness": 0})
     yield ray
     ray.shutdown()
 
