@@ -117,7 +117,7 @@ def test_epoch_estimate_adds_training_and_evaluation():
 
 def test_default_workers_and_cores():
     assert physical_cores() >= 1
-    assert default_workers(2) == 1 and default_workers(16) >= 1
+    assert default_workers(2) == 2 and default_workers(1) == 1 and default_workers(64) == 8
     assert BenchConfig().workers is None
 
 

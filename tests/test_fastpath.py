@@ -116,17 +116,19 @@ def test_bf16_fast_step_matches_fp32_reference_within_bf16_tolerance(name):
 def test_bf16_training_follows_fp32_training_for_a_few_steps():
     """Five steps on the same batches: the bf16 loss curve stays within bf16 tolerance of fp32's."""
     fast, ref = models()
-    ctx_args = dict(alpha=0.4, augment=True)
     losses = {}
-    for label, model, amp in (("bf16", fast, torch.bfloat16), ("fp32", ref.to(memory_format=torch.channels_last), None)):
+    for label, model, amp in (
+        ("bf16", fast, torch.bfloat16),
+        ("fp32", ref.to(memory_format=torch.channels_last), None),
+    ):
         ctx = StepContext(
             model,
             sgd(model, lr=0.01),
             None,
             Normalize(CPU),
-            MixUp(ctx_args["alpha"], torch.Generator().manual_seed(2)),
+            MixUp(0.4, torch.Generator().manual_seed(2)),
             torch.Generator().manual_seed(1),
-            ctx_args["augment"],
+            True,  # augment
             amp,
         )
         model.train()
@@ -246,7 +248,9 @@ def test_augment_equals_per_image_crop_and_flip():
     got = random_crop_flip(x, torch.Generator().manual_seed(11))
     assert torch.equal(got, per_image_crop_flip(x, 11))
     # channels_last input, same draws, same result
-    assert torch.equal(random_crop_flip(x.contiguous(memory_format=torch.channels_last), torch.Generator().manual_seed(11)), got)
+    assert torch.equal(
+        random_crop_flip(x.contiguous(memory_format=torch.channels_last), torch.Generator().manual_seed(11)), got
+    )
 
 
 def test_augment_really_crops_with_zero_padding():
