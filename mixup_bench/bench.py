@@ -435,9 +435,9 @@ def result_table(r: dict) -> Table:
     """One row per pipeline: images/s per round, median, ms/step, GFLOP/s and the share of the roof."""
     c, p, n, a = r["config"], r["project"], r["naive"], r["achieved"]
     t = Table(title=f"{c['model']}, batch {c['batch_size']}, {r['device']['type']} ({r['device']['threads']} threads)")
-    t.add_column("pipeline")
+    t.add_column("pipeline", no_wrap=True)
     for i in range(len(r["rounds"])):
-        t.add_column(f"round {i + 1}", justify="right")
+        t.add_column(f"r{i + 1}", justify="right")
     t.add_column("median img/s", justify="right", style="bold")
     t.add_column("ms/step", justify="right")
     t.add_column("GFLOP/s", justify="right")

@@ -97,9 +97,10 @@ def keep_freed_memory() -> bool:
 
     A CPU training step allocates and frees the same tens of MB of activations every step. By
     default glibc serves such blocks with fresh mmaps (or trims the heap after a free), so each
-    step page-faults and zero-fills them again: about 4,000 faults, 6-12 ms and 6% of a small-cnn
-    step on the 2-core reference CPU (docs/performance.md). Process-wide, once; returns whether
-    it applied (False off glibc). The cost: the process keeps its peak heap until it exits.
+    step page-faults and zero-fills them again: 3,500-6,600 faults and 7-14 ms of system time per
+    small-cnn step, 3-7% of it, on the 2-core reference CPU (docs/performance.md). Process-wide,
+    once; returns whether it applied (False off glibc). The cost: the process keeps its peak heap
+    until it exits.
     """
     global _allocator_tuned
     if _allocator_tuned:
