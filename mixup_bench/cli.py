@@ -122,8 +122,8 @@ def run(
             ray_address=ray_address,
             gpus_per_run=gpus_per_run,
         )
-        from mixup_bench.progress import final_table, make_reporter
-        from mixup_bench.runner import run_experiment
+        from mixup_bench.sweep.progress import final_table, make_reporter
+        from mixup_bench.sweep.runner import run_experiment
 
         out_console = console()
         exp.validate()
@@ -144,7 +144,7 @@ def plot(
 ) -> None:
     """Draw the figures and write summary.csv / summary.md with a seed-aware verdict."""
     with user_errors():
-        from mixup_bench.report import make_report
+        from mixup_bench.analysis.report import make_report
 
         make_report(experiment, console())
 
@@ -157,7 +157,7 @@ def status(
 ) -> None:
     """List each run as done, partial (epoch k/N), locked or not started, with its last test accuracy."""
     with user_errors():
-        from mixup_bench.status import experiment_status, status_table
+        from mixup_bench.sweep.status import experiment_status, status_table
 
         console().print(status_table(experiment_status(experiment)))
 
@@ -169,7 +169,7 @@ def data(
 ) -> None:
     """Check (or fetch) CIFAR-10: say where it is and what it holds."""
     with user_errors():
-        from mixup_bench.data import load_cifar10
+        from mixup_bench.train.data import load_cifar10
 
         c = console()
         ds = load_cifar10(data_dir or default_data_dir(), download=download, progress=c.print)
@@ -206,7 +206,7 @@ def bench(
 ) -> None:
     """Training throughput (images/s) of this project's pipeline against a naive reference pipeline."""
     with user_errors():
-        from mixup_bench.bench import BenchConfig, run_bench
+        from mixup_bench.bench.bench import BenchConfig, run_bench
 
         cfg = BenchConfig(
             model=model,

@@ -71,7 +71,7 @@ class TrainingConfig:
 
     def validate(self) -> None:
         """Raise UserError with one line for the first value out of range."""
-        from mixup_bench.models import MODELS  # local: models imports torch
+        from mixup_bench.train.models import MODELS  # local: models imports torch
 
         if self.epochs < 1:
             raise UserError(f"--epochs must be at least 1, got {self.epochs}.")

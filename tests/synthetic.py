@@ -22,7 +22,7 @@ import pandas as pd
 from rich.console import Console
 
 from mixup_bench.config import ExperimentConfig, TrainingConfig
-from mixup_bench.progress import Reporter
+from mixup_bench.sweep.progress import Reporter
 
 EPOCHS = 4
 BATCH = 16
@@ -91,7 +91,7 @@ def reference_sweep(tmp_path_factory) -> Path:
         import torch
         from conftest import write_image_folder
 
-        from mixup_bench.runner import run_experiment
+        from mixup_bench.sweep.runner import run_experiment
 
         root = tmp_path_factory.mktemp("reference")
         exp = experiment(write_image_folder(root / "data"), root / "results", seeds=(0, 1))

@@ -8,9 +8,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from mixup_bench.bench import BenchConfig, epoch_estimate, model_flops
+from mixup_bench.bench.bench import BenchConfig, epoch_estimate, model_flops
+from mixup_bench.bench.naive import NaivePipeline, default_workers, mixup_data, naive_dataset, physical_cores
 from mixup_bench.cli import app
-from mixup_bench.reference import NaivePipeline, default_workers, mixup_data, naive_dataset, physical_cores
 
 runner = CliRunner()
 TINY = ["--steps", "2", "--warmup", "1", "--batch-size", "16", "--device", "cpu"]

@@ -10,9 +10,9 @@ import torch
 from conftest import CLASSES, write_image_folder
 from torchvision.io import encode_png
 
-from mixup_bench import data as data_mod
-from mixup_bench.data import load_cifar10
 from mixup_bench.errors import UserError
+from mixup_bench.train import data as data_mod
+from mixup_bench.train.data import load_cifar10
 
 
 def test_image_folder_loads_as_uint8_tensors(tiny_cifar):

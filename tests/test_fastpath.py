@@ -11,21 +11,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mixup_bench.augment import random_crop_flip
-from mixup_bench.mixup import MixUp, mixed_cross_entropy
-from mixup_bench.models import build_model
-from mixup_bench.reference import mixup_criterion
-from mixup_bench.train import (
-    CIFAR10_MEAN,
-    CIFAR10_STD,
-    ECE_BINS,
-    Normalize,
-    Split,
-    StepContext,
-    evaluate,
-    take_batch,
-    train_step,
-)
+from mixup_bench.bench.naive import mixup_criterion
+from mixup_bench.train.augment import random_crop_flip
+from mixup_bench.train.data import CIFAR10_MEAN, CIFAR10_STD
+from mixup_bench.train.evaluate import ECE_BINS, evaluate
+from mixup_bench.train.mixup import MixUp, mixed_cross_entropy
+from mixup_bench.train.models import build_model
+from mixup_bench.train.splits import Split
+from mixup_bench.train.step import Normalize, StepContext, take_batch, train_step
 
 CPU = torch.device("cpu")
 B = 16

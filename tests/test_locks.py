@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import (  # noqa: E402
+from synthetic import (
     NAME,
     assert_same_results,
     cli_args,
@@ -29,15 +29,15 @@ from synthetic import (  # noqa: E402
     wait_until,
 )
 
-from mixup_bench import locks  # noqa: E402
-from mixup_bench.cli import app  # noqa: E402
-from mixup_bench.data import load_cifar10  # noqa: E402
-from mixup_bench.locks import HOLD_GRACE_S, RunLock, holder, is_locked  # noqa: E402
-from mixup_bench.runner import execute_run  # noqa: E402
+from mixup_bench.cli import app
+from mixup_bench.sweep import locks
+from mixup_bench.sweep.execute import execute_run
+from mixup_bench.sweep.locks import HOLD_GRACE_S, RunLock, holder, is_locked
+from mixup_bench.train.data import load_cifar10
 
 HOLD_SCRIPT = """
 import sys, time
-from mixup_bench.locks import RunLock
+from mixup_bench.sweep.locks import RunLock
 assert RunLock(sys.argv[1]).acquire()
 print("locked", flush=True)
 time.sleep(600)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import v2
 
-from mixup_bench.mixup import (
+from mixup_bench.train.mixup import (
     MixUp,
     mix_batch,
     mixed_correct,

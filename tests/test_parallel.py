@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import (  # noqa: E402
+from synthetic import (
     RecordingReporter,
     assert_same_results,
     checkpoint_epoch,
@@ -23,8 +23,9 @@ from synthetic import (  # noqa: E402
     reference_sweep,
 )
 
-from mixup_bench import results  # noqa: E402
-from mixup_bench.runner import run_experiment, threads_per_job  # noqa: E402
+from mixup_bench import results
+from mixup_bench.sweep.execute import threads_per_job
+from mixup_bench.sweep.runner import run_experiment
 
 ALL_RUNS = ["baseline-a0-s0", "baseline-a0-s1", "mixup-a0.4-s0", "mixup-a0.4-s1"]
 
@@ -67,7 +68,7 @@ def test_jobs_2_interrupted_then_resumed_equals_jobs_1(tiny_cifar, tmp_path, ref
     assert layout(exp.path) == layout(reference)
     assert_same_results(exp.path, reference, ALL_RUNS)
 
-    from mixup_bench.report import make_report  # `plot` reads what --jobs wrote
+    from mixup_bench.analysis.report import make_report  # `plot` reads what --jobs wrote
 
     report = make_report(exp.path, Console(file=io.StringIO(), width=200))
     assert (exp.path / "summary.csv").exists() and report.summary is not None

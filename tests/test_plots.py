@@ -10,9 +10,12 @@ import matplotlib.image
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plot_fixtures import synthetic_experiment, write_final_values  # noqa: E402
+from plot_fixtures import synthetic_experiment, write_final_values
 
-from mixup_bench import loading, plotdata, plots, plotstyle  # noqa: E402
+from mixup_bench.analysis import load as loading
+from mixup_bench.figures import data as plotdata
+from mixup_bench.figures import figures as plots
+from mixup_bench.figures import style as plotstyle
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

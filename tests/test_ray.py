@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import (  # noqa: E402
+from synthetic import (
     RecordingReporter,
     assert_same_results,
     checkpoint_epoch,
@@ -22,8 +22,8 @@ from synthetic import (  # noqa: E402
     reference_sweep,
 )
 
-from mixup_bench.errors import UserError  # noqa: E402
-from mixup_bench.runner import run_experiment  # noqa: E402
+from mixup_bench.errors import UserError
+from mixup_bench.sweep.runner import run_experiment
 
 ALL_RUNS = ["baseline-a0-s0", "baseline-a0-s1", "mixup-a0.4-s0", "mixup-a0.4-s1"]
 

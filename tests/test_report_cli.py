@@ -11,10 +11,15 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plot_fixtures import synthetic_experiment, write_final_values  # noqa: E402
+from plot_fixtures import synthetic_experiment, write_final_values
 
-from mixup_bench import plots, plotstyle, report, summary  # noqa: E402
-from mixup_bench.errors import UserError  # noqa: E402
+from mixup_bench.analysis import (
+    report,
+    summary,
+)
+from mixup_bench.errors import UserError
+from mixup_bench.figures import figures as plots
+from mixup_bench.figures import style as plotstyle
 
 
 def add_broken_run(exp: Path) -> None:

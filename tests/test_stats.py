@@ -11,15 +11,23 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from plot_fixtures import (  # noqa: E402
+from plot_fixtures import (
     calibration_dict,
     metrics_row,
     write_final_values,
     write_run,
 )
 
-from mixup_bench import claim, labels, loading, results, run_logs, stats, summary  # noqa: E402
-from mixup_bench.errors import UserError  # noqa: E402
+from mixup_bench import naming as labels
+from mixup_bench import results
+from mixup_bench.analysis import (
+    claim,
+    run_logs,
+    stats,
+    summary,
+)
+from mixup_bench.analysis import load as loading
+from mixup_bench.errors import UserError
 
 T_975_2 = 4.302652729911275  # t_{0.975} with 2 degrees of freedom (3 seeds)
 T_975_1 = 12.706204736174698  # t_{0.975} with 1 degree of freedom (2 seeds)

@@ -12,14 +12,16 @@ import pytest
 from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import RecordingReporter, experiment  # noqa: E402
+from synthetic import RecordingReporter, experiment
 
-from mixup_bench.cli import app  # noqa: E402
-from mixup_bench.data import load_cifar10  # noqa: E402
-from mixup_bench.errors import UserError  # noqa: E402
-from mixup_bench.locks import RunLock  # noqa: E402
-from mixup_bench.runner import execute_run, run_experiment, write_experiment_record  # noqa: E402
-from mixup_bench.status import experiment_status, status_table  # noqa: E402
+from mixup_bench.cli import app
+from mixup_bench.errors import UserError
+from mixup_bench.sweep.execute import execute_run
+from mixup_bench.sweep.locks import RunLock
+from mixup_bench.sweep.record import write_experiment_record
+from mixup_bench.sweep.runner import run_experiment
+from mixup_bench.sweep.status import experiment_status, status_table
+from mixup_bench.train.data import load_cifar10
 
 
 def status_cli(*args: str):

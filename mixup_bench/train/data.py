@@ -26,6 +26,8 @@ import torch
 
 from mixup_bench.errors import UserError
 
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)  # per-channel, on the [0, 1] scale
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 IMAGE_SIZE = 32
 CACHE_DIR_NAME = ".mixup-bench-cache"

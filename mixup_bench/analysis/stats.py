@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from mixup_bench.labels import arm_label
+from mixup_bench.naming import arm_label
 
 CONFIDENCE = 0.95
 

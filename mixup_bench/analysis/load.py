@@ -15,7 +15,7 @@ import pandas as pd
 
 from mixup_bench import results
 from mixup_bench.errors import UserError
-from mixup_bench.labels import arm_label
+from mixup_bench.naming import arm_label
 
 # Every metrics.csv column but the three text ones must parse as a number.
 _NUMERIC_COLUMNS = tuple(c for c in results.METRICS_COLUMNS if c not in ("experiment", "run_id", "method"))

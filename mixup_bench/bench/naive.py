@@ -29,10 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from mixup_bench.models import build_model
-
-CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+from mixup_bench.train.data import CIFAR10_MEAN, CIFAR10_STD
+from mixup_bench.train.models import build_model
 
 
 def physical_cores() -> int:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mixup_bench import results
-from mixup_bench.labels import arms
+from mixup_bench.naming import arms
 
 
 def load_lam(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -13,7 +13,10 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from mixup_bench import claim, labels, loading, results, run_logs, stats, summary
+from mixup_bench import naming as labels
+from mixup_bench import results
+from mixup_bench.analysis import claim, run_logs, stats, summary
+from mixup_bench.analysis import load as loading
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
@@ -37,7 +40,7 @@ def make_report(path: Path, console: Console) -> ReportResult:
 
     Raises UserError when the folder is missing, holds no experiment, or no run can be read.
     """
-    from mixup_bench import plots  # local: matplotlib is slow to import
+    from mixup_bench.figures import figures as plots  # local: matplotlib is slow to import
 
     exp_dir = results.find_experiment(Path(path))
     df, warnings = loading.load_experiment(exp_dir)

@@ -12,8 +12,8 @@ import math
 
 import pandas as pd
 
-from mixup_bench.labels import FRACTION_METRICS, METRIC_NAMES, arm_label, format_alpha, format_diff
-from mixup_bench.stats import PAIRED_METRICS, Interval, Paired, paired_differences
+from mixup_bench.analysis.stats import PAIRED_METRICS, Interval, Paired, paired_differences
+from mixup_bench.naming import FRACTION_METRICS, METRIC_NAMES, arm_label, format_alpha, format_diff
 
 # The sign of (MixUp - baseline) that the MixUp claim predicts for each paired metric.
 CLAIM_DIRECTION = {

@@ -29,24 +29,17 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from mixup_bench.bench.naive import NaivePipeline, default_workers, naive_dataset, physical_cores
 from mixup_bench.config import DEVICES, PRECISIONS, RunConfig, TrainingConfig
-from mixup_bench.data import Cifar10, load_cifar10
 from mixup_bench.errors import UserError
-from mixup_bench.mixup import MixUp
-from mixup_bench.models import MODELS, build_model, count_parameters
-from mixup_bench.reference import NaivePipeline, default_workers, naive_dataset, physical_cores
-from mixup_bench.train import (
-    Normalize,
-    Split,
-    StepContext,
-    evaluate,
-    keep_freed_memory,
-    resolve_device,
-    resolve_precision,
-    take_batch,
-    train_run,
-    train_step,
-)
+from mixup_bench.train.data import Cifar10, load_cifar10
+from mixup_bench.train.device import keep_freed_memory, resolve_device, resolve_precision
+from mixup_bench.train.evaluate import evaluate
+from mixup_bench.train.loop import train_run
+from mixup_bench.train.mixup import MixUp
+from mixup_bench.train.models import MODELS, build_model, count_parameters
+from mixup_bench.train.splits import Split
+from mixup_bench.train.step import Normalize, StepContext, take_batch, train_step
 
 EPOCH_TRAIN_IMAGES = 50_000  # CIFAR-10's training set
 EPOCH_EVAL_IMAGES = 20_000  # train_run evaluates 10,000 clean-train + 10,000 test images per epoch
@@ -202,7 +195,7 @@ def matmul_gflops(device: torch.device, dtype: torch.dtype, n: int = ROOF_N, rep
 
 
 def device_roof(device: torch.device) -> dict:
-    from mixup_bench.train import cpu_supports_bf16
+    from mixup_bench.train.device import cpu_supports_bf16
 
     bf16_native = (device.type == "cuda" and torch.cuda.is_bf16_supported()) or (
         device.type == "cpu" and cpu_supports_bf16()

@@ -15,10 +15,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from scipy import stats as sps
 
-from mixup_bench.labels import arm_label, format_alpha
-from mixup_bench.plotdata import PlotData
-from mixup_bench.plotstyle import CLEAN_LS, MIXED_LS, TEST_LS, epoch_axis, no_data
-from mixup_bench.stats import final_rows
+from mixup_bench.analysis.stats import final_rows
+from mixup_bench.figures.data import PlotData
+from mixup_bench.figures.style import CLEAN_LS, MIXED_LS, TEST_LS, epoch_axis, no_data
+from mixup_bench.naming import arm_label, format_alpha
 
 
 def curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, scale: float = 1.0, lw: float = 1.8):

@@ -25,7 +25,7 @@ from rich.table import Table
 from mixup_bench import results
 from mixup_bench.config import run_id_for
 from mixup_bench.errors import UserError
-from mixup_bench.locks import holder, is_locked
+from mixup_bench.sweep.locks import holder, is_locked
 
 DONE, PARTIAL, LOCKED, NOT_STARTED = "done", "partial", "locked", "not started"
 STATE_STYLE = {DONE: "green", PARTIAL: "yellow", LOCKED: "cyan", NOT_STARTED: "dim"}

@@ -9,8 +9,8 @@ import math
 
 import pandas as pd
 
-from mixup_bench.labels import arm_label, arms
-from mixup_bench.stats import Paired, final_rows, paired_differences
+from mixup_bench.analysis.stats import Paired, final_rows, paired_differences
+from mixup_bench.naming import arm_label, arms
 
 SUMMARY_COLUMNS = (
     "arm",

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from mixup_bench import labels, stats
-from mixup_bench.loading import experiment_alphas
-from mixup_bench.plotstyle import alpha_colors
-from mixup_bench.run_logs import Reliability, load_calibration, load_lam
+from mixup_bench import naming as labels
+from mixup_bench.analysis import stats
+from mixup_bench.analysis.load import experiment_alphas
+from mixup_bench.analysis.run_logs import Reliability, load_calibration, load_lam
+from mixup_bench.figures.style import alpha_colors
 
 
 @dataclass

@@ -15,8 +15,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from mixup_bench.labels import format_alpha
-from mixup_bench.panels import (
+from mixup_bench.analysis.run_logs import Reliability
+from mixup_bench.figures.data import PlotData, plot_data
+from mixup_bench.figures.panels import (
     MIN_BIN_COUNT,
     arm_handles,
     beta_pdf,
@@ -33,8 +34,7 @@ from mixup_bench.panels import (
     lam_ylim,
     style_handles,
 )
-from mixup_bench.plotdata import PlotData, plot_data
-from mixup_bench.plotstyle import (
+from mixup_bench.figures.style import (
     CLEAN_LS,
     FORMATS,
     MIXED_LS,
@@ -45,7 +45,7 @@ from mixup_bench.plotstyle import (
     save_figure,
     styled,
 )
-from mixup_bench.run_logs import Reliability
+from mixup_bench.naming import format_alpha
 
 PLOTS_DIR = "plots"
 

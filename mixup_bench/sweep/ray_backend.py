@@ -33,7 +33,7 @@ from pathlib import Path
 
 from mixup_bench.config import ExperimentConfig, RunConfig
 from mixup_bench.errors import UserError
-from mixup_bench.progress import Reporter
+from mixup_bench.sweep.progress import Reporter
 
 POLL_S = 0.5  # how often a task talks to the driver (and so how soon it sees a stop)
 WAIT_S = 0.2  # the driver's loop period
@@ -50,7 +50,7 @@ def _import_ray():
 
 def cpus_per_run(exp: ExperimentConfig) -> int:
     """CPUs each task asks for (and torch threads it uses)."""
-    from mixup_bench.runner import threads_per_job
+    from mixup_bench.sweep.execute import threads_per_job
 
     return 1 if exp.gpus_per_run > 0 else threads_per_job(exp.jobs)
 
@@ -58,7 +58,7 @@ def cpus_per_run(exp: ExperimentConfig) -> int:
 def run_on_ray(exp: ExperimentConfig, pending: list[RunConfig], reporter: Reporter) -> list[str]:
     """Run `pending` as Ray tasks; forward their events to `reporter`; return their statuses in order."""
     ray = _import_ray()
-    from mixup_bench.runner import GracefulStop
+    from mixup_bench.sweep.execute import GracefulStop
 
     started_here = not ray.is_initialized()
     if started_here:
@@ -285,8 +285,8 @@ def _ray_task(cfg: RunConfig, exp_path: str, data_dir: str, threads: int, contro
     """One run inside a Ray worker."""
     import torch
 
-    from mixup_bench.data import load_cifar10
-    from mixup_bench.runner import execute_run
+    from mixup_bench.sweep.execute import execute_run
+    from mixup_bench.train.data import load_cifar10
 
     link = _Link(control)
     link.push()

@@ -1,0 +1,134 @@
+"""The local backends: runs one after another in this process, or `--jobs N` spawned worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import torch
+
+from mixup_bench.config import ExperimentConfig, RunConfig
+from mixup_bench.sweep.execute import GracefulStop, execute_run, threads_per_job, worker_died
+from mixup_bench.sweep.progress import Reporter
+from mixup_bench.train.data import Cifar10, load_cifar10
+
+
+def run_inline(exp: ExperimentConfig, pending: list[RunConfig], data: Cifar10, reporter: Reporter) -> list[str]:
+    statuses: list[str] = []
+    with GracefulStop(reporter.say) as stop:
+        for cfg in pending:
+            status = "stopped" if stop() else execute_run(cfg, data, exp.path, reporter.handle, stop)
+            statuses.append(status)
+    return statuses
+
+
+# Worker-process state, set once per worker by _init_worker (spawned processes only).
+_worker: dict = {}
+
+
+_FINISHED = "_finished"  # a worker's last event for a run: everything the run emitted has arrived before it
+
+
+def _init_worker(data_dir: str, threads: int, events, stop_event) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    torch.set_num_threads(threads)
+    parent = os.getppid()
+    _worker.update(
+        data=load_cifar10(Path(data_dir), download=False),
+        events=events,
+        # Stop when asked, and also when the parent is gone (killed outright): an orphan would
+        # otherwise go on training a run that nobody waits for, holding its lock.
+        stop=lambda: stop_event.is_set() or os.getppid() != parent,
+    )
+
+
+def _worker_run(index: int, cfg: RunConfig, exp_path: str) -> str:
+    w = _worker
+    status = "stopped" if w["stop"]() else execute_run(cfg, w["data"], Path(exp_path), w["events"].put, w["stop"])
+    w["events"].put({"type": _FINISHED, "index": index, "status": status})
+    return status
+
+
+def run_parallel(exp: ExperimentConfig, pending: list[RunConfig], reporter: Reporter) -> list[str]:
+    """Up to `exp.jobs` runs at once, each in a spawned process with its share of the CPU threads.
+
+    Statuses come back through the event queue (after the run's own events, so none is lost).
+    Ctrl-C: runs not started are cancelled, running ones stop at their next step. A failing
+    run lets the running ones finish, starts no new one, and is raised at the end.
+    """
+    ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
+    events = ctx.Queue()
+    stop_event = ctx.Event()
+    jobs = min(exp.jobs, len(pending))
+    threads = threads_per_job(jobs)
+    reporter.say(f"Running {len(pending)} runs, {jobs} at a time, {threads} CPU thread(s) each.")
+    pool = ProcessPoolExecutor(
+        jobs, ctx, initializer=_init_worker, initargs=(str(exp.data_dir), threads, events, stop_event)
+    )
+
+    def force() -> None:
+        for p in list((getattr(pool, "_processes", None) or {}).values()):
+            p.kill()
+
+    statuses: dict[int, str] = {}
+    errors: list[BaseException] = []
+    returned: dict[int, float] = {}  # when a future returned, in case its last event never arrives
+    try:
+        with GracefulStop(reporter.say, on_force=force) as stop:
+            futures = [pool.submit(_worker_run, i, cfg, str(exp.path)) for i, cfg in enumerate(pending)]
+            outstanding = set(range(len(pending)))
+            stopping = False
+            while outstanding:
+                if (stop() or errors) and not stopping:
+                    stopping = True
+                    for fut in futures:
+                        fut.cancel()  # only runs not started yet
+                    if stop():
+                        stop_event.set()  # running ones stop at their next step
+                try:
+                    e = events.get(timeout=0.2)
+                except queue.Empty:
+                    e = None
+                if e is not None and e["type"] == _FINISHED:
+                    statuses[e["index"]] = e["status"]
+                    outstanding.discard(e["index"])
+                elif e is not None:
+                    reporter.handle(e)
+                for i in list(outstanding):
+                    fut = futures[i]
+                    if fut.cancelled():
+                        statuses[i] = "stopped"
+                        outstanding.discard(i)
+                    elif fut.done() and fut.exception() is not None:
+                        err = fut.exception()
+                        if isinstance(err, BrokenProcessPool):
+                            err = worker_died()
+                        else:
+                            reporter.say(f"{pending[i].run_id}: failed: {err}")
+                        errors.append(err)
+                        statuses[i] = "failed"
+                        outstanding.discard(i)
+                    elif fut.done() and time.monotonic() - returned.setdefault(i, time.monotonic()) > 5.0:
+                        statuses[i] = fut.result()  # the worker died before its last event got through
+                        outstanding.discard(i)
+            _drain(events, reporter)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if errors:
+        raise errors[0]
+    return [statuses[i] for i in range(len(pending))]
+
+
+def _drain(events, reporter: Reporter) -> None:
+    while True:
+        try:
+            reporter.handle(events.get_nowait())
+        except queue.Empty:
+            return

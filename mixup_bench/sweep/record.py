@@ -1,0 +1,100 @@
+"""experiment.json: what an experiment was run with (config, versions, device, git sha, data), merged across calls."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from mixup_bench import results
+from mixup_bench.config import TRAINING_KEYS, ExperimentConfig
+from mixup_bench.errors import UserError
+from mixup_bench.sweep.locks import experiment_lock
+from mixup_bench.train.data import Cifar10
+from mixup_bench.train.device import resolve_device, resolve_precision
+
+
+def git_sha() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def environment(exp: ExperimentConfig) -> dict:
+    """Versions and hardware, stored next to the results they produced."""
+    import torchvision
+
+    from mixup_bench import __version__
+
+    device = resolve_device(exp.device)
+    amp = resolve_precision(exp.training.precision, device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    return {
+        "versions": {
+            "mixup_bench": __version__,
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "torchvision": torchvision.__version__,
+        },
+        "device": {
+            "requested": exp.device,
+            "resolved": str(device),
+            "name": name,
+            "precision": "bf16" if amp else "fp32",
+        },
+        "threads": torch.get_num_threads(),
+        "git_sha": git_sha(),
+    }
+
+
+def check_compatible(exp: ExperimentConfig) -> dict | None:
+    """Refuse to mix a changed config into an existing experiment folder. Returns the old record."""
+    path = exp.path / results.EXPERIMENT_FILE
+    if not path.exists():
+        return None
+    old = results.read_json(path)
+    old_training = old.get("config", {}).get("training", {})
+    new_training = dataclasses.asdict(exp.training)
+    for key in TRAINING_KEYS:
+        if key in old_training and old_training[key] != new_training[key]:
+            raise UserError(
+                f"{exp.path} was run with {key}={old_training[key]!r}, this command asks for {new_training[key]!r}; "
+                "use another --name, or delete that folder to start over."
+            )
+    return old
+
+
+def write_experiment_record(exp: ExperimentConfig, data: Cifar10) -> None:
+    """experiment.json: the resolved config (alphas and seeds merged with earlier calls), versions, data.
+
+    The read-merge-write runs under the experiment's lock, so two `run` commands started
+    together on one experiment (say with different seeds) both end up in the record.
+    """
+    with experiment_lock(exp.path):
+        old = check_compatible(exp)  # re-read under the lock: another process may have written it meanwhile
+        _write_experiment_record(exp, data, old)
+
+
+def _write_experiment_record(exp: ExperimentConfig, data: Cifar10, old: dict | None) -> None:
+    cfg = dataclasses.asdict(exp)
+    old_cfg = (old or {}).get("config", {})
+    cfg["alphas"] = sorted(set(old_cfg.get("alphas", [])) | set(exp.alphas))
+    cfg["seeds"] = sorted(set(old_cfg.get("seeds", [])) | set(exp.seeds))
+    record = {
+        "name": exp.name,
+        "config": cfg,
+        "data": data.describe(),
+        "created": (old or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+        "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **environment(exp),
+    }
+    results.atomic_write_json(exp.path / results.EXPERIMENT_FILE, record)

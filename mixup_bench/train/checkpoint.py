@@ -1,0 +1,85 @@
+"""The state of a run and its checkpoint round trip: model, optimizer, scheduler, RNG states, history."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mixup_bench import results
+from mixup_bench.config import TRAINING_KEYS, RunConfig
+from mixup_bench.errors import UserError
+
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class RunState:
+    """Everything that changes during a run, with the checkpoint round trip."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    data_gen: torch.Generator  # batch order and augmentation
+    mixup_gen: torch.Generator  # lam and pairing
+    epoch: int = 0  # epochs finished
+    history: list[dict] | None = None  # metrics rows so far
+    lam_log: list[dict] | None = None  # every lam drawn so far
+
+    def to_bytes(self, cfg: RunConfig) -> bytes:
+        state = {
+            "version": CHECKPOINT_VERSION,
+            "config": cfg.to_dict(),
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "data": self.data_gen.get_state(),
+                "mixup": self.mixup_gen.get_state(),
+            },
+            "history": self.history,
+            "lam_log": self.lam_log,
+        }
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        return buf.getvalue()
+
+    def restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if state["rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        self.data_gen.set_state(state["rng"]["data"])
+        self.mixup_gen.set_state(state["rng"]["mixup"])
+        self.epoch = state["epoch"]
+        self.history = list(state["history"])
+        self.lam_log = list(state["lam_log"])
+
+
+def load_checkpoint(run_dir: Path, cfg: RunConfig) -> dict | None:
+    """The run's checkpoint if there is a usable one for this config, else None."""
+    path = run_dir / results.CHECKPOINT_FILE
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return None  # unreadable: the run starts over, which loses nothing that was counted
+    if state.get("version") != CHECKPOINT_VERSION:
+        return None
+    old = state["config"]["training"]
+    new = cfg.to_dict()["training"]
+    changed = [k for k in TRAINING_KEYS if old.get(k) != new.get(k)]
+    if changed:
+        raise UserError(
+            f"{run_dir} was started with other settings ({', '.join(changed)}); use a new --name or delete that folder."
+        )
+    return state
