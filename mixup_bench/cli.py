@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from mixup_bench.config import ExperimentConfig, TrainingConfig, default_data_dir
+from mixup_bench.config import MAX_JOBS, PRESETS, ExperimentConfig, check_int, default_data_dir, experiment_from_preset
 from mixup_bench.errors import UserError
 
 app = typer.Typer(
@@ -23,8 +24,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-DEFAULTS = TrainingConfig()
 
 
 def console() -> Console:
@@ -52,88 +51,92 @@ DataDir = Annotated[
 ]
 
 
+def _opt(help: str, *names: str):
+    return typer.Option(*names, help=help, show_default=False)
+
+
 @app.command()
 def run(
+    preset: Annotated[str, typer.Option(help=f"Named configuration: {', '.join(PRESETS)}. Flags override it.")] = (
+        "default"
+    ),
     alpha: Annotated[
         list[float] | None,
-        typer.Option("--alpha", "-a", help="MixUp alpha of an arm; repeat for several. lam ~ Beta(alpha, alpha)."),
+        _opt("MixUp alpha of an arm; repeat for several. lam ~ Beta(alpha, alpha). Preset: 0.4.", "--alpha", "-a"),
     ] = None,
-    seed: Annotated[list[int] | None, typer.Option("--seed", help="Seed; repeat for several. Default 0.")] = None,
-    seeds: Annotated[int | None, typer.Option("--seeds", help="Use seeds 0..N-1 (instead of --seed).")] = None,
-    baseline: Annotated[bool, typer.Option("--baseline/--no-baseline", help="Add the alpha=0 (plain ERM) arm.")] = True,
-    epochs: Annotated[int, typer.Option(help="Epochs per run.")] = DEFAULTS.epochs,
-    batch_size: Annotated[int, typer.Option(help="Images per SGD step.")] = DEFAULTS.batch_size,
-    lr: Annotated[
-        float, typer.Option(help="Peak learning rate (linear warmup, then linear decay to 0).")
-    ] = DEFAULTS.lr,
-    weight_decay: Annotated[float, typer.Option(help="Weight decay (L2).")] = DEFAULTS.weight_decay,
-    model: Annotated[str, typer.Option(help="small-cnn (0.29M params) or preact-resnet18 (11M).")] = DEFAULTS.model,
+    seed: Annotated[list[int] | None, _opt("Seed; repeat for several (instead of --seeds).", "--seed")] = None,
+    seeds: Annotated[int | None, _opt("Use seeds 0..N-1. Preset: 3.", "--seeds")] = None,
+    baseline: Annotated[
+        bool | None, _opt("Add the alpha=0 (plain ERM) arm. Default: on.", "--baseline/--no-baseline")
+    ] = None,
+    epochs: Annotated[int | None, _opt("Epochs per run. Preset: 15.")] = None,
+    batch_size: Annotated[int | None, _opt("Images per SGD step. Preset: 128.")] = None,
+    lr: Annotated[float | None, _opt("Peak learning rate (linear warmup, linear decay to 0). Preset: 0.1.")] = None,
+    weight_decay: Annotated[float | None, _opt("Weight decay (L2). Preset: 5e-4.")] = None,
+    model: Annotated[str | None, _opt("small-cnn (0.29M params) or preact-resnet18 (11M). Preset: small-cnn.")] = None,
     augment: Annotated[
-        bool,
-        typer.Option("--augment/--no-augment", help="Random crop (pad 4) + flip. Off: MixUp is the only regulariser."),
-    ] = DEFAULTS.augment,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where the hardware has it) | fp32 | bf16.")] = "auto",
-    compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the model.")] = False,
+        bool | None,
+        _opt("Random crop (pad 4) + flip. Preset: off, so MixUp is the only regulariser.", "--augment/--no-augment"),
+    ] = None,  # fmt: skip
+    subset: Annotated[
+        int | None, _opt("Train on the first N images of a fixed shuffle; 0 = all 50,000. Preset: 10,000.")
+    ] = None,
+    label_noise: Annotated[
+        float | None, _opt("Share of training labels made wrong, the same for every arm of a seed. Preset: 0.")
+    ] = None,
+    clean_train_size: Annotated[
+        int | None, _opt("Unaugmented training images evaluated per epoch for clean_train_*. Preset: 2,000.")
+    ] = None,
+    device: Annotated[str | None, _opt("auto | cpu | cuda | mps. Default: auto.")] = None,
+    precision: Annotated[str | None, _opt("auto (bf16 where the hardware has it) | fp32 | bf16.")] = None,
+    compile: Annotated[bool | None, _opt("torch.compile the model. Default: off.", "--compile/--no-compile")] = None,
     data_dir: DataDir = None,  # type: ignore[assignment]
     out: Annotated[Path, typer.Option(help="Results root.")] = Path("results"),
-    name: Annotated[str, typer.Option(help="Experiment name: results go to <out>/<name>/.")] = "default",
-    subset: Annotated[
-        int | None, typer.Option(help="Train on the first N images of a fixed shuffle (quick runs).")
-    ] = None,
-    jobs: Annotated[int, typer.Option(help="Runs at once, in separate processes (local backend).")] = 1,
-    backend: Annotated[str, typer.Option(help="local | ray.")] = "local",
-    ray_address: Annotated[
-        str | None, typer.Option(help="Ray cluster: auto or HOST:PORT. Default: start a local Ray.")
-    ] = None,
-    gpus_per_run: Annotated[float, typer.Option(help="Ray: GPUs (or a fraction) per run.")] = 0.0,
+    name: Annotated[str | None, _opt("Experiment name: results go to <out>/<name>/. Default: the preset's.")] = None,
+    jobs: Annotated[int | None, _opt("Runs at once, in separate processes (local backend). Preset: 2.")] = None,
+    backend: Annotated[str | None, _opt("local | ray. Default: local.")] = None,
+    ray_address: Annotated[str | None, _opt("Ray cluster: auto or HOST:PORT. Default: start a local Ray.")] = None,
+    gpus_per_run: Annotated[float | None, _opt("Ray: GPUs (or a fraction) per run. Default: 0.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train the baseline and one MixUp arm per --alpha, for every seed, writing per-epoch CSVs.
+
+    Without flags this is the `default` preset: 3 paired seeds on a 10,000-image subset, about 11 minutes on a
+    2-core CPU, ending in a verdict with intervals (`mixup-bench plot`).
 
     Re-running the same command skips finished runs and resumes unfinished ones.
     """
     with user_errors():
         if seeds is not None and seed:
             raise UserError("Give --seed or --seeds, not both.")
-        if seeds is not None and seeds < 1:
-            raise UserError(f"--seeds must be at least 1, got {seeds}.")
-        exp = ExperimentConfig(
-            name=name,
-            out=out,
-            alphas=tuple(alpha) if alpha else (0.4,),
-            seeds=tuple(range(seeds)) if seeds is not None else tuple(dict.fromkeys(seed or [0])),
-            baseline=baseline,
-            training=TrainingConfig(
-                epochs=epochs,
-                batch_size=batch_size,
-                lr=lr,
-                weight_decay=weight_decay,
-                model=model,
-                augment=augment,
-                precision=precision,
-                subset=subset,
-                compile=compile,
-            ),
-            device=device,
-            data_dir=data_dir or default_data_dir(),
-            jobs=jobs,
-            backend=backend,
-            ray_address=ray_address,
-            gpus_per_run=gpus_per_run,
-        )
-        from mixup_bench.sweep.progress import final_table, make_reporter
-        from mixup_bench.sweep.runner import run_experiment
+        if seeds is not None:
+            check_int("--seeds", seeds, 1, MAX_JOBS * 1000)
+        exp = experiment_from_preset(
+            preset,
+            name=name, out=out, alphas=tuple(alpha) if alpha else None,
+            seeds=tuple(range(seeds)) if seeds is not None else (tuple(dict.fromkeys(seed)) if seed else None),
+            baseline=baseline, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, model=model,
+            augment=augment, precision=precision, subset=subset, label_noise=label_noise,
+            clean_train_size=clean_train_size, compile=compile, device=device, data_dir=data_dir or default_data_dir(),
+            jobs=jobs, backend=backend, ray_address=ray_address, gpus_per_run=gpus_per_run,
+        )  # fmt: skip
+        _run_and_report(exp, quiet)
 
-        out_console = console()
-        exp.validate()
-        with make_reporter(out_console, len(exp.runs()), quiet) as reporter:
-            outcome = run_experiment(exp, reporter, rerun_command=shlex.join(["mixup-bench", *sys.argv[1:]]))
-        if outcome.finished and not quiet:
-            out_console.print(final_table(outcome.finished))
-        out_console.print(f"Results: {exp.path}  (draw them with: mixup-bench plot {exp.path})", soft_wrap=True)
-        if outcome.stopped:
-            raise typer.Exit(130)
+
+def _run_and_report(exp: ExperimentConfig, quiet: bool) -> None:
+    from mixup_bench.sweep.progress import final_table, make_reporter
+    from mixup_bench.sweep.runner import run_experiment
+
+    out_console = console()
+    exp.validate()
+    with make_reporter(out_console, len(exp.runs()), quiet) as reporter:
+        outcome = run_experiment(exp, reporter, rerun_command=shlex.join(["mixup-bench", *sys.argv[1:]]))
+    if outcome.finished and not quiet:
+        out_console.print(final_table(outcome.finished))
+    plot_cmd = shlex.join(["mixup-bench", "plot", str(exp.path)])
+    out_console.print(escape(f"Results: {exp.path}  (draw them with: {plot_cmd})"), soft_wrap=True)
+    if outcome.stopped:
+        raise typer.Exit(130)
 
 
 @app.command()
@@ -206,7 +209,8 @@ def bench(
 ) -> None:
     """Training throughput (images/s) of this project's pipeline against a naive reference pipeline."""
     with user_errors():
-        from mixup_bench.bench.bench import BenchConfig, run_bench
+        from mixup_bench.bench.bench import run_bench
+        from mixup_bench.config import BenchConfig
 
         cfg = BenchConfig(
             model=model,

@@ -43,9 +43,13 @@ METRICS_COLUMNS = (
     "test_loss",
     "test_acc",
     "test_ece",  # 15-bin expected calibration error on the test set, in [0, 1]
+    "noise_memorised",  # --label-noise only (else empty): share of clean-train images with a corrupted
+    # label that the model predicts as that wrong label, in [0, 1]. High = the noise is memorised.
     "epoch_seconds",  # wall time of the epoch, training and evaluation
     "images_per_second",  # training images per second, evaluation excluded
 )
+# Columns added after the first release: CSVs written before them still load, with NaN there.
+OPTIONAL_COLUMNS = ("noise_memorised",)
 LAM_COLUMNS = ("epoch", "step", "lam")
 
 EXPERIMENT_FILE = "experiment.json"
@@ -152,6 +156,9 @@ def read_metrics(path: Path):
         raise UserError(f"{path} is empty.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise UserError(f"{path} is not a valid CSV ({str(e).splitlines()[0]}).") from None
+    for c in OPTIONAL_COLUMNS:
+        if c not in df.columns:
+            df[c] = float("nan")
     missing = [c for c in METRICS_COLUMNS if c not in df.columns]
     if missing:
         raise UserError(f"{path} lacks the column(s) {', '.join(missing)}; it was not written by mixup-bench run.")
@@ -194,3 +201,26 @@ def find_experiment(path: Path) -> Path:
 def _last_write(experiment_dir: Path) -> float:
     files = [p for p in experiment_dir.rglob(METRICS_FILE)] or [experiment_dir]
     return max(p.stat().st_mtime for p in files)
+
+
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def read_experiment(experiment_dir: Path) -> dict | None:
+    """The experiment.json of an experiment folder, or None when the folder has none.
+
+    The one reader of experiment.json (`run`, `status` and `plot` all use it). Raises UserError,
+    one line, when the file cannot be read, is not valid JSON, or holds JSON other than an object.
+    """
+    path = Path(experiment_dir) / EXPERIMENT_FILE
+    fix = "restore it, or delete it to start the record anew"
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"{path} is not readable JSON ({e}); {fix}.") from None
+    if not isinstance(record, dict):
+        kind = _JSON_KINDS.get(type(record), "null")
+        raise UserError(f"{path} holds {kind}, not a JSON object; {fix}.")
+    return record

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from mixup_bench.config import TrainingConfig
 from mixup_bench.train.data import CIFAR10_MEAN, CIFAR10_STD
 from mixup_bench.train.models import build_model
 
@@ -136,7 +137,10 @@ def mixup_criterion(criterion, pred: torch.Tensor, y_a: torch.Tensor, y_b: torch
 
 
 class NaivePipeline:
-    """DataLoader + fp32 NCHW model + textbook MixUp; `step()` runs one SGD step on the next batch."""
+    """DataLoader + fp32 NCHW model + textbook MixUp; `step()` runs one SGD step on the next batch.
+
+    SGD with Nesterov momentum at a constant lr; lr, momentum and weight decay default to TrainingConfig's.
+    """
 
     def __init__(
         self,
@@ -148,7 +152,9 @@ class NaivePipeline:
         alpha: float,
         device: torch.device,
         seed: int = 0,
-        lr: float = 0.1,
+        lr: float = TrainingConfig.lr,
+        momentum: float = TrainingConfig.momentum,
+        weight_decay: float = TrainingConfig.weight_decay,
     ):
         torch.manual_seed(seed)
         np.random.seed(seed)
@@ -156,7 +162,9 @@ class NaivePipeline:
         self.alpha = alpha
         self.model: nn.Module = build_model(model_name, num_classes).to(device)
         self.model.train()
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4, nesterov=True)
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=True
+        )
         self.criterion = nn.CrossEntropyLoss()
         self.loader = DataLoader(
             dataset,

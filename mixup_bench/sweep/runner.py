@@ -55,6 +55,7 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter, rerun_command: str
 
 def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Reporter, outcome: Outcome) -> None:
     data = load_cifar10(exp.data_dir, progress=reporter.say)
+    exp.training.check_data(data.train_x.shape[0])
     write_experiment_record(exp, data)
     pending = []
     for cfg in runs:

@@ -35,18 +35,20 @@ def cpu_supports_bf16() -> bool:
     return ("avx512_bf16" in flags or "amx_bf16" in flags) and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
+def bf16_native(device: torch.device) -> bool:
+    """True where bf16 is native on `device` (a CUDA GPU that supports it, or a CPU with bf16 matmul)."""
+    return (device.type == "cuda" and torch.cuda.is_bf16_supported()) or (device.type == "cpu" and cpu_supports_bf16())
+
+
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype, or None for fp32. 'auto' uses bf16 where the hardware has it."""
     if precision == "fp32":
         return None
-    supported = (device.type == "cuda" and torch.cuda.is_bf16_supported()) or (
-        device.type == "cpu" and cpu_supports_bf16()
-    )
     if precision == "bf16":
         if device.type == "mps":
             raise UserError("--precision bf16 is not supported on mps; use --precision fp32 or auto.")
         return torch.bfloat16
-    return torch.bfloat16 if supported else None
+    return torch.bfloat16 if bf16_native(device) else None
 
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3  # glibc mallopt parameters

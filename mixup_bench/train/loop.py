@@ -1,19 +1,22 @@
-"""One run: the training loop, evaluation, checkpoint and exact resume.
+"""One run: the training loop, per-epoch evaluation, checkpoint and exact resume.
 
 Data flow per epoch: permutation -> batch of uint8 images already on the device ->
 augment on the device -> normalise -> mix -> forward/backward -> running sums on the
 device -> one host sync -> evaluation -> checkpoint -> metrics.csv.
 
 Pairing: the same seed gives the same initial weights (torch global RNG, seeded
-just before the model is built) and the same batch order and augmentations (the
-`data` generator) in every arm. MixUp draws lam and its pairing from its own
-`mixup` generator, so the arms differ by MixUp alone.
+just before the model is built), the same batch order and augmentations (the
+`data` generator) and the same noisy labels (the `label-noise` stream) in every
+arm. MixUp draws lam and its pairing from its own `mixup` generator, so the arms
+differ by MixUp alone.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,11 +27,20 @@ from mixup_bench.errors import UserError
 from mixup_bench.train.checkpoint import RunState, load_checkpoint
 from mixup_bench.train.data import Cifar10
 from mixup_bench.train.device import keep_freed_memory, resolve_device, resolve_precision
-from mixup_bench.train.evaluate import evaluate
-from mixup_bench.train.mixup import MixUp
-from mixup_bench.train.models import build_model
-from mixup_bench.train.splits import Split, derive_seed, fixed_subset
-from mixup_bench.train.step import Normalize, StepContext, take_batch, train_step, warmup_linear_decay
+from mixup_bench.train.evaluate import (
+    BN_RECALIBRATE_IMAGES,
+    BN_RECALIBRATE_STEPS,
+    EvalResult,
+    evaluate,
+    recalibrate_batchnorm,
+)
+from mixup_bench.train.setup import new_state, step_context
+from mixup_bench.train.splits import Split, corrupt_labels, fixed_subset
+from mixup_bench.train.step import (
+    StepContext,
+    take_batch,
+    train_step,
+)
 
 Event = dict
 OnEvent = Callable[[Event], None]
@@ -36,6 +48,142 @@ OnEvent = Callable[[Event], None]
 
 class StopRequested(Exception):
     """Raised inside the loop when the user asked to stop; the last checkpoint stands."""
+
+
+class Diverged(UserError):
+    """The training loss became NaN or inf: the run stops, keeps its last good checkpoint, and is not DONE."""
+
+
+@dataclass
+class RunData:
+    """The three splits of one run, on the device.
+
+    train: what SGD sees (the --subset, with noisy labels under --label-noise);
+    clean: a fixed subset of those training images with their TRUE labels (clean_train_*);
+    clean_noisy: for each clean image, the noisy label it was trained on where it was corrupted, else -1.
+    """
+
+    train: Split
+    clean: Split
+    test: Split
+    clean_noisy: torch.Tensor | None  # (N_clean,) int64, or None without label noise
+
+
+def prepare_data(cfg: RunConfig, data: Cifar10, device: torch.device) -> RunData:
+    """Subset, corrupt (per seed) and move the data to the device."""
+    tc = cfg.training
+    n_all = data.train_x.shape[0]
+    train_idx = fixed_subset(n_all, tc.subset or n_all, "train-subset")
+    x, y_true = data.train_x[train_idx], data.train_y[train_idx]
+    y_train, corrupted = corrupt_labels(y_true, tc.label_noise, data.num_classes, cfg.seed)
+    clean_idx = fixed_subset(x.shape[0], tc.clean_train_size, "clean-train")
+    clean_noisy = None
+    if tc.label_noise > 0:
+        clean_noisy = torch.where(corrupted[clean_idx], y_train[clean_idx], -1).to(device)
+    return RunData(
+        train=Split.on(x, y_train, device),
+        clean=Split.on(x[clean_idx], y_true[clean_idx], device),
+        test=Split.on(data.test_x, data.test_y, device),
+        clean_noisy=clean_noisy,
+    )
+
+
+@dataclass
+class EpochTrain:
+    """What one pass over the training set gives, as plain numbers."""
+
+    loss: float  # mean training objective over the epoch's images
+    acc: float  # lam-weighted accuracy on the (mixed) batches
+    lams: list[float]
+    images: int
+    seconds: float
+
+
+def train_epoch(
+    ctx: StepContext, state: RunState, data: Split, epoch: int, bs: int, emit: OnEvent, stop: Callable[[], bool]
+) -> EpochTrain:
+    """One epoch of SGD in batches of `bs` (the ragged last batch is dropped). Running sums stay on
+    the device: one host sync at the end, or one per step on a CPU, where it costs nothing, so that a
+    diverged run stops at once."""
+    t0 = time.perf_counter()
+    device, steps = data.x.device, data.x.shape[0] // bs
+    state.model.train()
+    order = torch.randperm(data.x.shape[0], generator=state.data_gen).to(device)
+    losses = torch.zeros(steps, device=device)  # per-step objective: finds the step that diverged
+    loss_sum = torch.zeros((), device=device)
+    correct_sum = torch.zeros((), device=device)
+    lams = []
+    for step in range(steps):
+        if stop():
+            raise StopRequested(str(epoch))
+        xb, yb = take_batch(data, order, step, bs)  # (B, 3, 32, 32) uint8, (B,)
+        out = train_step(ctx, xb, yb)
+        losses[step] = out.loss
+        loss_sum += out.loss * bs
+        correct_sum += out.correct
+        lams.append(out.lam)
+        if device.type == "cpu" and not math.isfinite(float(out.loss)):
+            raise_diverged(epoch, step + 1, float(out.loss))
+        emit({"type": "step", "epoch": epoch, "step": step + 1})
+    n_seen = steps * bs
+    train_loss = float(loss_sum) / n_seen  # the one sync on an accelerator
+    if not math.isfinite(train_loss):
+        bad = int(torch.nonzero(~torch.isfinite(losses))[0])
+        raise_diverged(epoch, bad + 1, float(losses[bad]))
+    return EpochTrain(train_loss, float(correct_sum) / n_seen, lams, n_seen, time.perf_counter() - t0)
+
+
+def raise_diverged(epoch: int, step: int, loss: float) -> None:
+    raise Diverged(
+        f"The training loss became {loss} at epoch {epoch}, step {step}: the run diverged and is not marked done. "
+        "Lower --lr (or --alpha), then re-run the same command."
+    )
+
+
+def metrics_row(cfg: RunConfig, epoch: int, lr: float, tr: EpochTrain, clean: EvalResult, test: EvalResult) -> dict:
+    """One metrics.csv row (results.METRICS_COLUMNS) from one epoch's plain numbers."""
+    return {
+        "experiment": cfg.experiment,
+        "run_id": cfg.run_id,
+        "method": cfg.method,
+        "alpha": cfg.alpha,
+        "seed": cfg.seed,
+        "epoch": epoch,
+        "lr": lr,
+        "train_loss": tr.loss,
+        "train_acc": tr.acc,
+        "clean_train_loss": clean.loss,
+        "clean_train_acc": clean.acc,
+        "test_loss": test.loss,
+        "test_acc": test.acc,
+        "test_ece": test.ece,
+        "noise_memorised": clean.memorised,
+        "epoch_seconds": 0.0,  # set by the caller once evaluation is done
+        "images_per_second": tr.images / tr.seconds,
+    }
+
+
+def save_epoch(run_dir: Path, cfg: RunConfig, state: RunState, calibration: dict) -> None:
+    """Checkpoint first: a kill between the writes leaves the CSV one row behind, and the
+    next start rewrites it from the checkpoint's history."""
+    results.atomic_write_bytes(run_dir / results.CHECKPOINT_FILE, state.to_bytes(cfg))
+    results.write_metrics(run_dir, state.history)
+    results.write_lam_log(run_dir, state.lam_log)
+    results.atomic_write_json(run_dir / results.CALIBRATION_FILE, {"epoch": state.epoch, **calibration})
+
+
+def start_or_resume(cfg: RunConfig, data: Cifar10, run_dir: Path, device: torch.device, steps: int) -> RunState:
+    """A fresh state, or the checkpoint's; the CSVs are rewritten from it (the checkpoint is the truth)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.glob(".*.tmp"):  # left by a kill during an atomic write
+        stale.unlink(missing_ok=True)
+    state = new_state(cfg, data.num_classes, device, cfg.training.epochs * steps)
+    saved = load_checkpoint(run_dir, cfg)
+    if saved is not None:
+        state.restore(saved)
+    results.write_metrics(run_dir, state.history)
+    results.write_lam_log(run_dir, state.lam_log)
+    return state
 
 
 def train_run(
@@ -49,124 +197,52 @@ def train_run(
 
     Writes metrics.csv, lam.csv, calibration.json and checkpoint.pt after every
     epoch and DONE at the end. Returns the last metrics row.
-    Raises StopRequested between steps when `should_stop()` turns true.
+    Raises StopRequested between steps when `should_stop()` turns true, and Diverged
+    (a UserError) when the loss becomes NaN or inf.
     """
-    emit = on_event or (lambda event: None)
-    stop = should_stop or (lambda: False)
+    emit_raw, stop = on_event or (lambda event: None), should_stop or (lambda: False)
+
+    def emit(event: Event) -> None:
+        emit_raw({"run_id": cfg.run_id, **event})
+
     tc = cfg.training
     device = resolve_device(cfg.device)
     amp = resolve_precision(tc.precision, device)
     if device.type == "cpu":
         keep_freed_memory()  # reuse freed activation memory: no page faults in every step
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for stale in run_dir.glob(".*.tmp"):  # left by a kill during an atomic write
-        stale.unlink(missing_ok=True)
-
-    # Data: the whole training set on the device as uint8.
-    train_idx = fixed_subset(data.train_x.shape[0], tc.subset or data.train_x.shape[0], "train-subset")
-    train = Split.on(data.train_x[train_idx], data.train_y[train_idx], device)
-    clean_idx = fixed_subset(train.x.shape[0], tc.clean_train_size, "clean-train")
-    clean = Split(train.x[clean_idx.to(device)], train.y[clean_idx.to(device)])
-    test = Split.on(data.test_x, data.test_y, device)
-    n_train, bs = train.x.shape[0], tc.batch_size
-    steps_per_epoch = n_train // bs  # drop the ragged last batch: every step sees bs images
-    if steps_per_epoch < 1:
-        raise UserError(f"The training set has {n_train} images, fewer than one batch of {bs}; lower --batch-size.")
-
-    # Model: same seed -> same initial weights in every arm.
-    torch.manual_seed(cfg.seed)
-    model = build_model(tc.model, data.num_classes).to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=tc.lr, momentum=tc.momentum, nesterov=True, weight_decay=tc.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, warmup_linear_decay(tc.epochs * steps_per_epoch, tc.warmup_fraction)
-    )
-    state = RunState(
-        model,
-        optimizer,
-        scheduler,
-        data_gen=torch.Generator().manual_seed(derive_seed(cfg.seed, "data")),
-        mixup_gen=torch.Generator().manual_seed(derive_seed(cfg.seed, "mixup")),
-        history=[],
-        lam_log=[],
-    )
-    saved = load_checkpoint(run_dir, cfg)
-    if saved is not None:
-        state.restore(saved)
-    # Reconcile: the checkpoint is the truth; rows past it (or missing from it) are rewritten.
-    results.write_metrics(run_dir, state.history)
-    results.write_lam_log(run_dir, state.lam_log)
-
-    forward = torch.compile(model) if tc.compile else model
-    normalize = Normalize(device)
-    mixup = MixUp(cfg.alpha, state.mixup_gen)
-    step_ctx = StepContext(forward, optimizer, scheduler, normalize, mixup, state.data_gen, tc.augment, amp)
-    emit(
-        {
-            "type": "start",
-            "run_id": cfg.run_id,
-            "epochs": tc.epochs,
-            "start_epoch": state.epoch,
-            "steps_per_epoch": steps_per_epoch,
-            "device": str(device),
-            "precision": "bf16" if amp else "fp32",
-        }
-    )
-
+    rd = prepare_data(cfg, data, device)
+    steps = rd.train.x.shape[0] // tc.batch_size  # drop the ragged last batch: every step sees bs images
+    if steps < 1:
+        raise UserError(
+            f"The training set has {rd.train.x.shape[0]} images, fewer than one batch of {tc.batch_size}; "
+            "lower --batch-size."
+        )
+    state = start_or_resume(cfg, data, run_dir, device, steps)
+    ctx = step_context(cfg, state, device, amp)
+    forward, normalize = ctx.forward, ctx.normalize
+    emit({"type": "start", "epochs": tc.epochs, "start_epoch": state.epoch, "steps_per_epoch": steps,
+          "device": str(device), "precision": "bf16" if amp else "fp32"})  # fmt: skip
     for epoch in range(state.epoch + 1, tc.epochs + 1):
         t0 = time.perf_counter()
-        model.train()
-        order = torch.randperm(n_train, generator=state.data_gen).to(device)
-        loss_sum = torch.zeros((), device=device)  # running sums stay on the device: no sync per step
-        correct_sum = torch.zeros((), device=device)
-        lams = []
-        for step in range(steps_per_epoch):
-            if stop():
-                raise StopRequested(cfg.run_id)
-            xb, yb = take_batch(train, order, step, bs)  # (B, 3, 32, 32) uint8, (B,)
-            out = train_step(step_ctx, xb, yb)
-            loss_sum += out.loss * bs
-            correct_sum += out.correct
-            lams.append(out.lam)
-            emit({"type": "step", "run_id": cfg.run_id, "epoch": epoch, "step": step + 1})
-        n_seen = steps_per_epoch * bs
-        train_loss, train_acc = float(loss_sum) / n_seen, float(correct_sum) / n_seen  # the one sync
-        train_seconds = time.perf_counter() - t0
-
-        clean_eval = evaluate(forward, clean, normalize, tc.eval_batch_size, amp)
-        test_eval = evaluate(forward, test, normalize, tc.eval_batch_size, amp)
-        row = {
-            "experiment": cfg.experiment,
-            "run_id": cfg.run_id,
-            "method": cfg.method,
-            "alpha": cfg.alpha,
-            "seed": cfg.seed,
-            "epoch": epoch,
-            "lr": optimizer.param_groups[0]["lr"],
-            "train_loss": train_loss,
-            "train_acc": train_acc,
-            "clean_train_loss": clean_eval.loss,
-            "clean_train_acc": clean_eval.acc,
-            "test_loss": test_eval.loss,
-            "test_acc": test_eval.acc,
-            "test_ece": test_eval.ece,
-            "epoch_seconds": time.perf_counter() - t0,
-            "images_per_second": n_seen / train_seconds,
-        }
+        try:
+            tr = train_epoch(ctx, state, rd.train, epoch, tc.batch_size, emit, stop)
+        except StopRequested:
+            raise StopRequested(cfg.run_id) from None
+        model = forward
+        if epoch * steps < BN_RECALIBRATE_STEPS:  # BN's running statistics are not yet usable
+            calib = rd.train.x[:BN_RECALIBRATE_IMAGES]
+            model = recalibrate_batchnorm(state.model, calib, normalize, tc.batch_size, amp)
+        clean_eval = evaluate(model, rd.clean, normalize, tc.eval_batch_size, amp, memorised_labels=rd.clean_noisy)
+        test_eval = evaluate(model, rd.test, normalize, tc.eval_batch_size, amp)
+        row = metrics_row(cfg, epoch, state.optimizer.param_groups[0]["lr"], tr, clean_eval, test_eval)
+        row["epoch_seconds"] = time.perf_counter() - t0
         state.epoch = epoch
         state.history.append(row)
         if cfg.alpha > 0:
-            state.lam_log.extend({"epoch": epoch, "step": i + 1, "lam": lam} for i, lam in enumerate(lams))
-        # Checkpoint first: a kill between the two writes leaves the CSV one row behind,
-        # and the next start rewrites it from the checkpoint's history.
-        results.atomic_write_bytes(run_dir / results.CHECKPOINT_FILE, state.to_bytes(cfg))
-        results.write_metrics(run_dir, state.history)
-        results.write_lam_log(run_dir, state.lam_log)
-        results.atomic_write_json(run_dir / results.CALIBRATION_FILE, {"epoch": epoch, **test_eval.calibration})
+            state.lam_log.extend({"epoch": epoch, "step": i + 1, "lam": lam} for i, lam in enumerate(tr.lams))
+        save_epoch(run_dir, cfg, state, test_eval.calibration)
         emit({"type": "epoch", **row})
-
     final = state.history[-1]
     results.atomic_write_json(run_dir / results.DONE_FILE, final)
-    emit({"type": "done", "run_id": cfg.run_id, "row": final})
+    emit({"type": "done", "row": final})
     return final

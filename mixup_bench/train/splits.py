@@ -31,3 +31,30 @@ class Split:
     @classmethod
     def on(cls, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> Split:
         return cls(x.to(device), y.to(device))
+
+
+def corrupt_labels(y: torch.Tensor, fraction: float, num_classes: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric label noise: exactly round(fraction * N) images get a wrong label.
+
+    The images are a random choice of the `label-noise` stream of `seed`, and each one's new
+    label is drawn uniformly from the other num_classes - 1 classes, so `fraction` is the share
+    of training labels that are wrong. Depends on the seed alone: every arm of a seed trains on
+    the same noisy labels.
+
+    Args:
+        y: true labels (N,) int64, on the CPU.
+    Returns:
+        (noisy labels (N,), corrupted mask (N,) bool). With fraction 0, (y, all False).
+    """
+    n = y.shape[0]
+    corrupted = torch.zeros(n, dtype=torch.bool)
+    k = round(fraction * n)
+    if k == 0:
+        return y, corrupted
+    g = torch.Generator().manual_seed(derive_seed(seed, "label-noise"))
+    idx = torch.randperm(n, generator=g)[:k]
+    shift = torch.randint(1, num_classes, (k,), generator=g)  # 1..C-1: never the true class
+    noisy = y.clone()
+    noisy[idx] = (y[idx] + shift) % num_classes
+    corrupted[idx] = True
+    return noisy, corrupted
