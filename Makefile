@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= $(or $(MIXUP_BENCH_DATA),data)
 EXP ?= results/default
 
-.PHONY: install run plot bench status test lint clean
+.PHONY: install run plot bench status test test-fast lint clean
 
 $(BIN)/mixup-bench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ status: install
 
 test: install  ## the test suite (uses real CIFAR-10 when MIXUP_BENCH_CIFAR_DIR is set)
 	$(BIN)/python -m pytest -q
+
+test-fast: install  ## the suite without the slow end-to-end tests (subprocesses, kill/resume, --jobs, Ray, real data)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
 	$(BIN)/ruff check mixup_bench tests scripts

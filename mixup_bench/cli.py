@@ -32,12 +32,40 @@ def console() -> Console:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Map known errors to one line on stderr and exit code 2."""
+    """Map known errors to one line on stderr and exit code 2: a UserError (its message), an OSError
+    that escaped the code's own handling (`cannot access <path>: <reason>`; writes say `cannot
+    write`, see errors.WriteError), and running out of memory. The text is the user's (paths, names)
+    and is printed as it is, never read as Rich markup."""
     try:
         yield
     except UserError as e:
-        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {e}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        _error_line(str(e))
+    except OSError as e:
+        _error_line(os_error_line(e))
+    except MemoryError:
+        _error_line(_OUT_OF_MEMORY)
+    except RuntimeError as e:  # torch.OutOfMemoryError, or the CPU allocator's RuntimeError
+        if type(e).__name__ != "OutOfMemoryError" and "allocate memory" not in str(e):
+            raise
+        _error_line(_OUT_OF_MEMORY)
+
+
+_OUT_OF_MEMORY = "out of memory; lower --batch-size (or --jobs), or use a smaller --model."
+
+
+def _error_line(text: str) -> None:
+    err = Console(stderr=True, highlight=False)
+    err.print(f"[red]error:[/red] {escape(' '.join(text.split()))}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def os_error_line(e: OSError) -> str:
+    """One line for an OSError: the path(s) it names and the reason."""
+    reason = e.strerror or str(e) or type(e).__name__
+    if e.filename is None:
+        return f"{reason} ({type(e).__name__})"
+    target = f"{e.filename} -> {e.filename2}" if e.filename2 is not None else f"{e.filename}"
+    return f"cannot access {target}: {reason}"
 
 
 DataDir = Annotated[
@@ -153,6 +181,28 @@ def plot(
 
 
 @app.command()
+def compare(
+    experiments: Annotated[
+        list[Path], typer.Argument(help="Two or more experiment folders that differ in one training setting.")
+    ],
+    setting: Annotated[
+        str | None,
+        _opt("The setting to compare along (subset, label_noise, epochs, model, ...). Default: the one that differs."),
+    ] = None,
+    out: Annotated[Path | None, _opt("Output folder. Default: <common parent>/compare-<setting>.")] = None,
+) -> None:
+    """Regime map: MixUp − baseline (paired by seed, 95% CI) against the setting the experiments differ in.
+
+    Writes regime_map.csv, regime_map.md and regime_map.png/.svg, e.g.
+    `mixup-bench compare results/subset-5k results/subset-20k results/subset-50k`.
+    """
+    with user_errors():
+        from mixup_bench.analysis.compare import compare_experiments, print_comparison
+
+        print_comparison(compare_experiments(experiments, out, setting=setting), console())
+
+
+@app.command()
 def status(
     experiment: Annotated[
         Path, typer.Argument(help="Experiment folder, or a results root (its latest experiment is used).")
@@ -175,12 +225,19 @@ def data(
         from mixup_bench.train.data import load_cifar10
 
         c = console()
-        ds = load_cifar10(data_dir or default_data_dir(), download=download, progress=c.print)
+        ds = load_cifar10(
+            data_dir or default_data_dir(),
+            download=download,
+            progress=lambda m: c.print(m, markup=False, soft_wrap=True),
+        )
         info = ds.describe()
-        c.print(f"CIFAR-10 from {info['source']} at {info['root']}")
-        c.print(f"  train: {info['train_images']:,} images, per class {info['train_per_class']}")
-        c.print(f"  test:  {info['test_images']:,} images, per class {info['test_per_class']}")
-        c.print(f"  classes: {', '.join(info['classes'])}")
+        for line in (
+            f"CIFAR-10 from {info['source']} at {info['root']}",
+            f"  train: {info['train_images']:,} images, per class {info['train_per_class']}",
+            f"  test:  {info['test_images']:,} images, per class {info['test_per_class']}",
+            f"  classes: {', '.join(info['classes'])}",
+        ):
+            c.print(line, markup=False, soft_wrap=True)  # paths and class folder names are the user's text
 
 
 @app.command()

@@ -106,8 +106,9 @@ class TrainingConfig:
         check_choice("--model", self.model, MODELS)
         check_choice("--precision", self.precision, PRECISIONS)
         if self.subset is not None:
-            check_int("--subset", self.subset, self.batch_size, MAX_IMAGES, f" (one batch of {self.batch_size})")
-        check_int("clean train size", self.clean_train_size, 1, MAX_IMAGES)
+            check_int("--subset", self.subset, 0 if self.subset < 0 else self.batch_size, MAX_IMAGES,
+                      " (0 = all)" if self.subset < 0 else f" (one batch of {self.batch_size})")  # fmt: skip
+        check_int("--clean-train-size", self.clean_train_size, 1, MAX_IMAGES)
         check_int("eval batch size", self.eval_batch_size, 1, MAX_BATCH)
         check_float("--label-noise", self.label_noise, 0.0, 0.95)
 
@@ -203,7 +204,6 @@ class ExperimentConfig:
         check_float("--gpus-per-run", self.gpus_per_run, 0.0, 1024.0)
 
 
-
 # --- presets --------------------------------------------------------------------------
 
 
@@ -259,6 +259,7 @@ def experiment_from_preset(preset: str = "default", **overrides) -> ExperimentCo
     training_fields = {f.name for f in dataclasses.fields(TrainingConfig)}
     training = TrainingConfig(**{k: v for k, v in settings.items() if k in training_fields})
     return ExperimentConfig(training=training, **{k: v for k, v in settings.items() if k not in training_fields})
+
 
 # --- mixup-bench bench ---------------------------------------------------------------
 
@@ -318,5 +319,8 @@ class BenchConfig:
             check_int("--workers", self.workers, 0, MAX_WORKERS)
         if Path(self.out).is_dir():
             raise UserError(f"--out {self.out} is a folder; give a file name such as bench.json.")
+        from mixup_bench.results import check_output_file
+
+        check_output_file(self.out)  # before the benchmark, not after it: a file in the path, read-only
         if self.data_dir is not None and not Path(self.data_dir).exists():
             raise UserError(f"--data-dir {self.data_dir} does not exist; leave it out to use synthetic data.")

@@ -1,15 +1,20 @@
-"""What arms and metrics are called, the order arms are listed in, and how differences are shown.
+"""What runs, arms and metrics are called, the order arms are listed in, and how differences are shown.
 
-Shared by the statistics, the verdict, the report and the figures, so that every place
-names an arm or a metric the same way. Accuracies and ECE are fractions in [0, 1] in the
-data; they become percent (differences: percentage points) only here, when shown.
+Shared by `run`, `status`, the statistics, the verdict, the report and the figures, so that every
+place names a run, an arm or a metric the same way. Accuracies and ECE are fractions in [0, 1] in
+the data; they become percent (differences: percentage points) only here, when shown.
+
+Imported by `config` on the `run` path, so it must not import pandas (or anything slow) itself.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Metrics that are fractions in [0, 1] and are shown as percent (differences in percentage points).
 FRACTION_METRICS = frozenset({"train_acc", "clean_train_acc", "test_acc", "test_ece"})
@@ -25,10 +30,36 @@ METRIC_NAMES = {
     "gap": "generalisation gap (test loss - clean train loss)",
 }
 
+_RUN_ID_RE = re.compile(r"^(baseline|mixup)-a([0-9.eE+-]+)-s(\d+)$")
+
+
+# --- runs and arms ----------------------------------------------------------------------
+
 
 def format_alpha(alpha: float) -> str:
-    """Shortest text for alpha, as in run ids: 0.4 -> '0.4', 1.0 -> '1'."""
+    """Shortest exact text for alpha, as in run ids: 0.4 -> '0.4', 1.0 -> '1', 0 -> '0'."""
     return f"{float(alpha):g}"
+
+
+def method_for(alpha: float) -> str:
+    """The method of an arm: 'baseline' for alpha 0 (no mixing), else 'mixup'."""
+    return "baseline" if alpha == 0 else "mixup"
+
+
+def run_id_for(alpha: float, seed: int) -> str:
+    """The folder name of one run: 'baseline-a0-s0' or 'mixup-a0.4-s0'."""
+    return f"{method_for(alpha)}-a{format_alpha(alpha)}-s{seed}"
+
+
+def parse_run_id(run_id: str) -> tuple[str, float, int] | None:
+    """(method, alpha, seed) from a run id: 'mixup-a0.4-s1' -> ('mixup', 0.4, 1); None for another name."""
+    m = _RUN_ID_RE.match(run_id)
+    if not m:
+        return None
+    try:
+        return m.group(1), float(m.group(2)), int(m.group(3))
+    except ValueError:
+        return None
 
 
 def arm_label(method: str, alpha: float, greek: bool = False) -> str:
@@ -46,6 +77,14 @@ def arms(df: pd.DataFrame) -> list[tuple[str, float]]:
     pairs = df[["method", "alpha"]].drop_duplicates()
     keys = [(str(m), float(a)) for m, a in zip(pairs["method"], pairs["alpha"], strict=True)]
     return sorted(keys, key=lambda k: (k[0] != "baseline", k[1]))
+
+
+# --- numbers and counts as text ------------------------------------------------------------
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 seed', '3 seeds'."""
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def format_diff(metric: str, value: float) -> str:

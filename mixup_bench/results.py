@@ -18,15 +18,17 @@ This module is the contract between `run` and `plot`.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mixup_bench.errors import UserError
+from mixup_bench.errors import UserError, WriteError, write_error
 
 METRICS_COLUMNS = (
     "experiment",
@@ -71,25 +73,81 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
     Writes a temporary file in the same folder, fsyncs it, renames it over `path`,
     and fsyncs the folder so that the rename itself survives a power cut.
+
+    Any OSError (disk full, read-only, a file where a folder should be) is raised as a WriteError
+    naming `path`, with no temporary file left behind and the old file, if any, untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise write_error(path, e) from None
+    try:
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are meant to be shared
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise write_error(path, e) from None
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as e:
+        raise write_error(path, e) from None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until every byte is written (a short write is not an error; a full disk is)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def check_output_dir(path: Path) -> None:
+    """Refuse, before any expensive work, an output folder that cannot be created or written to.
+
+    Creates nothing. Raises WriteError (`cannot write <path>: <reason>`) when a part of `path` is a
+    file, a broken symlink, or the nearest existing folder is not writable (read-only file system,
+    permissions); the writes themselves still report a disk that fills up later.
+    """
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.is_symlink():
+            raise WriteError(errno.ENOENT, f"{probe} is a broken symlink", str(path))
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise WriteError(errno.ENOTDIR, f"{probe} is a file, not a folder", str(path))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        reason = "read-only file system" if _read_only(probe) else "permission denied"
+        raise WriteError(errno.EACCES, f"{probe} is not writable ({reason})", str(path))
+
+
+def check_output_file(path: Path) -> None:
+    """As `check_output_dir`, for a file that will be (re)written: it must not be a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise WriteError(errno.EISDIR, "it is a folder; give a file name", str(path))
+    check_output_dir(path.parent)
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _umask() -> int:
@@ -132,12 +190,19 @@ def write_lam_log(run_dir: Path, rows: list[dict]) -> None:
 
 
 def read_json(path: Path) -> dict:
+    """A JSON object from `path`. UserError, one line, when the file is missing, unreadable, not
+    JSON, or JSON other than an object (a list, a number, null ...)."""
     try:
-        return json.loads(Path(path).read_text())
+        record = json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise UserError(f"{path} is missing.") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{path} is not valid JSON ({e}); restore it or delete the folder.") from None
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror or e}.") from None
+    if not isinstance(record, dict):
+        raise UserError(f"{path} holds {_JSON_KINDS.get(type(record), 'null')}, not a JSON object.")
+    return record
 
 
 def read_metrics(path: Path):
@@ -156,6 +221,8 @@ def read_metrics(path: Path):
         raise UserError(f"{path} is empty.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
         raise UserError(f"{path} is not a valid CSV ({str(e).splitlines()[0]}).") from None
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror or e}.") from None
     for c in OPTIONAL_COLUMNS:
         if c not in df.columns:
             df[c] = float("nan")
@@ -165,6 +232,57 @@ def read_metrics(path: Path):
     if df.empty:
         raise UserError(f"{path} has a header but no epochs yet.")
     return df
+
+
+@dataclass(frozen=True)
+class Torn:
+    """Why a run's metrics.csv is torn or short (see `torn_metrics`)."""
+
+    reason: str
+    last_row_cut: bool  # the last row is incomplete: drop it rather than read NaNs from it
+
+
+def torn_metrics(run_dir: Path) -> Torn | None:
+    """Whether the run's metrics.csv was cut: None when it looks whole (or is absent or unreadable,
+    which its readers report). `run` only ever replaces it whole, so a torn file comes from outside:
+    a copy cut short, a crash on a file system that lost the last write, a hand edit.
+
+    Torn means: the last row ends without a line end or with fewer fields than the header; or a
+    finished run (DONE) holds fewer epochs than DONE's epoch or its config.json's planned epochs.
+    """
+    run_dir = Path(run_dir)
+    try:
+        text = (run_dir / METRICS_FILE).read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = text.splitlines()
+    if not lines:
+        return None
+    try:
+        header, *rows = [r for r in csv.reader(lines) if any(c.strip() for c in r)]
+    except (csv.Error, ValueError):
+        return None
+    if rows and len(rows[-1]) < len(header):
+        return Torn(f"its last row has {len(rows[-1])} of {len(header)} fields", True)
+    if rows and not text.endswith("\n"):
+        return Torn("its last row ends without a line end", True)
+    if not is_done(run_dir):
+        return None
+    expected = max(_json_int(run_dir / DONE_FILE, ("epoch",)), _json_int(run_dir / CONFIG_FILE, ("training", "epochs")))
+    if len(rows) < expected:
+        return Torn(f"it holds {len(rows)} epoch row(s) of the {expected} the finished run trained", False)
+    return None
+
+
+def _json_int(path: Path, keys: tuple[str, ...]) -> int:
+    """An integer at `keys` in a JSON file, 0 when absent or unreadable."""
+    try:
+        node = json.loads(path.read_text())
+        for k in keys:
+            node = node[k]
+        return int(node) if isinstance(node, (int, float)) and not isinstance(node, bool) else 0
+    except (OSError, ValueError, KeyError, TypeError, IndexError, OverflowError):
+        return 0
 
 
 def run_dirs(experiment_dir: Path) -> list[Path]:

@@ -1,4 +1,6 @@
-"""Shared fixtures: tiny synthetic CIFAR-like image folders written on the fly."""
+"""Fixtures shared by every test folder. Helpers that tests import live in plain modules of this package
+(`tests.images`, `tests.plot_fixtures`, `tests.sweep.synthetic`): tests/ is a package, so pytest puts the
+repository root on sys.path and `from tests.images import ...` works without any path edit."""
 
 from __future__ import annotations
 
@@ -6,29 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from torchvision.io import encode_png
 
-CLASSES = ("cat", "dog", "frog")
-
-
-def write_image_folder(
-    root: Path, classes=CLASSES, n_train: int = 24, n_test: int = 8, size: int = 32, seed: int = 0
-) -> Path:
-    """Write root/train/<class>/*.png and root/test/<class>/*.png with class-dependent colours.
-
-    Each class has its own mean colour plus noise, so a tiny CNN can learn something.
-    """
-    g = torch.Generator().manual_seed(seed)
-    for split, n in (("train", n_train), ("test", n_test)):
-        for k, cls in enumerate(classes):
-            folder = root / split / cls
-            folder.mkdir(parents=True, exist_ok=True)
-            base = torch.tensor([60 + 60 * k, 200 - 50 * k, 90 + 30 * (k % 2)], dtype=torch.float32)
-            for i in range(n):
-                noise = torch.randn(3, size, size, generator=g) * 40
-                img = (base.view(3, 1, 1) + noise).clamp(0, 255).to(torch.uint8)
-                (folder / f"{i:04d}.png").write_bytes(bytes(encode_png(img).numpy()))
-    return root
+from tests.images import write_image_folder
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Hand-made experiment folders for the tests of stats, plots and report (a plain helper module).
+"""Hand-made experiment folders for the tests of analysis, figures and report (a plain module of the tests package:
+`from tests.plot_fixtures import ...`).
 
 `write_run` writes one run with exactly the numbers given; `write_final_values` writes a short
 run whose last epoch holds given values; `synthetic_experiment` writes a realistic sweep

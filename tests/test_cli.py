@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from mixup_bench.cli import app
@@ -19,8 +21,15 @@ def run_cli(*args: str):
 
 
 def base_args(data_dir, out, *extra: str) -> list[str]:
+    """A tiny run: the whole tiny data set, one run at a time, seed 0 unless `extra` names seeds."""
+    seeds = [] if {"--seed", "--seeds"} & set(extra) else ["--seed", "0"]
     return [
         "run",
+        "--subset",
+        "0",
+        "--jobs",
+        "1",
+        *seeds,
         "--data-dir",
         str(data_dir),
         "--out",
@@ -98,16 +107,26 @@ def test_same_seed_same_init_and_order_across_arms(tiny_cifar, tmp_path):
     assert res.exit_code == 0, res.output
     runs = out / "default" / "runs"
 
+    def metrics(name):
+        return pd.read_csv(runs / name / "metrics.csv")
+
     def final(name):
-        return pd.read_csv(runs / name / "metrics.csv").iloc[-1]
+        return metrics(name).iloc[-1]
 
     # Beta(1e-4, 1e-4) puts lam within 1e-3 of 0 or 1; lam near 0 swaps the pair, so compare test loss loosely.
     b0, m0, b1 = final("baseline-a0-s0"), final("mixup-a0.0001-s0"), final("baseline-a0-s1")
     assert abs(b0.test_loss - b1.test_loss) > 1e-4  # different seeds really differ
-    df0 = pd.read_csv(runs / "baseline-a0-s0" / "metrics.csv")
-    df0b = pd.read_csv(runs / "baseline-a0-s0" / "metrics.csv")
-    assert df0.equals(df0b)
     assert m0.seed == 0
+    # Two independent runs of one seed: the MixUp arm starts from the baseline's weights and sees its batches
+    # in the same order, so with lam at 0 or 1 (a batch, or a permutation of it) it follows the baseline
+    # epoch by epoch, far closer than another seed does.
+    base0, mix0 = metrics("baseline-a0-s0"), metrics("mixup-a0.0001-s0")
+    assert mix0["epoch"].tolist() == base0["epoch"].tolist() == [1, 2]
+    for col in ("train_loss", "clean_train_loss", "test_loss"):
+        assert mix0[col].tolist() == pytest.approx(base0[col].tolist(), rel=1e-3), col
+        assert abs(b0[col] - b1[col]) > 100 * abs(b0[col] - m0[col]), col
+    for col in ("clean_train_acc", "test_acc"):
+        assert mix0[col].tolist() == pytest.approx(base0[col].tolist(), abs=0.05), col  # within one test image
 
 
 def test_seed_is_really_used(tiny_cifar, tmp_path):
@@ -128,17 +147,22 @@ def test_seed_is_really_used(tiny_cifar, tmp_path):
 @pytest.mark.parametrize(
     "extra, expected",
     [
-        (["--alpha", "-1"], "--alpha must be 0 or more"),
+        (["--alpha", "-1"], "--alpha must be at least 0 and at most 1000, got -1."),
         (["--epochs", "0"], "--epochs must be at least 1"),
         (["--model", "resnet9000"], "Unknown model 'resnet9000'"),
         (["--batch-size", "1"], "--batch-size must be at least 2"),
-        (["--lr", "0"], "--lr must be positive"),
+        (["--lr", "0"], "--lr must be above 0 and at most 10, got 0."),
+        (["--lr", "inf"], "--lr must be a finite number, got inf."),
+        (["--label-noise", "1.5"], "--label-noise must be at least 0 and at most 0.95, got 1.5."),
+        (["--label-noise", "-0.1"], "--label-noise must be at least 0 and at most 0.95, got -0.1."),
+        (["--preset", "nope"], "Unknown preset 'nope'; choose one of: default, label-noise, paper."),
         (["--device", "tpu"], "Unknown device 'tpu'"),
         (["--precision", "fp8"], "Unknown precision 'fp8'"),
         (["--seeds", "0"], "--seeds must be at least 1"),
         (["--seed", "1", "--seeds", "2"], "not both"),
-        (["--alpha", "nan"], "--alpha must be 0 or more"),
-        (["--subset", "5"], "--subset 5 is smaller than one batch"),
+        (["--alpha", "nan"], "--alpha must be a finite number, got nan."),
+        (["--alpha", "inf"], "--alpha must be a finite number, got inf."),
+        (["--subset", "5"], "--subset must be at least 16 (one batch of 16), got 5."),
         (["--jobs", "0"], "--jobs must be at least 1"),
         (["--backend", "slurm"], "Unknown backend 'slurm'"),
         (["--name", "../x"], "--name must be a plain folder name"),
@@ -151,6 +175,15 @@ def test_bad_input_is_one_line_and_exit_2(tiny_cifar, tmp_path, extra, expected)
     assert len(res.output.strip().splitlines()) == 1
     assert "Traceback" not in res.output
     assert not (tmp_path / "r" / "default" / "runs").exists()
+
+
+def test_subset_larger_than_the_data_is_refused_not_clamped(tiny_cifar, tmp_path):
+    res = run_cli(*base_args(tiny_cifar, tmp_path / "r", "--subset", "999999"))
+    assert res.exit_code == 2, res.output
+    last = res.output.strip().splitlines()[-1]  # after the data-loading progress line
+    assert last.startswith("error: --subset 999,999 is larger than the training set (72 images)")
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "r" / "default").exists()
 
 
 def test_missing_data_is_one_line_and_exit_2(tmp_path):
@@ -171,8 +204,20 @@ def test_data_command_without_data_and_without_download(tmp_path):
     assert res.exit_code == 2 and "No CIFAR-10" in res.output
 
 
-def test_help_lists_every_command():
-    res = run_cli("--help")
-    assert res.exit_code == 0
-    for cmd in ("run", "plot", "status", "data"):
-        assert cmd in res.output
+def help_commands(output: str) -> list[str]:
+    """The command names in the Commands panel of rich's --help (not words of the descriptions)."""
+    panel = output.split("Commands")[1]
+    return [m.group(1) for m in re.finditer(r"^│ ([a-z][a-z-]*) ", panel, re.M)]
+
+
+def test_help_lists_every_command_and_each_has_its_own_help():
+    res = runner.invoke(app, ["--help"], env={"COLUMNS": "100"})
+    assert res.exit_code == 0, res.output
+    listed = help_commands(res.output)
+    registered = sorted(typer.main.get_command(app).commands)
+    assert sorted(listed) == registered  # every command is listed once, and nothing else
+    assert {"run", "plot", "status", "data", "bench"} <= set(listed)
+    for cmd in listed:
+        sub = runner.invoke(app, [cmd, "--help"], env={"COLUMNS": "100"})
+        assert sub.exit_code == 0, sub.output
+        assert f"Usage: mixup-bench {cmd} [OPTIONS]" in " ".join(sub.output.split())

@@ -14,9 +14,12 @@ from mixup_bench.results import METRICS_COLUMNS
 
 CIFAR_DIR = os.environ.get("MIXUP_BENCH_CIFAR_DIR")
 
-pytestmark = pytest.mark.skipif(
-    not CIFAR_DIR or not Path(CIFAR_DIR).is_dir(), reason="MIXUP_BENCH_CIFAR_DIR is not set to a CIFAR-10 copy"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CIFAR_DIR or not Path(CIFAR_DIR).is_dir(), reason="MIXUP_BENCH_CIFAR_DIR is not set to a CIFAR-10 copy"
+    ),
+]
 
 
 def test_one_epoch_on_a_real_subset(tmp_path):
@@ -34,6 +37,8 @@ def test_one_epoch_on_a_real_subset(tmp_path):
             "2000",
             "--batch-size",
             "64",
+            "--seed",
+            "0",
             "--quiet",
         ],
     )

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
-from mixup_bench.analysis.stats import PAIRED_METRICS, Interval, Paired, paired_differences
+from mixup_bench.analysis.facts import Analysis
+from mixup_bench.analysis.stats import PAIRED_METRICS, Interval, Paired
 from mixup_bench.naming import FRACTION_METRICS, METRIC_NAMES, arm_label, format_alpha, format_diff
 
 # The sign of (MixUp - baseline) that the MixUp claim predicts for each paired metric.
@@ -61,7 +60,7 @@ def _format_ci(metric: str, iv: Interval) -> str:
     return f"95% CI {lo} to {hi}"
 
 
-def verdict(df: pd.DataFrame, paired: Paired | None = None) -> str:
+def verdict(analysis: Analysis) -> str:
     """One paragraph that states what the data say about the MixUp claim.
 
     For each MixUp alpha with paired seeds it gives MixUp - baseline at the final (common)
@@ -71,80 +70,95 @@ def verdict(df: pd.DataFrame, paired: Paired | None = None) -> str:
     single pair it says that no interval can be given. Without a baseline arm, or a MixUp arm,
     it says that no paired comparison is possible.
     """
-    if paired is None:
-        paired = paired_differences(df)
-    mix_alphas = sorted({float(a) for a in df.loc[df["method"] == "mixup", "alpha"]})
-    if not paired.has_baseline:
-        names = ", ".join(arm_label("mixup", a) for a in mix_alphas)
+    missing = _missing_arm(analysis)
+    if missing:
+        return missing
+    sentences: list[str] = []
+    for alpha in analysis.mixup_alphas:
+        sentences += _alpha_sentences(analysis.paired, alpha)
+    sentences += _closing_sentences(analysis)
+    return " ".join(sentences)
+
+
+def _missing_arm(analysis: Analysis) -> str | None:
+    """The whole verdict when the baseline or every MixUp arm is missing, else None."""
+    if not analysis.paired.has_baseline:
+        names = ", ".join(arm_label("mixup", a) for a in analysis.mixup_alphas)
         return (
             f"No baseline arm (alpha=0) was found, so no paired comparison is possible and nothing can be said "
             f"about the MixUp claim; the table reports {names or 'the arms'} on their own. "
             f"Run the baseline with the same seeds (mixup-bench run without --no-baseline)."
         )
-    if not paired.has_mixup:
+    if not analysis.paired.has_mixup:
         return (
             "Only the baseline arm was found, so there is no MixUp arm to compare and no paired comparison is "
             "possible; run at least one --alpha above 0."
         )
+    return None
 
-    sentences: list[str] = []
-    for alpha in mix_alphas:
-        label = arm_label("mixup", alpha)
-        ivs = {m: paired.get(alpha, m) for m in PAIRED_METRICS}
-        if any(iv is None for iv in ivs.values()):
-            sentences.append(
-                f"{label} has no run whose seed matches a baseline run, so no paired comparison is possible for it."
-            )
-            continue
-        s = paired.summary[(paired.summary["alpha"] == alpha)].iloc[0]
-        n = int(s["n"])
-        epochs = (
-            f"epoch {s['epoch_max']}"
-            if s["epoch_min"] == s["epoch_max"]
-            else f"epochs {s['epoch_min']}-{s['epoch_max']}"
-        )
-        if n < 2:
-            parts = [
-                f"{METRIC_NAMES[m] if m != 'gap' else 'gap'} {format_diff(m, ivs[m].mean)} (claimed {CLAIM_WORDS[m]})"
-                for m in PAIRED_METRICS
-            ]
-            sentences.append(
-                f"{label} was compared with the baseline on only one seed (seed {s['seeds']}, {epochs}), so no "
-                f"interval can be given and these differences are single-run observations, not evidence either way: "
-                f"{'; '.join(parts)}. None of the claims can be tested with one seed; run more seeds (e.g. --seeds 3)."
-            )
-            continue
-        judged = {m: judge(ivs[m], CLAIM_DIRECTION[m]) for m in PAIRED_METRICS}
-        parts = [
-            f"{METRIC_NAMES[m] if m != 'gap' else 'the test-train loss gap'} by {format_diff(m, ivs[m].mean)} "
-            f"({_format_ci(m, ivs[m])}; claimed {CLAIM_WORDS[m]}: {judged[m]})"
-            for m in PAIRED_METRICS
-        ]
-        sentences.append(f"Over {n} paired seeds at {epochs}, {label} changed {', '.join(parts[:-1])} and {parts[-1]}.")
-        gen = [m for m in PAIRED_METRICS if m != "clean_train_loss"]
-        counts = {k: [m for m in gen if judged[m] == k] for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
-        gen_text = "; ".join(
-            f"{k} {'on' if k == INCONCLUSIVE else 'by'} {_join([_short_name(m) for m in counts[k]])}"
-            for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
-            if counts[k]
-        )
-        sentences.append(
-            f"So for alpha={format_alpha(alpha)} the claim of a higher training loss is {judged['clean_train_loss']}, "
-            f"and the claim of better generalisation is {gen_text}."
-        )
-    if paired.notes:
-        sentences.append("Note: " + " ".join(paired.notes))
-    partial = df.groupby("run_id")["done"].first()
-    if (~partial).any():
-        sentences.append(
-            f"{int((~partial).sum())} run(s) are still partial ({', '.join(sorted(partial.index[~partial]))}); "
-            "their numbers may change."
-        )
-    if (paired.summary["n"] >= 2).any():
+
+def _alpha_sentences(paired: Paired, alpha: float) -> list[str]:
+    """What the paired differences of one MixUp alpha say: no pair, one pair, or judged intervals."""
+    label = arm_label("mixup", alpha)
+    ivs = {m: paired.get(alpha, m) for m in PAIRED_METRICS}
+    if any(iv is None for iv in ivs.values()):
+        return [f"{label} has no run whose seed matches a baseline run, so no paired comparison is possible for it."]
+    s = paired.summary[(paired.summary["alpha"] == alpha)].iloc[0]
+    epochs = (
+        f"epoch {s['epoch_max']}" if s["epoch_min"] == s["epoch_max"] else f"epochs {s['epoch_min']}-{s['epoch_max']}"
+    )
+    if int(s["n"]) < 2:
+        return [_single_pair_sentence(label, s["seeds"], epochs, ivs)]
+    return _judged_sentences(alpha, label, int(s["n"]), epochs, ivs)
+
+
+def _single_pair_sentence(label: str, seed: str, epochs: str, ivs: dict[str, Interval]) -> str:
+    parts = [
+        f"{METRIC_NAMES[m] if m != 'gap' else 'gap'} {format_diff(m, ivs[m].mean)} (claimed {CLAIM_WORDS[m]})"
+        for m in PAIRED_METRICS
+    ]
+    return (
+        f"{label} was compared with the baseline on only one seed (seed {seed}, {epochs}), so no "
+        f"interval can be given and these differences are single-run observations, not evidence either way: "
+        f"{'; '.join(parts)}. None of the claims can be tested with one seed; run more seeds (e.g. --seeds 3)."
+    )
+
+
+def _judged_sentences(alpha: float, label: str, n: int, epochs: str, ivs: dict[str, Interval]) -> list[str]:
+    """Each difference with its interval and judgement, then the claim as a whole."""
+    judged = {m: judge(ivs[m], CLAIM_DIRECTION[m]) for m in PAIRED_METRICS}
+    parts = [
+        f"{METRIC_NAMES[m] if m != 'gap' else 'the test-train loss gap'} by {format_diff(m, ivs[m].mean)} "
+        f"({_format_ci(m, ivs[m])}; claimed {CLAIM_WORDS[m]}: {judged[m]})"
+        for m in PAIRED_METRICS
+    ]
+    gen = [m for m in PAIRED_METRICS if m != "clean_train_loss"]
+    counts = {k: [m for m in gen if judged[m] == k] for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
+    gen_text = "; ".join(
+        f"{k} {'on' if k == INCONCLUSIVE else 'by'} {_join([_short_name(m) for m in counts[k]])}"
+        for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
+        if counts[k]
+    )
+    return [
+        f"Over {n} paired seeds at {epochs}, {label} changed {', '.join(parts[:-1])} and {parts[-1]}.",
+        f"So for alpha={format_alpha(alpha)} the claim of a higher training loss is {judged['clean_train_loss']}, "
+        f"and the claim of better generalisation is {gen_text}.",
+    ]
+
+
+def _closing_sentences(analysis: Analysis) -> list[str]:
+    """Notes on pairing, partial runs, and what the intervals are."""
+    sentences = []
+    if analysis.paired.notes:
+        sentences.append("Note: " + " ".join(analysis.paired.notes))
+    partial = analysis.partial_runs
+    if partial:
+        sentences.append(f"{len(partial)} run(s) are still partial ({', '.join(partial)}); their numbers may change.")
+    if (analysis.paired.summary["n"] >= 2).any():
         sentences.append(
             "Intervals are 95% t intervals over paired seeds, one per comparison, not corrected for making several."
         )
-    return " ".join(sentences)
+    return sentences
 
 
 def _short_name(metric: str) -> str:

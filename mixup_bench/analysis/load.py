@@ -7,19 +7,16 @@ version. Bad runs are skipped with a warning rather than failing the whole repor
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from mixup_bench import results
 from mixup_bench.errors import UserError
-from mixup_bench.naming import arm_label
+from mixup_bench.naming import arm_label, parse_run_id
 
 # Every metrics.csv column but the three text ones must parse as a number.
 _NUMERIC_COLUMNS = tuple(c for c in results.METRICS_COLUMNS if c not in ("experiment", "run_id", "method"))
-_RUN_ID_RE = re.compile(r"^(baseline|mixup)-a([0-9.eE+-]+)-s(\d+)$")
 
 
 def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -120,9 +117,18 @@ def _clean_run(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
     return df.sort_values("epoch").reset_index(drop=True), notes
 
 
+def read_record(exp_dir: Path) -> tuple[dict, list[str]]:
+    """experiment.json for the report, as `(record, warnings)`: {} when the folder has none, and {}
+    with a warning when it cannot be read, as the report can go on without it."""
+    try:
+        return results.read_experiment(exp_dir) or {}, []
+    except UserError as e:
+        return {}, [f"Ignored {results.EXPERIMENT_FILE}: {e}"]
+
+
 def experiment_alphas(exp_dir: Path, df: pd.DataFrame | None = None) -> list[float]:
     """Every alpha the experiment holds or plans, sorted: from the loaded runs, the run folder
-    names (even of runs that could not be read) and experiment.json when present.
+    names (even of runs that could not be read) and experiment.json when present and readable.
 
     Used to give each alpha the same colour in every figure, whatever subset is drawn.
     """
@@ -130,21 +136,11 @@ def experiment_alphas(exp_dir: Path, df: pd.DataFrame | None = None) -> list[flo
     if df is not None and not df.empty:
         found.update(float(a) for a in df["alpha"].unique())
     for run_dir in results.run_dirs(Path(exp_dir)):
-        m = _RUN_ID_RE.match(run_dir.name)
-        if m:
-            try:
-                found.add(float(m.group(2)))
-            except ValueError:
-                pass
-    path = Path(exp_dir) / results.EXPERIMENT_FILE
-    if path.exists():
-        try:
-            meta = json.loads(path.read_text())
-        except (OSError, ValueError):
-            meta = {}
-        for node in (meta, meta.get("config") if isinstance(meta, dict) else None):
-            if isinstance(node, dict) and isinstance(node.get("alphas"), list):
-                for a in node["alphas"]:
-                    if isinstance(a, (int, float)) and a >= 0:
-                        found.add(float(a))
+        parsed = parse_run_id(run_dir.name)
+        if parsed:
+            found.add(parsed[1])
+    record, _ = read_record(exp_dir)  # an unreadable experiment.json is reported by make_report
+    for node in (record, record.get("config")):
+        if isinstance(node, dict) and isinstance(node.get("alphas"), list):
+            found.update(float(a) for a in node["alphas"] if isinstance(a, (int, float)) and a >= 0)
     return sorted(found)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ from mixup_bench import naming as labels
 from mixup_bench import results
 from mixup_bench.analysis import claim, run_logs, stats, summary
 from mixup_bench.analysis import load as loading
+from mixup_bench.analysis.facts import analyze
+from mixup_bench.analysis.memorisation import extend_display
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
@@ -38,41 +39,49 @@ def make_report(path: Path, console: Console) -> ReportResult:
     write `summary.csv`, `summary.md` and `plots/*` into it, and print the table, the verdict,
     the warnings (skipped runs, in yellow) and the files written.
 
+    The aggregates and paired differences are computed once (`facts.analyze`) and the same
+    `Analysis` feeds the table, the verdict and the figures.
+
     Raises UserError when the folder is missing, holds no experiment, or no run can be read.
     """
     from mixup_bench.figures import figures as plots  # local: matplotlib is slow to import
 
     exp_dir = results.find_experiment(Path(path))
+    results.check_output_dir(exp_dir)  # before the reading and drawing: a read-only folder fails at once
     df, warnings = loading.load_experiment(exp_dir)
     lam, lam_warnings = run_logs.load_lam(exp_dir, df)
     reliability, cal_warnings = run_logs.load_calibration(exp_dir, df)
-    warnings = warnings + lam_warnings + cal_warnings
+    record, record_warnings = loading.read_record(exp_dir)
+    warnings = warnings + lam_warnings + cal_warnings + record_warnings
 
-    agg = stats.aggregate(df)
-    paired = stats.paired_differences(df)
-    table = summary.summary_table(df, paired)
-    text = claim.verdict(df, paired)
+    analysis = analyze(df)
+    table = summary.summary_table(analysis)
+    text = claim.verdict(analysis)
 
-    files: list[Path] = []
     csv_path = exp_dir / SUMMARY_CSV
     results.atomic_write_text(csv_path, table.to_csv(index=False, float_format="%.6g"))
-    files.append(csv_path)
-    figure_paths = plots.plot_experiment(exp_dir, df, agg=agg, lam=lam, reliability=reliability)
+    figure_paths = plots.plot_experiment(exp_dir, analysis, lam=lam, reliability=reliability)
     md_path = exp_dir / SUMMARY_MD
-    results.atomic_write_text(md_path, summary_markdown(exp_dir, table, text, paired, warnings, figure_paths))
-    files.append(md_path)
-    files += figure_paths
+    markdown = summary_markdown(exp_dir, table, text, analysis.paired, warnings, figure_paths, config_line(record))
+    results.atomic_write_text(md_path, markdown)
+    files = [csv_path, md_path, *figure_paths]
 
-    console.print(f"[bold]Experiment[/bold] {exp_dir}")
+    _print_report(console, exp_dir, table, text, warnings, files)
+    return ReportResult(experiment_dir=exp_dir, files=files, warnings=warnings, verdict=text, summary=table)
+
+
+def _print_report(
+    console: Console, exp_dir: Path, table: pd.DataFrame, verdict: str, warnings: list[str], files: list[Path]
+) -> None:
+    console.print(Text.assemble(("Experiment", "bold"), f" {exp_dir}"), soft_wrap=True)
     console.print(fitting_table(table, console))
     console.print()
-    console.print(Text.assemble(("Verdict. ", "bold"), text))
+    console.print(Text.assemble(("Verdict. ", "bold"), verdict))
     for w in warnings:
-        console.print(f"Warning: {w}", style="yellow", markup=False, highlight=False)
-    console.print(f"\n[bold]Wrote {len(files)} files[/bold] into {exp_dir}:")
+        console.print(f"Warning: {w}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+    console.print(Text.assemble("\n", (f"Wrote {len(files)} files", "bold"), f" into {exp_dir}:"), soft_wrap=True)
     for f in files:
-        console.print(f"  {f.relative_to(exp_dir)}", markup=False, highlight=False)
-    return ReportResult(experiment_dir=exp_dir, files=files, warnings=warnings, verdict=text, summary=table)
+        console.print(f"  {f.relative_to(exp_dir)}", markup=False, highlight=False, soft_wrap=True)
 
 
 # --- formatting -----------------------------------------------------------------------
@@ -136,6 +145,7 @@ def display_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
                 status,
             ]
         )
+    extend_display(table, header, rows, _pm)  # the memorisation column, only with --label-noise
     return header, rows
 
 
@@ -186,11 +196,12 @@ def summary_markdown(
     paired: stats.Paired,
     warnings: list[str],
     figures: list[Path],
+    config: str = "",
 ) -> str:
-    """summary.md: the table, the verdict paragraph, the paired differences, notes and figure links."""
+    """summary.md: the setup line `config` (see `config_line`), the table, the verdict paragraph,
+    the paired differences, notes and figure links."""
     header, rows = display_rows(table)
     lines = [f"# MixUp benchmark: {exp_dir.name}", ""]
-    config = _config_line(exp_dir)
     if config:
         lines += [config, ""]
     lines += [
@@ -235,18 +246,9 @@ def summary_markdown(
     return "\n".join(lines)
 
 
-def _config_line(exp_dir: Path) -> str:
-    """A one-line description of the training setup from experiment.json, when it holds one."""
-    path = exp_dir / results.EXPERIMENT_FILE
-    if not path.exists():
-        return ""
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return ""
-    if not isinstance(meta, dict):
-        return ""
-    nodes = [meta] + [v for v in meta.values() if isinstance(v, dict)]
+def config_line(record: dict) -> str:
+    """A one-line description of the training setup from an experiment.json record ("" when it holds none)."""
+    nodes = [record] + [v for v in record.values() if isinstance(v, dict)]
     found = {}
     for key in ("model", "epochs", "batch_size", "lr", "weight_decay", "augment", "precision", "subset", "device"):
         for node in nodes:

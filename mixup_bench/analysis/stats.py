@@ -1,6 +1,7 @@
 """Statistics over the runs of one experiment: means and t intervals over seeds, and paired differences.
 
-Everything here is a pure function of the rows read by `loading.load_experiment`:
+Everything here is a pure function of the rows read by `load.load_experiment`; `facts.analyze`
+calls each once per report:
 
 - `aggregate` gives the mean, standard deviation and a 95% t interval over seeds for
   each arm (method, alpha), epoch and metric.
@@ -145,6 +146,22 @@ class Paired:
         return Interval.from_row(row.iloc[0])
 
 
+_PAIR_COLUMNS = ("alpha", "seed", "epoch", "last_epoch_mixup", "last_epoch_baseline", "metric", "mixup", "baseline")
+_SUMMARY_COLUMNS = (
+    "alpha",
+    "metric",
+    "mean",
+    "std",
+    "n",
+    "ci_low",
+    "ci_high",
+    "epoch_min",
+    "epoch_max",
+    "short",
+    "seeds",
+)
+
+
 def paired_differences(df: pd.DataFrame, metrics=PAIRED_METRICS, confidence: float = CONFIDENCE) -> Paired:
     """Pair each MixUp run with the baseline run of the same seed and compare them at the
     last epoch both reached (the final epoch when both are complete).
@@ -154,11 +171,19 @@ def paired_differences(df: pd.DataFrame, metrics=PAIRED_METRICS, confidence: flo
     left out with a note. Differences are MixUp minus baseline, in the metric's own units
     (fractions for accuracy and ECE).
     """
-    pair_cols = ["alpha", "seed", "epoch", "last_epoch_mixup", "last_epoch_baseline", "metric", "mixup", "baseline"]
     base = df[df["method"] == "baseline"]
     mix = df[df["method"] == "mixup"]
-    notes: list[str] = []
+    rows, notes = _pair_rows(base, mix, metrics)
+    pairs = pd.DataFrame(rows, columns=list(_PAIR_COLUMNS))
+    pairs["diff"] = pairs["mixup"] - pairs["baseline"]
+    summary = _summarise_pairs(pairs, confidence)
+    return Paired(pairs=pairs, summary=summary, notes=notes, has_baseline=not base.empty, has_mixup=not mix.empty)
+
+
+def _pair_rows(base: pd.DataFrame, mix: pd.DataFrame, metrics) -> tuple[list[dict], list[str]]:
+    """The rows of `Paired.pairs` (without diff) for every MixUp run, and the notes on the runs left out."""
     rows: list[dict] = []
+    notes: list[str] = []
     base_by_seed = {int(s): g.set_index("epoch") for s, g in base.groupby("seed")}
     for (alpha, seed), g in mix.groupby(["alpha", "seed"], sort=True):
         alpha, seed = float(alpha), int(seed)
@@ -167,39 +192,50 @@ def paired_differences(df: pd.DataFrame, metrics=PAIRED_METRICS, confidence: flo
             if not base.empty:
                 notes.append(f"{arm_label('mixup', alpha)} seed {seed} has no baseline run with seed {seed}; left out.")
             continue
-        m = g.set_index("epoch")
-        common = sorted(set(m.index) & set(b.index))
-        if not common:
-            notes.append(f"{arm_label('mixup', alpha)} seed {seed} shares no epoch with its baseline; left out.")
-            continue
-        epoch = common[-1]
-        last_m, last_b = int(m.index.max()), int(b.index.max())
-        if epoch < max(last_m, last_b):
-            notes.append(
-                f"{arm_label('mixup', alpha)} seed {seed} is compared with its baseline at epoch {epoch}, "
-                f"the last epoch both reached (MixUp run at {last_m}, baseline at {last_b})."
-            )
-        for metric in metrics:
-            rows.append(
-                {
-                    "alpha": alpha,
-                    "seed": seed,
-                    "epoch": epoch,
-                    "last_epoch_mixup": last_m,
-                    "last_epoch_baseline": last_b,
-                    "metric": metric,
-                    "mixup": float(m.at[epoch, metric]),
-                    "baseline": float(b.at[epoch, metric]),
-                }
-            )
-    pairs = pd.DataFrame(rows, columns=pair_cols)
-    pairs["diff"] = pairs["mixup"] - pairs["baseline"]
+        pair_rows, note = _pair_one_run(alpha, seed, g.set_index("epoch"), b, metrics)
+        rows += pair_rows
+        if note:
+            notes.append(note)
+    return rows, notes
 
-    summary_rows = []
+
+def _pair_one_run(alpha: float, seed: int, m: pd.DataFrame, b: pd.DataFrame, metrics) -> tuple[list[dict], str | None]:
+    """Compare one MixUp run `m` with its baseline `b` (both indexed by epoch) at the last epoch both
+    reached: one row per metric, and a note when that is not the last epoch of both (or none is shared)."""
+    common = sorted(set(m.index) & set(b.index))
+    if not common:
+        return [], f"{arm_label('mixup', alpha)} seed {seed} shares no epoch with its baseline; left out."
+    epoch = common[-1]
+    last_m, last_b = int(m.index.max()), int(b.index.max())
+    note = None
+    if epoch < max(last_m, last_b):
+        note = (
+            f"{arm_label('mixup', alpha)} seed {seed} is compared with its baseline at epoch {epoch}, "
+            f"the last epoch both reached (MixUp run at {last_m}, baseline at {last_b})."
+        )
+    rows = [
+        {
+            "alpha": alpha,
+            "seed": seed,
+            "epoch": epoch,
+            "last_epoch_mixup": last_m,
+            "last_epoch_baseline": last_b,
+            "metric": metric,
+            "mixup": float(m.at[epoch, metric]),
+            "baseline": float(b.at[epoch, metric]),
+        }
+        for metric in metrics
+    ]
+    return rows, note
+
+
+def _summarise_pairs(pairs: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """One row per (alpha, metric) of `pairs`: the t interval of the diffs and the epochs compared."""
+    rows = []
     for (alpha, metric), g in pairs.groupby(["alpha", "metric"], sort=False):
         iv = mean_interval(g["diff"], confidence)
         short = bool((g["epoch"] < g[["last_epoch_mixup", "last_epoch_baseline"]].max(axis=1)).any())
-        summary_rows.append(
+        rows.append(
             {
                 "alpha": float(alpha),
                 "metric": metric,
@@ -214,18 +250,4 @@ def paired_differences(df: pd.DataFrame, metrics=PAIRED_METRICS, confidence: flo
                 "seeds": ",".join(str(s) for s in sorted(g["seed"])),
             }
         )
-    summary_cols = [
-        "alpha",
-        "metric",
-        "mean",
-        "std",
-        "n",
-        "ci_low",
-        "ci_high",
-        "epoch_min",
-        "epoch_max",
-        "short",
-        "seeds",
-    ]
-    summary = pd.DataFrame(summary_rows, columns=summary_cols)
-    return Paired(pairs=pairs, summary=summary, notes=notes, has_baseline=not base.empty, has_mixup=not mix.empty)
+    return pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS))

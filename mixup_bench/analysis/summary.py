@@ -9,8 +9,9 @@ import math
 
 import pandas as pd
 
-from mixup_bench.analysis.stats import Paired, final_rows, paired_differences
-from mixup_bench.naming import arm_label, arms
+from mixup_bench.analysis.facts import Analysis
+from mixup_bench.analysis.memorisation import add_summary_columns
+from mixup_bench.naming import arm_label
 
 SUMMARY_COLUMNS = (
     "arm",
@@ -41,7 +42,7 @@ SUMMARY_COLUMNS = (
 )
 
 
-def summary_table(df: pd.DataFrame, paired: Paired | None = None) -> pd.DataFrame:
+def summary_table(analysis: Analysis) -> pd.DataFrame:
     """One row per arm, baseline first (columns `SUMMARY_COLUMNS`).
 
     "Final" values are each run's last finished epoch (`final_epoch_min/max` give the range;
@@ -50,15 +51,12 @@ def summary_table(df: pd.DataFrame, paired: Paired | None = None) -> pd.DataFram
     MixUp - baseline test accuracy in percentage points with its t interval (empty for the
     baseline and when no pair exists). Accuracy and ECE columns are in percent.
     """
-    if paired is None:
-        paired = paired_differences(df)
-    final = final_rows(df)
-    best = df.groupby("run_id")["test_acc"].max()
+    best = analysis.df.groupby("run_id")["test_acc"].max()
     rows = []
-    for method, alpha in arms(df):
-        f = final[(final["method"] == method) & (final["alpha"] == alpha)]
+    for method, alpha in analysis.arms:
+        f = analysis.arm_finals(method, alpha)
         b = best.loc[f["run_id"]]
-        delta = paired.get(alpha, "test_acc") if method == "mixup" else None
+        delta = analysis.paired.get(alpha, "test_acc") if method == "mixup" else None
         rows.append(
             {
                 "arm": arm_label(method, alpha),
@@ -88,4 +86,5 @@ def summary_table(df: pd.DataFrame, paired: Paired | None = None) -> pd.DataFram
                 "delta_pairs": delta.n if delta else 0,
             }
         )
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    # + memorisation.SUMMARY_COLUMNS, only for experiments trained with --label-noise
+    return add_summary_columns(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)), analysis)

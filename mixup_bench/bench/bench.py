@@ -213,7 +213,7 @@ def _run(
     say.print(result_table(result))
     say.print(summary_lines(result))
     atomic_write_text(Path(cfg.out), json.dumps(result, indent=2) + "\n")
-    say.print(f"Wrote {cfg.out}")
+    say.print(f"Wrote {cfg.out}", markup=False, soft_wrap=True)
     return result
 
 

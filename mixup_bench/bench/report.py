@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -9,7 +10,8 @@ def data_words(info: dict) -> str:
     """The data a benchmark ran on, in words."""
     if info["source"] == "synthetic":
         return f"synthetic random uint8 images ({info['train_images']:,}; no --data-dir given)"
-    return f"CIFAR-10 {info['source']} at {info['root']} ({info['train_images']:,} training images)"
+    # escaped: printed through Rich markup, and a path may hold brackets
+    return f"CIFAR-10 {info['source']} at {escape(str(info['root']))} ({info['train_images']:,} training images)"
 
 
 def result_table(r: dict) -> Table:

@@ -1,7 +1,7 @@
 """Figures of one experiment, written as PNG (150 dpi) and SVG into `<experiment>/plots/`.
 
 `plot_experiment` draws every figure of `FIGURES`; each `figure_*` builds one `Figure` from
-a `PlotData` (see `plotdata`), from the panels of `panels`, in the style of `plotstyle`.
+a `PlotData` (see `data`), from the panels of `panels`, in the style of `style`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from mixup_bench.analysis.facts import Analysis
 from mixup_bench.analysis.run_logs import Reliability
+from mixup_bench.figures import memorisation
 from mixup_bench.figures.data import PlotData, plot_data
 from mixup_bench.figures.panels import (
     MIN_BIN_COUNT,
@@ -45,7 +47,7 @@ from mixup_bench.figures.style import (
     save_figure,
     styled,
 )
-from mixup_bench.naming import format_alpha
+from mixup_bench.naming import arm_label, format_alpha, plural
 
 PLOTS_DIR = "plots"
 
@@ -63,25 +65,27 @@ FIGURES = (
 
 def plot_experiment(
     exp_dir: Path,
-    df: pd.DataFrame,
+    analysis: Analysis,
     out_dir: Path | None = None,
-    agg: pd.DataFrame | None = None,
     lam: pd.DataFrame | None = None,
     reliability: list[Reliability] | None = None,
     formats=FORMATS,
 ) -> list[Path]:
-    """Draw every figure of `FIGURES` for the experiment in `exp_dir` (rows `df` from
-    `loading.load_experiment`) into `out_dir` (default `<exp_dir>/plots`), once per format
-    (PNG at 150 dpi and SVG by default), and return the written paths.
+    """Draw every figure of `FIGURES` for the experiment in `exp_dir` (its numbers in `analysis`,
+    from `facts.analyze`) into `out_dir` (default `<exp_dir>/plots`), once per format (PNG at
+    150 dpi and SVG by default), and return the written paths.
 
-    `agg`, `lam` and `reliability` are computed or read from `exp_dir` when not given.
+    `lam` and `reliability` are read from `exp_dir` when not given.
     """
     exp_dir = Path(exp_dir)
     out_dir = Path(out_dir) if out_dir is not None else exp_dir / PLOTS_DIR
-    data = plot_data(exp_dir, df, agg=agg, lam=lam, reliability=reliability)
+    data = plot_data(exp_dir, analysis, lam=lam, reliability=reliability)
     written: list[Path] = []
     for name in FIGURES:
         written += save_figure(_BUILDERS[name](data), out_dir, name, formats)
+    for name, (applies, build) in OPTIONAL_FIGURES.items():  # drawn only when the experiment holds their data
+        if applies(data):
+            written += save_figure(build(data), out_dir, name, formats)
     return written
 
 
@@ -187,13 +191,11 @@ def figure_lambda_distribution(data: PlotData) -> Figure:
         ax.set_xlim(0, 1)
         ax.set_xlabel("λ (weight of the first image)")
         ax.set_ylabel("probability density")
-        ax.set_title(f"MixUp α={format_alpha(a)}")
+        ax.set_title(arm_label("mixup", a, greek=True))
         seeds = data.lam.loc[data.lam["alpha"] == a, "seed"].nunique() if n else 0
         handles = [Line2D([], [], color=color, lw=2, label=f"Beta({format_alpha(a)}, {format_alpha(a)})")]
         handles.append(
-            Patch(
-                facecolor=color, alpha=0.35, label=f"sampled λ: {n:,} values, {seeds} seed{'s' if seeds != 1 else ''}"
-            )
+            Patch(facecolor=color, alpha=0.35, label=f"sampled λ: {n:,} values, {plural(seeds, 'seed')}")
             if n
             else Patch(facecolor="none", edgecolor="none", label="no lam.csv: samples not logged")
         )
@@ -250,8 +252,7 @@ def figure_dashboard(data: PlotData) -> Figure:
     n_seeds = data.df["seed"].nunique()
     epochs = int(data.df["epoch"].max())
     fig.suptitle(
-        f"MixUp benchmark — experiment: {data.name} ({n_seeds} seed{'s' if n_seeds != 1 else ''}, "
-        f"up to {epochs} epoch{'s' if epochs != 1 else ''})"
+        f"MixUp benchmark — experiment: {data.name} ({plural(n_seeds, 'seed')}, up to {plural(epochs, 'epoch')})"
     )
     handles = arm_handles(data) + style_handles(((CLEAN_LS, "clean train"), (TEST_LS, "test")), data)
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 8), frameon=False)
@@ -268,3 +269,6 @@ _BUILDERS = {
     "calibration": figure_calibration,
     "dashboard": figure_dashboard,
 }
+
+# name -> (does the experiment hold its data?, builder): figures of some experiments only.
+OPTIONAL_FIGURES = {memorisation.NAME: (memorisation.applies, memorisation.figure_memorisation)}

@@ -15,10 +15,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from scipy import stats as sps
 
-from mixup_bench.analysis.stats import final_rows
 from mixup_bench.figures.data import PlotData
 from mixup_bench.figures.style import CLEAN_LS, MIXED_LS, TEST_LS, epoch_axis, no_data
-from mixup_bench.naming import arm_label, format_alpha
+from mixup_bench.naming import arm_label, format_alpha, plural
 
 
 def curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, scale: float = 1.0, lw: float = 1.8):
@@ -116,11 +115,10 @@ def draw_gap(ax, data: PlotData) -> None:
 
 def draw_final(ax, data: PlotData, metric: str, scale: float = 1.0, seed_dots: bool = True) -> None:
     """Final value (each run's last epoch) per arm on a categorical alpha axis: mean +- std and seeds."""
-    final = final_rows(data.df)
     means, xs, labels = [], [], []
     rng = np.random.default_rng(0)  # fixed jitter: the same figure every time
     for i, (m, a) in enumerate(data.arms):
-        f = final[(final["method"] == m) & (final["alpha"] == a)]
+        f = data.analysis.arm_finals(m, a)
         v = f[metric].to_numpy(dtype=float) * scale
         color = data.color(a)
         mean = float(np.nanmean(v)) if len(v) else math.nan
@@ -206,7 +204,7 @@ def draw_reliability(ax, data: PlotData, short: bool = False) -> list:
         at = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {epochs[0]}–{epochs[-1]}"
         label = f"{arm_label(r.method, r.alpha, greek=True)}: ECE {100 * r.ece:.1f}%"
         if not short:
-            label += f" ({r.n_runs} run{'s' if r.n_runs != 1 else ''} pooled, {at})"
+            label += f" ({plural(r.n_runs, 'run')} pooled, {at})"
         handles.append(Line2D([], [], color=color, marker="o", ms=4, lw=1.6, label=label))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)

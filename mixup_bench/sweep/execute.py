@@ -13,6 +13,7 @@ from mixup_bench import results
 from mixup_bench.config import RunConfig
 from mixup_bench.errors import UserError
 from mixup_bench.sweep.locks import HOLD_GRACE_S, RunLock, holder
+from mixup_bench.train.checkpoint import load_checkpoint
 from mixup_bench.train.data import Cifar10
 from mixup_bench.train.loop import StopRequested, train_run
 
@@ -44,6 +45,25 @@ def execute_run(
         except StopRequested:
             return "stopped"
     return "done"
+
+
+def repair_finished_run(rdir: Path, cfg: RunConfig) -> str | None:
+    """A finished run whose metrics.csv was torn (see results.torn_metrics) gets it, and lam.csv,
+    rewritten from checkpoint.pt's history, the record every CSV is written from. Returns a line
+    saying what was done (or why it could not be), None when the file is whole."""
+    torn = results.torn_metrics(rdir)
+    if torn is None:
+        return None
+    metrics = rdir / results.METRICS_FILE
+    saved = load_checkpoint(rdir, cfg) if (rdir / results.CHECKPOINT_FILE).exists() else None
+    if not saved or not saved.get("history"):
+        return (
+            f"{cfg.run_id}: {metrics} is torn ({torn.reason}) and no readable checkpoint.pt holds its history; "
+            f"`plot` leaves out what is missing. Delete {rdir} to train the run again."
+        )
+    results.write_metrics(rdir, saved["history"])
+    results.write_lam_log(rdir, saved.get("lam_log") or [])
+    return f"{cfg.run_id}: {metrics} was torn ({torn.reason}); rewrote it from checkpoint.pt."
 
 
 class GracefulStop:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import queue
 import signal
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -35,11 +40,13 @@ _worker: dict = {}
 _FINISHED = "_finished"  # a worker's last event for a run: everything the run emitted has arrived before it
 
 
-def _init_worker(data_dir: str, threads: int, events, stop_event) -> None:
+def _init_worker(data_dir: str, threads: int, events, stop_event, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Started with both blocked (see `_spawning`): a Ctrl-C during the start-up cannot kill the worker.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    _die_with(parent)
     torch.set_num_threads(threads)
-    parent = os.getppid()
     _worker.update(
         data=load_cifar10(Path(data_dir), download=False),
         events=events,
@@ -47,6 +54,62 @@ def _init_worker(data_dir: str, threads: int, events, stop_event) -> None:
         # otherwise go on training a run that nobody waits for, holding its lock.
         stop=lambda: stop_event.is_set() or os.getppid() != parent,
     )
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+ORPHAN_POLL_S = 1.0
+
+
+def _die_with(parent: int) -> None:
+    """Make this worker end soon after its parent dies, however it dies (kill -9 included): an orphan
+    would hold its share of memory (the data set, the model) and keep the resource tracker alive.
+
+    Linux: the kernel sends SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG). Everywhere: a
+    daemon thread polls getppid() and exits the process once the parent is gone; the training loop's
+    stop check sees it too, between steps. The checkpoints survive either way.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+@contextmanager
+def _spawning() -> Iterator[None]:
+    """Block SIGINT and SIGTERM in this thread while worker processes are started: the mask is inherited
+    by each spawned process, so a Ctrl-C that reaches the whole process group while a worker is still
+    importing torch cannot kill it with a traceback (`_init_worker` ignores SIGINT, then unblocks). A
+    signal that comes meanwhile is delivered here when the block ends, not lost."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _release_semaphores() -> None:
+    """Before a forced exit (os._exit skips the finalizers): unlink this process's named semaphores, as
+    a normal exit does, so that multiprocessing's resource tracker does not warn about "leaked
+    semaphore objects". Best effort: it reaches into multiprocessing's finalizer registry."""
+    try:
+        from multiprocessing import synchronize, util
+
+        for finalizer in list(util._finalizer_registry.values()):
+            if getattr(finalizer, "_callback", None) is synchronize.SemLock._cleanup:
+                finalizer()
+    except Exception:
+        pass
 
 
 def _worker_run(index: int, cfg: RunConfig, exp_path: str) -> str:
@@ -70,19 +133,22 @@ def run_parallel(exp: ExperimentConfig, pending: list[RunConfig], reporter: Repo
     threads = threads_per_job(jobs)
     reporter.say(f"Running {len(pending)} runs, {jobs} at a time, {threads} CPU thread(s) each.")
     pool = ProcessPoolExecutor(
-        jobs, ctx, initializer=_init_worker, initargs=(str(exp.data_dir), threads, events, stop_event)
+        jobs, ctx, initializer=_init_worker, initargs=(str(exp.data_dir), threads, events, stop_event, os.getpid())
     )
 
     def force() -> None:
         for p in list((getattr(pool, "_processes", None) or {}).values()):
             p.kill()
+        _release_semaphores()
 
     statuses: dict[int, str] = {}
     errors: list[BaseException] = []
     returned: dict[int, float] = {}  # when a future returned, in case its last event never arrives
-    try:
-        with GracefulStop(reporter.say, on_force=force) as stop:
-            futures = [pool.submit(_worker_run, i, cfg, str(exp.path)) for i, cfg in enumerate(pending)]
+    # The pool shuts down inside GracefulStop, so a second Ctrl-C while it does still quits at once, cleanly.
+    with GracefulStop(reporter.say, on_force=force) as stop:
+        try:
+            with _spawning():  # the workers are started by these submits
+                futures = [pool.submit(_worker_run, i, cfg, str(exp.path)) for i, cfg in enumerate(pending)]
             outstanding = set(range(len(pending)))
             stopping = False
             while outstanding:
@@ -119,8 +185,10 @@ def run_parallel(exp: ExperimentConfig, pending: list[RunConfig], reporter: Repo
                         statuses[i] = fut.result()  # the worker died before its last event got through
                         outstanding.discard(i)
             _drain(events, reporter)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            events.close()
+            events.join_thread()
     if errors:
         raise errors[0]
     return [statuses[i] for i in range(len(pending))]

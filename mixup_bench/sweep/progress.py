@@ -39,7 +39,7 @@ class Reporter:
 
     def say(self, message: str) -> None:
         if not self.quiet:
-            self.console.print(message, highlight=False, soft_wrap=True)
+            self.console.print(message, markup=False, highlight=False, soft_wrap=True)  # paths are not markup
 
     def handle(self, e: dict) -> None:
         kind = e["type"]
@@ -82,7 +82,7 @@ class LiveReporter(Reporter):
         self.progress.stop()
 
     def say(self, message: str) -> None:
-        self.progress.console.print(message, highlight=False, soft_wrap=True)
+        self.progress.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def handle(self, e: dict) -> None:
         kind = e["type"]

@@ -58,10 +58,9 @@ def environment(exp: ExperimentConfig) -> dict:
 
 def check_compatible(exp: ExperimentConfig) -> dict | None:
     """Refuse to mix a changed config into an existing experiment folder. Returns the old record."""
-    path = exp.path / results.EXPERIMENT_FILE
-    if not path.exists():
+    old = results.read_experiment(exp.path)
+    if old is None:
         return None
-    old = results.read_json(path)
     old_training = old.get("config", {}).get("training", {})
     new_training = dataclasses.asdict(exp.training)
     for key in TRAINING_KEYS:

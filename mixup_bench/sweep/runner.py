@@ -6,15 +6,20 @@ so the same command can be re-run, killed, or started twice without harm.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mixup_bench import results
 from mixup_bench.config import ExperimentConfig, RunConfig
-from mixup_bench.sweep.execute import run_dir
+from mixup_bench.errors import UserError
+from mixup_bench.sweep.estimate import cost_line
+from mixup_bench.sweep.execute import repair_finished_run, run_dir
 from mixup_bench.sweep.local import run_inline, run_parallel
 from mixup_bench.sweep.progress import Reporter
 from mixup_bench.sweep.record import check_compatible, write_experiment_record
 from mixup_bench.train.data import load_cifar10
+from mixup_bench.train.device import resolve_device
 
 
 @dataclass
@@ -31,7 +36,8 @@ class Outcome:
 def run_experiment(exp: ExperimentConfig, reporter: Reporter, rerun_command: str = "") -> Outcome:
     """Validate, prepare the folder, load data once, then train every run not yet DONE."""
     exp.validate()
-    check_compatible(exp)  # fail fast, before the data are loaded
+    results.check_output_dir(exp.path)  # fail fast, before the data are loaded: --out a file, read-only, ...
+    check_compatible(exp)
     runs = exp.runs()
     outcome = Outcome()
     try:
@@ -42,24 +48,50 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter, rerun_command: str
     if outcome.held:
         reporter.say(
             f"{len(outcome.held)} run(s) are being trained by another process and were left to it: "
-            f"{', '.join(outcome.held)}. `mixup-bench status {exp.path}` shows how they are getting on."
+            f"{', '.join(outcome.held)}. `{shlex.join(['mixup-bench', 'status', str(exp.path)])}` "
+            "shows how they are getting on."
         )
     if outcome.stopped and rerun_command:
-        reporter.console.print(f"Stopped. Resume with the same command:\n  {rerun_command}", highlight=False)
+        # Whole and as it is: a wrapped or markup-eaten command would not work when pasted.
+        reporter.console.print(
+            f"Stopped. Resume with the same command:\n  {rerun_command}", markup=False, highlight=False, soft_wrap=True
+        )
     for cfg in runs:
         done_file = run_dir(exp.path, cfg) / results.DONE_FILE
-        if done_file.exists():
-            outcome.finished.append(results.read_json(done_file))
+        if done_file.exists() and (row := _final_row(done_file, reporter)) is not None:
+            outcome.finished.append(row)
     return outcome
+
+
+_FINAL_KEYS = ("alpha", "train_loss", "clean_train_loss", "test_loss", "test_acc", "test_ece")
+
+
+def _final_row(done_file: Path, reporter: Reporter) -> dict | None:
+    """The final metrics a DONE file holds, for the closing table; None (with a line) when it is damaged."""
+    try:
+        row = results.read_json(done_file)
+    except UserError as e:
+        reporter.say(f"Left out of the final table: {e}")
+        return None
+    if not all(isinstance(row.get(k), (int, float)) and not isinstance(row.get(k), bool) for k in _FINAL_KEYS):
+        reporter.say(f"Left out of the final table: {done_file} lacks the final metrics ({', '.join(_FINAL_KEYS)}).")
+        return None
+    return row
 
 
 def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Reporter, outcome: Outcome) -> None:
     data = load_cifar10(exp.data_dir, progress=reporter.say)
     exp.training.check_data(data.train_x.shape[0])
+    cost = cost_line(exp, resolve_device(exp.device).type, data.train_x.shape[0], data.test_x.shape[0])
+    if cost:
+        reporter.say(cost)
     write_experiment_record(exp, data)
     pending = []
     for cfg in runs:
         if results.is_done(run_dir(exp.path, cfg)):
+            repaired = repair_finished_run(run_dir(exp.path, cfg), cfg)
+            if repaired:
+                reporter.say(repaired)
             outcome.skipped.append(cfg.run_id)
             reporter.handle({"type": "skipped", "run_id": cfg.run_id})
         else:
@@ -83,5 +115,3 @@ def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Rep
                 outcome.held.append(cfg.run_id)
             else:
                 outcome.stopped = True
-
-

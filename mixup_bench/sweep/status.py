@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from mixup_bench import results
-from mixup_bench.config import run_id_for
 from mixup_bench.errors import UserError
+from mixup_bench.naming import arm_label, method_for, parse_run_id, run_id_for
 from mixup_bench.sweep.locks import holder, is_locked
 
 DONE, PARTIAL, LOCKED, NOT_STARTED = "done", "partial", "locked", "not started"
@@ -58,11 +59,8 @@ def experiment_status(path: Path) -> list[RunStatus]:
     does not list are included. Raises UserError for a missing folder or one with no experiment.
     """
     exp_dir = results.find_experiment(Path(path))
-    record = (
-        results.read_json(exp_dir / results.EXPERIMENT_FILE) if (exp_dir / results.EXPERIMENT_FILE).exists() else {}
-    )
-    config = record.get("config", {})
-    planned_epochs = config.get("training", {}).get("epochs")
+    config = _object((results.read_experiment(exp_dir) or {}).get("config"))
+    planned_epochs = _count(_object(config.get("training")).get("epochs"))
 
     statuses: dict[str, RunStatus] = {}
     for rdir in results.run_dirs(exp_dir):
@@ -77,9 +75,24 @@ def experiment_status(path: Path) -> list[RunStatus]:
 
 
 def _expected_runs(config: dict) -> list[tuple[float, int]]:
-    alphas = [float(a) for a in config.get("alphas", [])]
+    """The runs experiment.json plans; values of the wrong type (a hand-edited file) are left out."""
+    alphas = [a for a in map(_float, _list(config.get("alphas"))) if a is not None and a >= 0]
+    seeds = [s for s in _list(config.get("seeds")) if _count(s) is not None]
     arms = ([0.0] if config.get("baseline", True) and config else []) + alphas
-    return [(a, int(s)) for s in config.get("seeds", []) for a in dict.fromkeys(arms)]
+    return [(a, int(s)) for s in seeds for a in dict.fromkeys(arms)]
+
+
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _count(value) -> int | None:
+    """A non-negative whole number from JSON, else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _order(s: RunStatus) -> tuple:
@@ -88,10 +101,11 @@ def _order(s: RunStatus) -> tuple:
 
 def _run_status(rdir: Path, planned_epochs: int | None) -> RunStatus:
     cfg = _read_json_or_none(rdir / results.CONFIG_FILE) or {}
-    alpha, seed = cfg.get("alpha"), cfg.get("seed")
-    if alpha is None or seed is None:
-        alpha, seed = _parse_run_id(rdir.name)
-    epochs = cfg.get("training", {}).get("epochs", planned_epochs)
+    alpha, seed = _float(cfg.get("alpha")), _count(cfg.get("seed"))
+    if alpha is None or alpha < 0 or seed is None:
+        parsed = parse_run_id(rdir.name)
+        alpha, seed = parsed[1:] if parsed else (None, None)
+    epochs = _count(_object(cfg.get("training")).get("epochs")) or planned_epochs
     rows = _metrics_rows(rdir / results.METRICS_FILE)
     test_acc = _float(rows[-1].get("test_acc")) if rows else None
     status = RunStatus(rdir.name, alpha, seed, NOT_STARTED, len(rows), epochs, test_acc, path=rdir)
@@ -99,7 +113,7 @@ def _run_status(rdir: Path, planned_epochs: int | None) -> RunStatus:
         status.state = DONE
         final = _read_json_or_none(rdir / results.DONE_FILE) or {}
         status.test_acc = _float(final.get("test_acc", test_acc))
-        status.epochs_done = max(status.epochs_done, int(final.get("epoch", 0) or 0))
+        status.epochs_done = max(status.epochs_done, _count(final.get("epoch")) or 0)
     elif is_locked(rdir):
         status.state = LOCKED
         status.holder = holder(rdir)
@@ -131,17 +145,6 @@ def _float(value) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _parse_run_id(run_id: str) -> tuple[float | None, int | None]:
-    """'mixup-a0.4-s1' -> (0.4, 1); (None, None) for a name of another shape."""
-    try:
-        _, a, s = run_id.rsplit("-", 2)
-        if a.startswith("a") and s.startswith("s"):
-            return float(a[1:]), int(s[1:])
-    except ValueError:
-        pass
-    return None, None
-
-
 def status_table(statuses: list[RunStatus], title: str | None = None) -> Table:
     """A rich table: run, arm, seed, state, epochs, last test accuracy, note; a count per state as caption."""
     counts = {state: sum(s.state == state for s in statuses) for state in STATE_STYLE}
@@ -158,18 +161,17 @@ def status_table(statuses: list[RunStatus], title: str | None = None) -> Table:
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for s in statuses:
-        if s.alpha is None:
-            arm = "?"
-        else:
-            arm = "baseline" if s.alpha == 0 else f"mixup a={s.alpha:g}"
+        arm = "?" if s.alpha is None else arm_label(method_for(s.alpha), s.alpha)
         note = f"training: {s.holder}" if s.state == LOCKED else ""
+        if s.path is not None and (torn := results.torn_metrics(s.path)) is not None:
+            note = f"metrics.csv torn ({torn.reason}); `run` repairs it" if s.state == DONE else "metrics.csv torn"
         table.add_row(
-            s.run_id,
+            Text(s.run_id),  # Text: folder names and host names are shown as they are, never as markup
             arm,
             "" if s.seed is None else str(s.seed),
             f"[{STATE_STYLE[s.state]}]{s.state}[/]",
             f"{s.epochs_done}/{s.epochs}" if s.epochs else str(s.epochs_done),
             "" if s.test_acc is None else f"{100 * s.test_acc:.2f}%",
-            note,
+            Text(note),
         )
     return table

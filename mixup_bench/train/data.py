@@ -14,6 +14,7 @@ Class indices follow the sorted folder names (for CIFAR-10: airplane=0 ... truck
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import socket
@@ -31,7 +32,7 @@ CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 IMAGE_SIZE = 32
 CACHE_DIR_NAME = ".mixup-bench-cache"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: holds its split, fingerprint and count; 16-bit images scaled, not truncated
 DOWNLOAD_TIMEOUT_S = 30
 TORCHVISION_FOLDER = "cifar-10-batches-py"
 TORCHVISION_ARCHIVE = "cifar-10-python.tar.gz"
@@ -156,7 +157,12 @@ def _list_images(split_dir: Path, classes: list[str]) -> tuple[list[Path], list[
     files: list[Path] = []
     labels: list[int] = []
     for idx, cls in enumerate(classes):
-        found = sorted(p for p in (split_dir / cls).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        try:
+            found = sorted(p for p in (split_dir / cls).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        except OSError as e:
+            raise UserError(f"cannot list {split_dir / cls}: {e.strerror or e}.") from None
+        for p in found:
+            _check_entry(p)
         if not found:
             raise UserError(f"{split_dir / cls} holds no .png or .jpg images; the folder looks partial.")
         files += found
@@ -164,31 +170,76 @@ def _list_images(split_dir: Path, classes: list[str]) -> tuple[list[Path], list[
     return files, labels
 
 
+def _check_entry(path: Path) -> None:
+    """One line for an entry named like an image that is not a readable regular file."""
+    if path.is_symlink():
+        try:
+            path.stat()
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise UserError(f"{path} is a symlink loop, not an image; delete it.") from None
+            raise UserError(
+                f"{path} is a broken symlink (to {os.readlink(path)}: {e.strerror}); fix or delete it."
+            ) from None
+    if path.is_dir():
+        raise UserError(f"{path} is a folder, not an image; move it out of the class folder.")
+    if not path.is_file():
+        raise UserError(f"{path} is not a regular file (a device, socket or pipe); delete it.")
+
+
 def _load_split(
     root: Path, split: str, files: list[Path], labels: list[int], say: Progress
 ) -> tuple[torch.Tensor, torch.Tensor]:
     key = _fingerprint(root, files)
     cache = _cache_path(root, split, key)
+    y = torch.tensor(labels, dtype=torch.int64)
     if cache.exists():
-        try:
-            blob = torch.load(cache, weights_only=True)
-            return blob["x"], blob["y"]
-        except Exception:  # a damaged cache is rebuilt, never trusted
-            cache.unlink(missing_ok=True)
+        x, problem = _read_cache(cache, split, key, y)
+        if x is not None:
+            return x, y
+        say(f"The cache {cache} {problem}; rebuilding it.")
+        cache.unlink(missing_ok=True)
     say(f"Decoding {len(files):,} {split} images from {root / split} (cached for next time) ...")
     x = decode_images(files)
-    y = torch.tensor(labels, dtype=torch.int64)
     try:
         import io
 
         from mixup_bench.results import atomic_write_bytes
 
         buf = io.BytesIO()
-        torch.save({"x": x, "y": y}, buf)
+        torch.save({"version": CACHE_VERSION, "split": split, "key": key, "count": len(files), "x": x, "y": y}, buf)
         atomic_write_bytes(cache, buf.getvalue())
+        for stale in cache.parent.glob(cache.name.replace(key, "*")):  # the same split's older caches
+            if stale != cache:
+                stale.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only place only costs the decode next time
     return x, y
+
+
+def _read_cache(cache: Path, split: str, key: str, labels: torch.Tensor) -> tuple[torch.Tensor | None, str]:
+    """The cached images when the cache holds the decoded `split` images with fingerprint `key` and
+    these labels, else (None, why not in words). The file name alone is not trusted: a cache copied
+    over another (the test split's over the train split's), damaged or left by an older version is
+    rebuilt."""
+    try:
+        blob = torch.load(cache, weights_only=True)
+    except Exception as e:
+        return None, f"cannot be read ({type(e).__name__})"
+    if not isinstance(blob, dict) or blob.get("version") != CACHE_VERSION:
+        return None, "was written by another version"
+    if blob.get("split") != split:
+        return None, f"holds the {blob.get('split')!r} split, not {split!r}"
+    if blob.get("key") != key:
+        return None, "holds other images than the folder has now (its fingerprint differs)"
+    x, y, n = blob.get("x"), blob.get("y"), labels.shape[0]
+    if blob.get("count") != n or not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        return None, f"does not hold {n:,} images"
+    if x.dtype != torch.uint8 or tuple(x.shape) != (n, 3, IMAGE_SIZE, IMAGE_SIZE):
+        return None, f"holds {tuple(x.shape)} {x.dtype} images, not ({n}, 3, {IMAGE_SIZE}, {IMAGE_SIZE}) uint8"
+    if not torch.equal(y, labels):
+        return None, "holds other labels than the class folders give"
+    return x, ""
 
 
 def decode_images(files: list[Path]) -> torch.Tensor:
@@ -202,15 +253,26 @@ def decode_images(files: list[Path]) -> torch.Tensor:
 
     def decode(path: Path) -> torch.Tensor:
         try:
-            data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
+            raw = path.read_bytes()
+        except OSError as e:
+            raise UserError(f"cannot read {path}: {e.strerror or e}.") from None
+        try:
+            data = torch.frombuffer(bytearray(raw), dtype=torch.uint8)
+            # RGB: grayscale is replicated, palettes are expanded, CMYK JPEGs converted; alpha is checked below
             img = decode_image(data, mode=ImageReadMode.RGB)
+            alpha = decode_image(data, mode=ImageReadMode.UNCHANGED)[-1] if _png_has_alpha(raw) else None
         except (RuntimeError, ValueError) as e:
             raise UserError(
-                f"{path} is not a readable image ({str(e).splitlines()[0]}); replace or delete it."
+                f"{path} is not a readable image ({(str(e).splitlines() or [type(e).__name__])[0]}); "
+                "replace or delete it."
             ) from None
         if tuple(img.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE):
             raise UserError(f"{path} is {img.shape[2]}x{img.shape[1]} pixels; CIFAR-10 images must be 32x32.")
-        return img
+        if alpha is not None and bool((alpha.to(torch.int32) < _max_value(alpha.dtype)).any()):
+            raise UserError(f"{path} has transparent pixels, which have no colour to train on; save it as opaque RGB.")
+        if _png_has_transparent_colour(raw):
+            raise UserError(f"{path} marks a colour as transparent (tRNS); save it as opaque RGB.")
+        return to_uint8(img, path)
 
     out = torch.empty((len(files), 3, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8)
     # Decoding releases the GIL, so a few threads use every core.
@@ -218,6 +280,36 @@ def decode_images(files: list[Path]) -> torch.Tensor:
         for i, img in enumerate(pool.map(decode, files, chunksize=256)):
             out[i] = img
     return out
+
+
+def to_uint8(img: torch.Tensor, path: Path) -> torch.Tensor:
+    """An image decoded as uint8 or uint16 (16-bit PNG), as uint8: 16-bit values are scaled to 0..255
+    (rounded), never cut to their low byte."""
+    if img.dtype == torch.uint8:
+        return img
+    if img.dtype == torch.uint16:
+        return torch.div(img.to(torch.int32) * 255 + 32767, 65535, rounding_mode="floor").to(torch.uint8)
+    raise UserError(f"{path} decodes to {img.dtype} samples; save it as an 8-bit (or 16-bit) image.")
+
+
+def _max_value(dtype: torch.dtype) -> int:
+    return 65535 if dtype == torch.uint16 else 255
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_has_alpha(raw: bytes) -> bool:
+    """A PNG with an alpha channel (colour type 4, grey + alpha, or 6, RGBA: IHDR's byte 25)."""
+    return raw[:8] == _PNG_SIGNATURE and len(raw) > 25 and raw[25] in (4, 6)
+
+
+def _png_has_transparent_colour(raw: bytes) -> bool:
+    """A PNG with a tRNS chunk (a palette entry or a colour marked transparent) before its image data."""
+    if raw[:8] != _PNG_SIGNATURE:
+        return False
+    idat = raw.find(b"IDAT")
+    return b"tRNS" in raw[: idat if idat >= 0 else len(raw)]
 
 
 def _fingerprint(root: Path, files: list[Path]) -> str:

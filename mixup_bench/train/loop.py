@@ -128,15 +128,20 @@ def train_epoch(
     n_seen = steps * bs
     train_loss = float(loss_sum) / n_seen  # the one sync on an accelerator
     if not math.isfinite(train_loss):
-        bad = int(torch.nonzero(~torch.isfinite(losses))[0])
-        raise_diverged(epoch, bad + 1, float(losses[bad]))
+        bad = torch.nonzero(~torch.isfinite(losses)).flatten().tolist() or [steps - 1]  # or only the sum overflowed
+        raise_diverged(epoch, bad[0] + 1, float(losses[bad[0]]))
     return EpochTrain(train_loss, float(correct_sum) / n_seen, lams, n_seen, time.perf_counter() - t0)
 
 
 def raise_diverged(epoch: int, step: int, loss: float) -> None:
-    raise Diverged(
-        f"The training loss became {loss} at epoch {epoch}, step {step}: the run diverged and is not marked done. "
-        "Lower --lr (or --alpha), then re-run the same command."
+    raise Diverged(f"diverged at epoch {epoch}, step {step}; lower --lr (the training loss became {loss})")
+
+
+def diverged_line(cfg: RunConfig, run_dir: Path, e: Diverged) -> Diverged:
+    """The one line the user sees: which run, where, and what to do. Its last good epoch stays on disk."""
+    return Diverged(
+        f"{cfg.run_id} {e} and use a new --name (or delete {run_dir.parent.parent}). "
+        "The run is not marked done; its last good epoch is kept."
     )
 
 
@@ -228,6 +233,8 @@ def train_run(
             tr = train_epoch(ctx, state, rd.train, epoch, tc.batch_size, emit, stop)
         except StopRequested:
             raise StopRequested(cfg.run_id) from None
+        except Diverged as e:
+            raise diverged_line(cfg, run_dir, e) from None
         model = forward
         if epoch * steps < BN_RECALIBRATE_STEPS:  # BN's running statistics are not yet usable
             calib = rd.train.x[:BN_RECALIBRATE_IMAGES]

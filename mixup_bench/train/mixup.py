@@ -43,6 +43,17 @@ def sample_lam(alpha: float, generator: torch.Generator) -> float:
     return float(np.random.default_rng(seed).beta(alpha, alpha))
 
 
+def sample_lams(alpha: float, n: int, generator: torch.Generator) -> torch.Tensor:
+    """n independent draws lam_i ~ Beta(alpha, alpha) (timm's `elem` mode), shape (n,), fp32, CPU.
+
+    Like `sample_lam`, the whole draw is seeded from `generator` (one draw of it).
+    """
+    if not alpha > 0:
+        raise ValueError(f"alpha must be > 0 for per-sample lam, got {alpha}")
+    seed = int(torch.randint(0, 2**63 - 1, (1,), generator=generator))
+    return torch.from_numpy(np.random.default_rng(seed).beta(alpha, alpha, size=n).astype(np.float32))
+
+
 def sample_permutation(batch_size: int, generator: torch.Generator) -> torch.Tensor:
     """A random pairing of the batch: image i is mixed with image perm[i]. Shape (B,), int64, CPU."""
     return torch.randperm(batch_size, generator=generator)
@@ -70,25 +81,41 @@ def mix_batch(
     return x_mixed, y, y[perm.to(y.device)]
 
 
-def mixed_cross_entropy(logits: torch.Tensor, y_a: torch.Tensor, y_b: torch.Tensor, lam: float) -> torch.Tensor:
+def mixed_cross_entropy(
+    logits: torch.Tensor, y_a: torch.Tensor, y_b: torch.Tensor, lam: float | torch.Tensor
+) -> torch.Tensor:
     """lam * CE(logits, y_a) + (1 - lam) * CE(logits, y_b), mean over the batch.
 
-    logits: (B, C); y_a, y_b: integer labels (B,). Computed in fp32 for stability.
+    logits: (B, C); y_a, y_b: integer labels (B,); lam: a float, or (B,) per-sample weights
+    (`elem` mode). Computed in fp32 for stability.
     """
     logits = logits.float()
+    if isinstance(lam, torch.Tensor):
+        lam = lam.to(logits.device)
+        per_image = lam * F.cross_entropy(logits, y_a, reduction="none")
+        return (per_image + (1 - lam) * F.cross_entropy(logits, y_b, reduction="none")).mean()
     if lam == 1.0:
         return F.cross_entropy(logits, y_a)
     return lam * F.cross_entropy(logits, y_a) + (1.0 - lam) * F.cross_entropy(logits, y_b)
 
 
-def mixed_correct(logits: torch.Tensor, y_a: torch.Tensor, y_b: torch.Tensor, lam: float) -> torch.Tensor:
+def mixed_correct(
+    logits: torch.Tensor, y_a: torch.Tensor, y_b: torch.Tensor, lam: float | torch.Tensor
+) -> torch.Tensor:
     """lam-weighted count of correct predictions on a mixed batch (a 0-dim tensor, no host sync)."""
     pred = logits.argmax(dim=1)
+    if isinstance(lam, torch.Tensor):
+        lam = lam.to(logits.device)
+        return (lam * (pred == y_a)).sum() + ((1 - lam) * (pred == y_b)).sum()
     return lam * (pred == y_a).sum() + (1.0 - lam) * (pred == y_b).sum()
 
 
-def soft_targets(y_a: torch.Tensor, y_b: torch.Tensor, lam: float, num_classes: int) -> torch.Tensor:
-    """The mixed one-hot targets lam * onehot(y_a) + (1 - lam) * onehot(y_b), shape (B, C), fp32."""
+def soft_targets(y_a: torch.Tensor, y_b: torch.Tensor, lam: float | torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The mixed one-hot targets lam * onehot(y_a) + (1 - lam) * onehot(y_b), shape (B, C), fp32.
+
+    lam: a float, or (B,) per-sample weights."""
+    if isinstance(lam, torch.Tensor):
+        lam = lam.to(y_a.device).view(-1, 1)
     return lam * F.one_hot(y_a, num_classes).float() + (1.0 - lam) * F.one_hot(y_b, num_classes).float()
 
 
@@ -97,34 +124,58 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
 
 
+LAM_MODES = ("batch", "elem")
+
+
 @dataclass
 class MixedBatch:
     x: torch.Tensor  # (B, C, H, W) mixed images
     y_a: torch.Tensor  # (B,) labels of the original images
     y_b: torch.Tensor  # (B,) labels of their partners
-    lam: float  # weight of y_a
+    lam: float | torch.Tensor  # weight of y_a: one float, or (B,) on the CPU in `elem` mode
+    perm: torch.Tensor | None = None  # (B,) the pairing, for mixers that mix later (Manifold MixUp)
+    layer: int = 0  # where the mixing happens: 0 = the input
+
+    @property
+    def lam_value(self) -> float:
+        """The batch's lam as one number (the mean in `elem` mode), for lam.csv."""
+        return float(self.lam.mean()) if isinstance(self.lam, torch.Tensor) else self.lam
 
 
 class MixUp:
     """Callable that mixes a batch: `MixUp(alpha, generator)(x, y) -> MixedBatch`.
 
-    One lam per batch (as in the paper's reference code). lam and the pairing come
-    from `generator` alone, so they never disturb the data order or weight init.
+    lam_mode 'batch': one lam per batch (the paper's reference code); 'elem': one lam per
+    image (timm's `elem` mode). lam and the pairing come from `generator` alone, so they never
+    disturb the data order or weight init.
     """
 
-    def __init__(self, alpha: float, generator: torch.Generator):
+    def __init__(self, alpha: float, generator: torch.Generator, lam_mode: str = "batch"):
         if not alpha >= 0:
             raise ValueError(f"alpha must be >= 0, got {alpha}")
+        if lam_mode not in LAM_MODES:
+            raise ValueError(f"lam_mode must be one of {LAM_MODES}, got {lam_mode!r}")
         self.alpha = alpha
         self.generator = generator
+        self.lam_mode = lam_mode
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> MixedBatch:
         if self.alpha == 0:  # baseline: lam = 1, draw nothing
             return MixedBatch(x, y, y, 1.0)
+        if self.lam_mode == "elem":
+            lam = sample_lams(self.alpha, x.shape[0], self.generator)  # (B,)
+            perm = sample_permutation(x.shape[0], self.generator)
+            w = lam.to(x.device, non_blocking=True).view(-1, *([1] * (x.dim() - 1)))
+            x_mixed = x * w + x[perm.to(x.device)] * (1 - w)
+            return MixedBatch(x_mixed, y, y[perm.to(y.device)], lam, perm)
         lam = sample_lam(self.alpha, self.generator)
         perm = sample_permutation(x.shape[0], self.generator)
         x_mixed, y_a, y_b = mix_batch(x, y, lam, perm)
-        return MixedBatch(x_mixed, y_a, y_b, lam)
+        return MixedBatch(x_mixed, y_a, y_b, lam, perm)
+
+    def logits(self, forward, batch: MixedBatch) -> torch.Tensor:
+        """The model's output on the batch (mixers that mix inside the network override this)."""
+        return forward(batch.x)
 
     def loss(self, logits: torch.Tensor, batch: MixedBatch) -> torch.Tensor:
         return mixed_cross_entropy(logits, batch.y_a, batch.y_b, batch.lam)

@@ -33,6 +33,14 @@ class SmallCNN(nn.Module):
         x = self.features(x)  # (B, 128, 4, 4)
         return self.head(torch.amax(x, dim=(2, 3)))
 
+    def stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        """The forward as a chain, for Manifold MixUp (`forward_stages(stages(), x)` == forward(x)).
+
+        (B,3,32,32) -> block 1 (B,32,16,16) -> block 2 (B,64,8,8) -> block 3 + head (B,classes).
+        """
+        f = self.features
+        return [f[0:7], f[7:14], lambda h: self.head(torch.amax(f[14:](h), dim=(2, 3)))]
+
 
 class PreActBlock(nn.Module):
     """Pre-activation basic block (He et al., 2016), as in facebookresearch/mixup-cifar10."""
@@ -75,6 +83,18 @@ class PreActResNet18(nn.Module):
         x = F.relu(self.bn(x))
         return self.head(x.mean(dim=(2, 3)))
 
+    def stages(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        """The forward as a chain, for Manifold MixUp (Verma et al. mix after layer 1 or 2).
+
+        (B,3,32,32) -> conv1 + layer 1 (B,64,32,32) -> layer 2 (B,128,16,16) -> layers 3-4 + head (B,classes).
+        """
+        b = self.blocks
+        return [
+            lambda x: b[0:2](self.conv1(x)),
+            b[2:4],
+            lambda h: self.head(F.relu(self.bn(b[4:](h))).mean(dim=(2, 3))),
+        ]
+
 
 MODELS: dict[str, Callable[[int], nn.Module]] = {
     "small-cnn": SmallCNN,
@@ -85,6 +105,13 @@ MODELS: dict[str, Callable[[int], nn.Module]] = {
 def build_model(name: str, num_classes: int = 10) -> nn.Module:
     """A fresh model from the registry; its weights come from torch's global RNG."""
     return MODELS[name](num_classes)
+
+
+def forward_stages(stages: list[Callable[[torch.Tensor], torch.Tensor]], x: torch.Tensor) -> torch.Tensor:
+    """Run a model's `stages()` in order: the same function as its forward."""
+    for stage in stages:
+        x = stage(x)
+    return x
 
 
 def count_parameters(model: nn.Module) -> int:

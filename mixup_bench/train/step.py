@@ -84,7 +84,7 @@ def train_step(ctx: StepContext, xb: torch.Tensor, yb: torch.Tensor) -> StepOutp
         xb = random_crop_flip(xb, ctx.data_gen)
     batch = ctx.mixup(ctx.normalize(xb), yb)
     with ctx.autocast(xb.device.type):
-        logits = ctx.forward(batch.x)  # (B, C)
+        logits = ctx.mixup.logits(ctx.forward, batch)  # (B, C)
     loss = ctx.mixup.loss(logits, batch)
     ctx.optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -92,4 +92,4 @@ def train_step(ctx: StepContext, xb: torch.Tensor, yb: torch.Tensor) -> StepOutp
     if ctx.scheduler is not None:
         ctx.scheduler.step()
     correct = mixed_correct(logits.detach(), batch.y_a, batch.y_b, batch.lam)
-    return StepOutput(loss.detach(), correct, batch.lam)
+    return StepOutput(loss.detach(), correct, batch.lam_value)

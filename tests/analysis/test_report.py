@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).parent))
-from plot_fixtures import synthetic_experiment, write_final_values
 
 from mixup_bench.analysis import (
     report,
@@ -20,6 +16,7 @@ from mixup_bench.analysis import (
 from mixup_bench.errors import UserError
 from mixup_bench.figures import figures as plots
 from mixup_bench.figures import style as plotstyle
+from tests.plot_fixtures import synthetic_experiment, write_final_values
 
 
 def add_broken_run(exp: Path) -> None:
@@ -127,7 +124,7 @@ def make_bad(tmp_path: Path, setup: str) -> Path:
 
 @pytest.fixture
 def no_drawing(monkeypatch):
-    def fake_plot_experiment(exp_dir, df, **kwargs):
+    def fake_plot_experiment(exp_dir, analysis, **kwargs):
         path = Path(exp_dir) / "plots" / "fake.png"
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(b"")
@@ -136,7 +133,8 @@ def no_drawing(monkeypatch):
     monkeypatch.setattr(plots, "plot_experiment", fake_plot_experiment)
 
 
-def test_make_report_returns_what_it_did(tmp_path, no_drawing):
+@pytest.mark.usefixtures("no_drawing")
+def test_make_report_returns_what_it_did(tmp_path):
     exp = tmp_path / "exp"
     for seed, acc in enumerate([0.80, 0.82, 0.84]):
         write_final_values(exp, 0, seed, test_acc=acc)
@@ -156,7 +154,8 @@ def test_make_report_returns_what_it_did(tmp_path, no_drawing):
     assert res.summary is not None and bool(res.summary.iloc[1]["partial"])
 
 
-def test_make_report_with_one_seed_says_so(tmp_path, no_drawing):
+@pytest.mark.usefixtures("no_drawing")
+def test_make_report_with_one_seed_says_so(tmp_path):
     exp = tmp_path / "exp"
     write_final_values(exp, 0, 0, test_acc=0.8)
     write_final_values(exp, 0.4, 0, test_acc=0.81)
@@ -166,7 +165,43 @@ def test_make_report_with_one_seed_says_so(tmp_path, no_drawing):
     assert "1 pair, no CI" in console.export_text()
 
 
+@pytest.mark.usefixtures("no_drawing")
 @pytest.mark.parametrize("setup", ["missing", "no_experiment", "no_runs", "missing_columns", "empty_csv"])
-def test_make_report_raises_user_error(tmp_path, setup, no_drawing):
+def test_make_report_raises_user_error(tmp_path, setup):
     with pytest.raises(UserError):
         report.make_report(make_bad(tmp_path, setup), Console(record=True))
+
+
+def test_make_report_computes_the_numbers_once(tmp_path, no_drawing, monkeypatch):
+    from mixup_bench.analysis import stats
+
+    calls = {"aggregate": 0, "final_rows": 0, "paired_differences": 0}
+    for name in calls:
+        original = getattr(stats, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(stats, name, counted)
+    exp = tmp_path / "exp"
+    for seed in (0, 1):
+        write_final_values(exp, 0, seed)
+        write_final_values(exp, 0.4, seed)
+    report.make_report(exp, Console(record=True, width=220))
+    assert calls == {"aggregate": 1, "final_rows": 1, "paired_differences": 1}
+
+
+def test_an_unreadable_experiment_json_is_a_warning_not_an_error(tmp_path, no_drawing):
+    exp = tmp_path / "exp"
+    write_final_values(exp, 0, 0)
+    (exp / "experiment.json").write_text("[1, 2]")
+    res = report.make_report(exp, Console(record=True, width=220))
+    assert any("experiment.json" in w and "not a JSON object" in w for w in res.warnings)
+
+
+def test_setup_line_comes_from_experiment_json():
+    record = {"config": {"training": {"epochs": 3, "model": "resnet"}, "device": "cpu"}, "device": {"name": "x"}}
+    assert report.config_line({}) == ""
+    assert report.config_line({"model": "cnn", "config": {"epochs": 2}}) == "Setup: model cnn, epochs 2."
+    assert report.config_line(record) == "Setup: device cpu."

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from plot_fixtures import (
-    calibration_dict,
-    metrics_row,
-    write_final_values,
-    write_run,
-)
 
 from mixup_bench import naming as labels
 from mixup_bench import results
@@ -27,7 +18,14 @@ from mixup_bench.analysis import (
     summary,
 )
 from mixup_bench.analysis import load as loading
+from mixup_bench.analysis.facts import analyze
 from mixup_bench.errors import UserError
+from tests.plot_fixtures import (
+    calibration_dict,
+    metrics_row,
+    write_final_values,
+    write_run,
+)
 
 T_975_2 = 4.302652729911275  # t_{0.975} with 2 degrees of freedom (3 seeds)
 T_975_1 = 12.706204736174698  # t_{0.975} with 1 degree of freedom (2 seeds)
@@ -234,7 +232,7 @@ def test_a_partial_run_is_paired_at_the_last_common_epoch(tmp_path):
     assert len(paired.notes) == 1 and "epoch 2" in paired.notes[0] and "seed 2" in paired.notes[0]
     s = paired.summary[(paired.summary["alpha"] == 0.4) & (paired.summary["metric"] == "test_acc")].iloc[0]
     assert s["short"] and s["epoch_min"] == 2 and s["epoch_max"] == 3 and s["n"] == 3
-    text = claim.verdict(df, paired)
+    text = claim.verdict(analyze(df))
     assert "epoch 2" in text and "partial" in text and "epochs 2-3" in text
 
 
@@ -269,7 +267,7 @@ def test_summary_table(tmp_path):
     exp = write_pairs(tmp_path / "exp")
     write_final_values(exp, 1.0, 0, epochs=2, done=False, test_acc=0.5)
     df, _ = loading.load_experiment(exp)
-    table = summary.summary_table(df)
+    table = summary.summary_table(analyze(df))
     assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4", "MixUp alpha=1"]
     base, mix, one = (table.iloc[i] for i in range(3))
     assert base["test_acc_pct_mean"] == pytest.approx(82.0)
@@ -299,7 +297,7 @@ def test_best_test_acc_is_each_seeds_best_epoch(tmp_path):
         [metrics_row(0, 0, 1, test_acc=0.5), metrics_row(0, 0, 2, test_acc=0.9), metrics_row(0, 0, 3, test_acc=0.7)],
     )
     write_run(exp, 0, 1, [metrics_row(0, 1, 1, test_acc=0.6), metrics_row(0, 1, 2, test_acc=0.8)])
-    table = summary.summary_table(loading.load_experiment(exp)[0])
+    table = summary.summary_table(analyze(loading.load_experiment(exp)[0]))
     assert table.iloc[0]["best_test_acc_pct_mean"] == pytest.approx(85.0)
     assert table.iloc[0]["test_acc_pct_mean"] == pytest.approx(75.0)
 
@@ -315,7 +313,7 @@ def test_verdict_judges_each_part_of_the_claim(tmp_path):
     mix = dict(MIX, test_acc=[0.78, 0.80, 0.81])  # diffs -0.02, -0.02, -0.03: lower accuracy
     exp = write_pairs(tmp_path / "exp", mix=mix)
     df, _ = loading.load_experiment(exp)
-    text = claim.verdict(df)
+    text = claim.verdict(analyze(df))
     h = half(math.sqrt(3e-4), 3, T_975_2)
     assert (
         f"clean train loss by +0.320 (95% CI {fmt(0.32 - h, 3)} to {fmt(0.32 + h, 3)}; claimed higher: supported)"
@@ -340,7 +338,7 @@ def test_verdict_is_not_templated_to_agree(tmp_path):
     base["test_ece"] = [0.02, 0.03, 0.02]
     mix = {"test_acc": [0.70, 0.71, 0.75], "clean_train_loss": [0.2, 0.25, 0.3], "test_loss": [0.9, 0.95, 0.92]}
     mix["test_ece"] = [0.10, 0.12, 0.11]
-    text = claim.verdict(loading.load_experiment(write_pairs(tmp_path / "exp", base=base, mix=mix))[0])
+    text = claim.verdict(analyze(loading.load_experiment(write_pairs(tmp_path / "exp", base=base, mix=mix))[0]))
     assert "supported" not in text
     assert text.count("contradicted") >= 5
     assert "the claim of a higher training loss is contradicted" in text
@@ -348,7 +346,7 @@ def test_verdict_is_not_templated_to_agree(tmp_path):
 
 def test_verdict_with_one_seed_says_no_interval(tmp_path):
     exp = write_pairs(tmp_path / "exp", seeds=(0,))
-    text = claim.verdict(loading.load_experiment(exp)[0])
+    text = claim.verdict(analyze(loading.load_experiment(exp)[0]))
     assert "only one seed" in text
     assert "no interval can be given" in text
     assert "single-run" in text
@@ -361,11 +359,11 @@ def test_verdict_without_baseline_or_mixup(tmp_path):
     exp = tmp_path / "exp"
     write_final_values(exp, 0.4, 0)
     write_final_values(exp, 0.4, 1)
-    text = claim.verdict(loading.load_experiment(exp)[0])
+    text = claim.verdict(analyze(loading.load_experiment(exp)[0]))
     assert "No baseline arm" in text and "no paired comparison is possible" in text
     exp2 = tmp_path / "exp2"
     write_final_values(exp2, 0, 0)
-    text = claim.verdict(loading.load_experiment(exp2)[0])
+    text = claim.verdict(analyze(loading.load_experiment(exp2)[0]))
     assert "no MixUp arm" in text and "no paired comparison is possible" in text
 
 
@@ -373,7 +371,7 @@ def test_verdict_with_seeds_that_do_not_match(tmp_path):
     exp = tmp_path / "exp"
     write_final_values(exp, 0, 0)
     write_final_values(exp, 0.4, 1)
-    text = claim.verdict(loading.load_experiment(exp)[0])
+    text = claim.verdict(analyze(loading.load_experiment(exp)[0]))
     assert "no run whose seed matches a baseline run" in text and "seed 1" in text
 
 
@@ -416,7 +414,34 @@ def test_load_lam_and_calibration(tmp_path):
     assert math.isnan(r.accuracy[0])
 
 
-def test_loaded_frame_is_plain_pandas(tmp_path):
+def test_loaded_frame_is_plain_pandas_holding_the_written_numbers(tmp_path):
     df, _ = loading.load_experiment(write_pairs(tmp_path / "exp"))
     assert isinstance(df, pd.DataFrame)
     assert df["done"].dtype == bool
+    assert df["alpha"].dtype.kind == "f" and df["test_acc"].dtype.kind == "f"
+    # Every hand-made number comes back exactly (the CSV keeps full float precision), one row per run and epoch.
+    final = df[df["epoch"] == 3].sort_values(["alpha", "seed"])
+    assert final["run_id"].tolist() == [f"baseline-a0-s{s}" for s in range(3)] + [f"mixup-a0.4-s{s}" for s in range(3)]
+    for metric in BASE:
+        assert final[metric].tolist() == BASE[metric] + MIX[metric], metric
+    earlier = df[df["epoch"] < 3].sort_values(["alpha", "seed", "epoch"])
+    assert earlier["test_acc"].tolist() == pytest.approx([0.31, 0.32] * 6, abs=1e-12)
+    assert earlier["test_loss"].tolist() == pytest.approx([1.9, 1.8] * 6, abs=1e-12)
+    test_loss, clean_loss = (
+        np.array(BASE["test_loss"] + MIX["test_loss"]),
+        np.array(BASE["clean_train_loss"] + MIX["clean_train_loss"]),
+    )
+    assert final["gap"].to_numpy() == pytest.approx(test_loss - clean_loss)
+
+
+def test_analysis_holds_each_number_once(tmp_path):
+    exp = write_pairs(tmp_path / "exp")
+    write_final_values(exp, 1.0, 0, epochs=2, done=False)
+    df, _ = loading.load_experiment(exp)
+    a = analyze(df)
+    assert a.arms == [("baseline", 0.0), ("mixup", 0.4), ("mixup", 1.0)]
+    assert a.mixup_alphas == [0.4, 1.0]
+    assert a.partial_runs == ["mixup-a1-s0"]
+    assert len(a.finals) == df["run_id"].nunique()
+    assert list(a.arm_finals("mixup", 0.4)["seed"]) == [0, 1, 2]
+    assert a.paired.get(0.4, "test_acc").mean == pytest.approx(0.03)

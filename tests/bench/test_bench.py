@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
 from typer.testing import CliRunner
 
+from mixup_bench.bench import naive
 from mixup_bench.bench.bench import BenchConfig, epoch_estimate, model_flops
 from mixup_bench.bench.naive import NaivePipeline, default_workers, mixup_data, naive_dataset, physical_cores
 from mixup_bench.cli import app
@@ -115,8 +117,50 @@ def test_epoch_estimate_adds_training_and_evaluation():
     assert e["estimate_s"] == pytest.approx(49.92 + 5.0)
 
 
+@pytest.fixture
+def fake_topology(tmp_path, monkeypatch):
+    """A made-up /sys CPU topology: `physical_cores` reads tmp_path/sys/... instead of /sys/...
+
+    Four logical CPUs on two cores (0 and 2 are SMT siblings, 1 and 3 too), and CPU 5 whose topology file
+    is missing. Returns a setter for the CPUs this process may run on.
+    """
+    for cpu, siblings in {0: "0,2", 1: "1,3", 2: "0,2", 3: "1,3"}.items():
+        folder = tmp_path / f"sys/devices/system/cpu/cpu{cpu}/topology"
+        folder.mkdir(parents=True)
+        (folder / "thread_siblings_list").write_text(siblings + "\n")
+    monkeypatch.setattr(naive, "Path", lambda p: tmp_path / str(p).lstrip("/"))
+
+    def allow(cpus: set[int]) -> None:
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(cpus), raising=False)
+
+    return allow
+
+
+@pytest.mark.parametrize(
+    "cpus, cores",
+    [
+        ({0, 1, 2, 3}, 2),  # SMT siblings count once
+        ({0, 2}, 1),  # both threads of one core
+        ({0, 1}, 2),  # one thread of each core
+        ({0, 1, 2, 3, 5}, 3),  # a CPU without a topology file counts as its own core
+        ({3}, 1),
+    ],
+)
+def test_physical_cores_counts_smt_siblings_once(fake_topology, cpus, cores):
+    fake_topology(cpus)
+    assert physical_cores() == cores
+    assert default_workers() == cores  # one loader worker per physical core
+
+
+@pytest.mark.parametrize("cpu_count, cores", [(8, 4), (1, 1), (None, 1)])
+def test_physical_cores_without_affinity_is_half_the_logical_cpus(monkeypatch, cpu_count, cores):
+    """macOS and Windows have no sched_getaffinity: assume two threads per core."""
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: cpu_count)
+    assert physical_cores() == cores
+
+
 def test_default_workers_and_cores():
-    assert physical_cores() >= 1
     assert default_workers(2) == 2 and default_workers(1) == 1 and default_workers(64) == 8
     assert BenchConfig().workers is None
 

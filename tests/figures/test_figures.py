@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import matplotlib.image
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from plot_fixtures import synthetic_experiment, write_final_values
-
 from mixup_bench.analysis import load as loading
+from mixup_bench.analysis.facts import analyze
 from mixup_bench.figures import data as plotdata
 from mixup_bench.figures import figures as plots
 from mixup_bench.figures import style as plotstyle
+from tests.plot_fixtures import synthetic_experiment, write_final_values
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -44,7 +42,7 @@ def sweep(tmp_path_factory) -> Path:
 
 def test_every_figure_is_written_as_png_and_svg(sweep):
     df, _ = loading.load_experiment(sweep)
-    paths = plots.plot_experiment(sweep, df)
+    paths = plots.plot_experiment(sweep, analyze(df))
     check_figures(paths, sweep / "plots")
     assert not list((sweep / "plots").glob("*.tmp"))
 
@@ -56,14 +54,14 @@ def test_figures_of_an_odd_experiment_still_draw(tmp_path):
     write_final_values(exp, 2.0, 0, epochs=1, done=False)
     df, _ = loading.load_experiment(exp)
     out = tmp_path / "figs"
-    check_figures(plots.plot_experiment(exp, df, out_dir=out, formats=("png",)), out, ("png",))
+    check_figures(plots.plot_experiment(exp, analyze(df), out_dir=out, formats=("png",)), out, ("png",))
 
 
 def test_figures_of_a_baseline_only_experiment(tmp_path):
     exp = synthetic_experiment(tmp_path / "base", alphas=(), seeds=(0, 1), epochs=2)
     df, _ = loading.load_experiment(exp)
     out = tmp_path / "figs"
-    check_figures(plots.plot_experiment(exp, df, out_dir=out, formats=("png",)), out, ("png",))
+    check_figures(plots.plot_experiment(exp, analyze(df), out_dir=out, formats=("png",)), out, ("png",))
 
 
 def test_alpha_colors_are_stable_and_colour_blind_safe():
@@ -83,22 +81,22 @@ def test_colour_follows_every_alpha_of_the_experiment(tmp_path):
     broken.mkdir()
     (broken / "metrics.csv").write_text("")
     df, _ = loading.load_experiment(exp)
-    data = plotdata.plot_data(exp, df)
+    data = plotdata.plot_data(exp, analyze(df))
     assert data.color(0.4) == plotstyle.OKABE_ITO[1]
     assert data.color(0) == plotstyle.BASELINE_COLOR
 
 
-def test_legend_labels_name_seeds_and_partial_runs(sweep, tmp_path):
+def test_legend_labels_name_seeds_and_partial_runs(tmp_path):
     exp = synthetic_experiment(tmp_path / "p", alphas=(0.4,), seeds=(0, 1), epochs=4, partial={(0.4, 1): 2})
     df, _ = loading.load_experiment(exp)
-    data = plotdata.plot_data(exp, df)
+    data = plotdata.plot_data(exp, analyze(df))
     assert data.label("mixup", 0.4) == "MixUp α=0.4 (2 seeds, 1 partial)"
     assert data.label("baseline", 0.0) == "baseline (2 seeds)"
 
 
 def test_figures_are_reproducible(sweep, tmp_path):
     df, _ = loading.load_experiment(sweep)
-    data = plotdata.plot_data(sweep, df)
+    data = plotdata.plot_data(sweep, analyze(df))
     a = plotstyle.save_figure(plots.figure_loss_curves(data), tmp_path / "a", "loss")
     b = plotstyle.save_figure(plots.figure_loss_curves(data), tmp_path / "b", "loss")
     for pa, pb in zip(a, b, strict=True):

@@ -1,10 +1,11 @@
 """Helpers for the robustness tests (resume, locks, --jobs, Ray, status): a tiny sweep on the
-synthetic image folder of conftest.py, the CLI in a real subprocess, and exact comparison of
-results folders. A plain module: `sys.path.insert(0, tests/)` then `import synthetic`.
+synthetic image folder of tests/images.py, the CLI in a real subprocess, and exact comparison of
+results folders. A plain module of the tests package: `from tests.sweep.synthetic import ...`.
 
 Every sweep here is the same tiny one (3 classes x 24 train / 8 test images, batch 16, so
 4 steps per epoch, fp32 on the CPU, one thread), so one uninterrupted reference run, made
-once per session, is what every interrupted, parallel or Ray run must equal exactly.
+once per session by the `reference` fixture of tests/sweep/conftest.py, is what every
+interrupted, parallel or Ray run must equal exactly.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ BATCH = 16
 NAME = "sweep"
 # Columns that must match exactly between an interrupted (or parallel) run and an uninterrupted one.
 TIMING_COLUMNS = ("epoch_seconds", "images_per_second")
-REPO = Path(__file__).resolve().parents[1]
+# The runs of the whole sweep (seeds 0 and 1), sorted.
+ALL_RUNS = ["baseline-a0-s0", "baseline-a0-s1", "mixup-a0.4-s0", "mixup-a0.4-s1"]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def experiment(data_dir: Path, out: Path, seeds=(0,), alphas=(0.4,), epochs: int = EPOCHS, **kw) -> ExperimentConfig:
@@ -79,33 +82,6 @@ def interrupt_self_after_first_epoch() -> Callable[[dict], None]:
     return on_event
 
 
-# --- the uninterrupted reference ---------------------------------------------------------------------------------
-
-_reference: dict[str, Path] = {}
-
-
-def reference_sweep(tmp_path_factory) -> Path:
-    """The reference experiment folder: the whole tiny sweep (seeds 0 and 1, baseline and MixUp 0.4),
-    run once per session in this process, on one thread, without interruption."""
-    if "dir" not in _reference:
-        import torch
-        from conftest import write_image_folder
-
-        from mixup_bench.sweep.runner import run_experiment
-
-        root = tmp_path_factory.mktemp("reference")
-        exp = experiment(write_image_folder(root / "data"), root / "results", seeds=(0, 1))
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            outcome = run_experiment(exp, RecordingReporter())
-        finally:
-            torch.set_num_threads(threads)
-        assert len(outcome.trained) == 4
-        _reference["dir"] = exp.path
-    return _reference["dir"]
-
-
 # --- the CLI in a subprocess -------------------------------------------------------------------------------------
 
 # Test-only launcher: the real CLI, with one write made slow so that a kill can land inside it.
@@ -151,6 +127,10 @@ def cli_args(data_dir: Path, out: Path, *extra: str, seeds: int = 1, epochs: int
         "fp32",
         "--device",
         "cpu",
+        "--subset",
+        "0",
+        "--jobs",
+        "1",
         *extra,
     ]
 

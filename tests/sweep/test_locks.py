@@ -11,29 +11,25 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import (
-    NAME,
-    assert_same_results,
-    cli_args,
-    experiment,
-    finish,
-    metric_rows,
-    reference_sweep,
-    start_cli,
-    wait_until,
-)
 
 from mixup_bench.cli import app
 from mixup_bench.sweep import locks
 from mixup_bench.sweep.execute import execute_run
 from mixup_bench.sweep.locks import HOLD_GRACE_S, RunLock, holder, is_locked
 from mixup_bench.train.data import load_cifar10
+from tests.sweep.synthetic import (
+    NAME,
+    assert_same_results,
+    cli_args,
+    experiment,
+    finish,
+    metric_rows,
+    start_cli,
+    wait_until,
+)
 
 HOLD_SCRIPT = """
 import sys, time
@@ -42,11 +38,6 @@ assert RunLock(sys.argv[1]).acquire()
 print("locked", flush=True)
 time.sleep(600)
 """
-
-
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory) -> Path:
-    return reference_sweep(tmp_path_factory)  # made once per session, shared by the modules
 
 
 def test_lock_is_exclusive_and_released(tmp_path):

@@ -5,14 +5,16 @@ thread per run in both), a Ctrl-C that stops every worker and resumes exactly, a
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import (
+from mixup_bench import results
+from mixup_bench.analysis.report import make_report
+from mixup_bench.sweep.execute import threads_per_job
+from mixup_bench.sweep.runner import run_experiment
+from tests.sweep.synthetic import (
+    ALL_RUNS,
     RecordingReporter,
     assert_same_results,
     checkpoint_epoch,
@@ -20,19 +22,7 @@ from synthetic import (
     interrupt_self_after_first_epoch,
     layout,
     metric_rows,
-    reference_sweep,
 )
-
-from mixup_bench import results
-from mixup_bench.sweep.execute import threads_per_job
-from mixup_bench.sweep.runner import run_experiment
-
-ALL_RUNS = ["baseline-a0-s0", "baseline-a0-s1", "mixup-a0.4-s0", "mixup-a0.4-s1"]
-
-
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory) -> Path:
-    return reference_sweep(tmp_path_factory)  # made once per session, shared by the modules
 
 
 def test_threads_are_split_between_jobs(monkeypatch):
@@ -68,9 +58,9 @@ def test_jobs_2_interrupted_then_resumed_equals_jobs_1(tiny_cifar, tmp_path, ref
     assert layout(exp.path) == layout(reference)
     assert_same_results(exp.path, reference, ALL_RUNS)
 
-    from mixup_bench.analysis.report import make_report  # `plot` reads what --jobs wrote
-
+    # `plot` reads what --jobs wrote
     report = make_report(exp.path, Console(file=io.StringIO(), width=200))
     assert (exp.path / "summary.csv").exists() and report.summary is not None
+    assert list(report.summary["arm"]) == ["baseline", "MixUp alpha=0.4"] and list(report.summary["seeds"]) == [2, 2]
     df = results.read_metrics(exp.path / "runs" / "mixup-a0.4-s1" / "metrics.csv")
     assert df["epoch"].tolist() == [1, 2, 3, 4]

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import (
+from mixup_bench.errors import UserError
+from mixup_bench.sweep.runner import run_experiment
+from tests.sweep.synthetic import (
+    ALL_RUNS,
     RecordingReporter,
     assert_same_results,
     checkpoint_epoch,
@@ -19,18 +20,7 @@ from synthetic import (
     interrupt_self_after_first_epoch,
     layout,
     metric_rows,
-    reference_sweep,
 )
-
-from mixup_bench.errors import UserError
-from mixup_bench.sweep.runner import run_experiment
-
-ALL_RUNS = ["baseline-a0-s0", "baseline-a0-s1", "mixup-a0.4-s0", "mixup-a0.4-s1"]
-
-
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory) -> Path:
-    return reference_sweep(tmp_path_factory)  # made once per session, shared by the modules
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +88,9 @@ def test_ray_interrupted_then_resumed_equals_local(local_ray, tiny_cifar, tmp_pa
     assert_same_results(exp.path, reference, ALL_RUNS)
 
 
-def test_ray_task_error_is_the_tasks_own_one_line_error(local_ray, tiny_cifar, tmp_path):
+@pytest.mark.slow
+@pytest.mark.usefixtures("local_ray")
+def test_ray_task_error_is_the_tasks_own_one_line_error(tiny_cifar, tmp_path):
     """A UserError raised inside a task (here: fewer training images than one batch) reaches the user as
     itself, not as a Ray traceback."""
     exp = experiment(tiny_cifar, tmp_path / "results", epochs=1, backend="ray")

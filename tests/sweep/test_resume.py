@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import (
+from tests.sweep.synthetic import (
     EPOCHS,
     NAME,
     assert_same_results,
@@ -21,7 +20,6 @@ from synthetic import (
     finish,
     kill,
     metric_rows,
-    reference_sweep,
     start_cli,
     wait_until,
 )
@@ -41,11 +39,6 @@ def new_files(folder: Path, pattern: str, since: float) -> bool:
         except FileNotFoundError:  # renamed meanwhile
             pass
     return False
-
-
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory) -> Path:
-    return reference_sweep(tmp_path_factory)  # made once per session, shared by the modules
 
 
 def test_killed_anywhere_then_interrupted_sweep_resumes_exactly(tiny_cifar, tmp_path, reference):

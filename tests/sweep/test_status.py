@@ -4,15 +4,10 @@ test accuracy, expected runs that have no folder yet, and one-line errors."""
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import RecordingReporter, experiment
 
 from mixup_bench.cli import app
 from mixup_bench.errors import UserError
@@ -22,6 +17,7 @@ from mixup_bench.sweep.record import write_experiment_record
 from mixup_bench.sweep.runner import run_experiment
 from mixup_bench.sweep.status import experiment_status, status_table
 from mixup_bench.train.data import load_cifar10
+from tests.sweep.synthetic import RecordingReporter, experiment
 
 
 def status_cli(*args: str):
@@ -104,14 +100,25 @@ def test_folder_with_a_dead_lock_and_no_epoch_is_not_started(mixed_experiment):
     assert (s.state, s.path, s.holder) == ("not started", rdir, None)
 
 
-@pytest.mark.parametrize("make", ["missing", "empty"])
+@pytest.mark.parametrize("make", ["missing", "empty", "not_an_object"])
 def test_status_errors_are_one_line(tmp_path, make):
     target = tmp_path / "nothing"
-    if make == "empty":
+    if make != "missing":
         target.mkdir()
+    if make == "not_an_object":
+        (target / "experiment.json").write_text("[1, 2]")
     res = status_cli(str(target))
     assert res.exit_code == 2
     assert "error:" in res.output and len(res.output.strip().splitlines()) == 1
     assert "Traceback" not in res.output
     with pytest.raises(UserError):
         experiment_status(target)
+
+
+def test_status_names_arms_as_everywhere_else(tmp_path):
+    exp = tmp_path / "exp"
+    (exp / "runs" / "mixup-a0.4-s1").mkdir(parents=True)
+    (exp / "runs" / "odd-name").mkdir()
+    statuses = experiment_status(exp)
+    assert [(s.run_id, s.alpha, s.seed) for s in statuses] == [("mixup-a0.4-s1", 0.4, 1), ("odd-name", None, None)]
+    assert list(status_table(statuses).columns[1].cells) == ["MixUp alpha=0.4", "?"]

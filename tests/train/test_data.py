@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CLASSES, write_image_folder
 from torchvision.io import encode_png
 
 from mixup_bench.errors import UserError
 from mixup_bench.train import data as data_mod
 from mixup_bench.train.data import load_cifar10
+from tests.images import CLASSES, write_image_folder
 
 
 def test_image_folder_loads_as_uint8_tensors(tiny_cifar):

@@ -1,0 +1,117 @@
+"""config: run ids, the runs of an experiment and their order, and validation (one line naming the option)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import pytest
+
+from mixup_bench.config import (
+    TRAINING_KEYS,
+    ExperimentConfig,
+    RunConfig,
+    TrainingConfig,
+    default_data_dir,
+    format_alpha,
+    run_id_for,
+)
+from mixup_bench.errors import UserError
+
+
+@pytest.mark.parametrize(
+    "alpha, seed, run_id",
+    [(0, 0, "baseline-a0-s0"), (0.0, 3, "baseline-a0-s3"), (0.4, 0, "mixup-a0.4-s0"), (1.0, 12, "mixup-a1-s12")],
+)
+def test_run_id_names_method_alpha_and_seed(alpha, seed, run_id):
+    assert run_id_for(alpha, seed) == run_id
+    cfg = RunConfig("exp", alpha, seed)
+    assert cfg.run_id == run_id and cfg.method == run_id.split("-")[0]
+
+
+def test_format_alpha_is_the_shortest_exact_text():
+    assert [format_alpha(a) for a in (0, 0.4, 1.0, 0.0001, 2.5)] == ["0", "0.4", "1", "0.0001", "2.5"]
+
+
+def test_runs_are_seed_major_baseline_first_without_repeats():
+    exp = ExperimentConfig(alphas=(0.4, 1.0, 0.4), seeds=(3, 1))
+    assert exp.arm_alphas == (0.0, 0.4, 1.0)
+    assert [r.run_id for r in exp.runs()] == [
+        "baseline-a0-s3",
+        "mixup-a0.4-s3",
+        "mixup-a1-s3",
+        "baseline-a0-s1",
+        "mixup-a0.4-s1",
+        "mixup-a1-s1",
+    ]
+    assert all(r.training is exp.training and r.experiment == exp.name for r in exp.runs())
+    assert ExperimentConfig(alphas=(0.2,), baseline=False).arm_alphas == (0.2,)
+
+
+def test_run_config_to_dict_carries_method_and_run_id():
+    d = RunConfig("exp", 0.4, 2, TrainingConfig(epochs=3)).to_dict()
+    assert d["method"] == "mixup" and d["run_id"] == "mixup-a0.4-s2" and d["training"]["epochs"] == 3
+
+
+def test_training_keys_are_training_fields():
+    """The keys that make an existing experiment refuse a changed command must be real hyperparameters."""
+    fields = {f.name for f in dataclasses.fields(TrainingConfig)}
+    assert set(TRAINING_KEYS) <= fields
+    assert {"epochs", "batch_size", "lr", "model", "precision"} <= set(TRAINING_KEYS)
+
+
+def test_experiment_path_and_data_dir(monkeypatch):
+    assert ExperimentConfig(name="x", out=Path("r")).path == Path("r/x")
+    monkeypatch.setenv("MIXUP_BENCH_DATA", "/somewhere/cifar")
+    assert default_data_dir() == Path("/somewhere/cifar")
+    monkeypatch.delenv("MIXUP_BENCH_DATA")
+    assert default_data_dir() == Path("data")
+
+
+def test_defaults_are_valid():
+    ExperimentConfig().validate()
+    TrainingConfig().validate()
+
+
+@pytest.mark.parametrize(
+    "change, option",
+    [
+        ({"epochs": 0}, "--epochs"),
+        ({"batch_size": 1}, "--batch-size"),
+        ({"lr": 0.0}, "--lr"),
+        ({"lr": math.nan}, "--lr"),
+        ({"weight_decay": -1e-4}, "--weight-decay"),
+        ({"model": "resnet9000"}, "resnet9000"),
+        ({"precision": "fp8"}, "fp8"),
+        ({"subset": 8, "batch_size": 16}, "--subset"),
+    ],
+)
+def test_bad_training_values_are_one_line_naming_the_option(change, option):
+    cfg = dataclasses.replace(TrainingConfig(), **change)
+    with pytest.raises(UserError) as err:
+        ExperimentConfig(training=cfg).validate()
+    assert option in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "change, option",
+    [
+        ({"alphas": (-1.0,)}, "--alpha"),
+        ({"alphas": (math.nan,)}, "--alpha"),
+        ({"alphas": (), "baseline": False}, "Nothing to run"),
+        ({"seeds": ()}, "Nothing to run"),
+        ({"seeds": (-1,)}, "--seed"),
+        ({"name": "../x"}, "--name"),
+        ({"name": ".hidden"}, "--name"),
+        ({"name": ""}, "--name"),
+        ({"device": "tpu"}, "tpu"),
+        ({"jobs": 0}, "--jobs"),
+        ({"backend": "slurm"}, "slurm"),
+        ({"gpus_per_run": -0.5}, "--gpus-per-run"),
+    ],
+)
+def test_bad_experiment_values_are_one_line_naming_the_option(change, option):
+    with pytest.raises(UserError) as err:
+        dataclasses.replace(ExperimentConfig(), **change).validate()
+    assert option in str(err.value) and "\n" not in str(err.value)

@@ -1,0 +1,38 @@
+"""naming: run ids and arm names, the same everywhere."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mixup_bench import naming
+
+
+@pytest.mark.parametrize(
+    ("alpha", "seed", "run_id"), [(0, 0, "baseline-a0-s0"), (0.4, 1, "mixup-a0.4-s1"), (1.0, 12, "mixup-a1-s12")]
+)
+def test_run_ids_round_trip(alpha, seed, run_id):
+    assert naming.run_id_for(alpha, seed) == run_id
+    assert naming.parse_run_id(run_id) == (naming.method_for(alpha), float(alpha), seed)
+
+
+@pytest.mark.parametrize("name", ["mixup-a0.4", "foo-a0.4-s1", "mixup-ax-s1", "mixup-a1..2-s0", "baseline-a0-s0-old"])
+def test_other_names_are_not_run_ids(name):
+    assert naming.parse_run_id(name) is None
+
+
+def test_arm_names():
+    assert naming.arm_label("baseline", 0.0) == "baseline"
+    assert naming.arm_label("mixup", 0.4) == "MixUp alpha=0.4"
+    assert naming.arm_label("mixup", 1.0, greek=True) == "MixUp α=1"
+    assert naming.plural(1, "seed") == "1 seed" and naming.plural(3, "seed") == "3 seeds"
+
+
+def test_config_uses_the_same_names_and_naming_does_not_import_pandas():
+    from mixup_bench import config
+
+    assert config.run_id_for is naming.run_id_for and config.format_alpha is naming.format_alpha
+    code = "import sys, mixup_bench.naming, mixup_bench.config; print('pandas' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
