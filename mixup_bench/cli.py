@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from mixup_bench.config import MAX_JOBS, PRESETS, ExperimentConfig, check_int, default_data_dir, experiment_from_preset
+from mixup_bench.config import MAX_SEEDS, PRESETS, ExperimentConfig, check_int, default_data_dir, experiment_from_preset
 from mixup_bench.errors import UserError
 
 app = typer.Typer(
@@ -92,6 +92,18 @@ def run(
         list[float] | None,
         _opt("MixUp alpha of an arm; repeat for several. lam ~ Beta(alpha, alpha). Preset: 0.4.", "--alpha", "-a"),
     ] = None,
+    cutmix: Annotated[
+        list[float] | None, _opt("CutMix arm with this alpha (box of area 1-lam from the partner); repeatable.")
+    ] = None,
+    label_smoothing: Annotated[
+        list[float] | None, _opt("Label-smoothing arm with this epsilon (no mixing); repeatable.")
+    ] = None,
+    manifold_mixup: Annotated[
+        list[float] | None, _opt("Manifold MixUp arm with this alpha (mixes hidden states); repeatable.")
+    ] = None,
+    lam_mode: Annotated[
+        str | None, _opt("MixUp lam: one per batch (batch, the paper's) or one per image (elem, timm's).")
+    ] = None,
     seed: Annotated[list[int] | None, _opt("Seed; repeat for several (instead of --seeds).", "--seed")] = None,
     seeds: Annotated[int | None, _opt("Use seeds 0..N-1. Preset: 3.", "--seeds")] = None,
     baseline: Annotated[
@@ -138,11 +150,13 @@ def run(
         if seeds is not None and seed:
             raise UserError("Give --seed or --seeds, not both.")
         if seeds is not None:
-            check_int("--seeds", seeds, 1, MAX_JOBS * 1000)
+            check_int("--seeds", seeds, 1, MAX_SEEDS)
         exp = experiment_from_preset(
             preset,
             name=name, out=out, alphas=tuple(alpha) if alpha else None,
             seeds=tuple(range(seeds)) if seeds is not None else (tuple(dict.fromkeys(seed)) if seed else None),
+            cutmix=tuple(cutmix) if cutmix else None, smoothing=tuple(label_smoothing) if label_smoothing else None,
+            manifold=tuple(manifold_mixup) if manifold_mixup else None, lam_mode=lam_mode,
             baseline=baseline, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, model=model,
             augment=augment, precision=precision, subset=subset, label_noise=label_noise,
             clean_train_size=clean_train_size, compile=compile, device=device, data_dir=data_dir or default_data_dir(),

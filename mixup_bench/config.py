@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mixup_bench.errors import UserError
-from mixup_bench.naming import format_alpha, run_id_for  # noqa: F401 (format_alpha: re-exported)
+from mixup_bench.naming import format_alpha, method_for, run_id_for  # noqa: F401 (format_alpha: re-exported)
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16")
 BACKENDS = ("local", "ray")
+LAM_MODES = ("batch", "elem")
 
 # Hyperparameters that change the numbers of a run. An existing experiment folder
 # refuses a command that changes any of them (see results.check_compatible).
@@ -34,6 +35,7 @@ TRAINING_KEYS = (
     "subset",
     "clean_train_size",
     "label_noise",
+    "lam_mode",
 )
 
 # Largest values accepted for integer options: far above any sensible run, and below what
@@ -43,6 +45,7 @@ MAX_BATCH = 1 << 20
 MAX_IMAGES = 1 << 31
 MAX_SEED = (1 << 63) - 1
 MAX_JOBS = 1024
+MAX_SEEDS = 10_000  # seeds of one experiment (--seeds N); each is a whole run per arm
 
 
 def check_int(option: str, value: int, lo: int, hi: int, why: str = "") -> None:
@@ -92,6 +95,7 @@ class TrainingConfig:
     eval_batch_size: int = 1024  # images per evaluation forward pass
     compile: bool = False  # torch.compile the model
     label_noise: float = 0.0  # share of training labels replaced by a wrong one, per seed (symmetric noise)
+    lam_mode: str = "batch"  # MixUp: one lam per batch, or per image ("elem", as timm)
 
     def validate(self) -> None:
         """Raise UserError with one line for the first value out of range."""
@@ -111,6 +115,7 @@ class TrainingConfig:
         check_int("--clean-train-size", self.clean_train_size, 1, MAX_IMAGES)
         check_int("eval batch size", self.eval_batch_size, 1, MAX_BATCH)
         check_float("--label-noise", self.label_noise, 0.0, 0.95)
+        check_choice("--lam-mode", self.lam_mode, LAM_MODES)
 
     def check_data(self, n_train: int) -> None:
         """The checks that need the data set's size: a --subset larger than it is refused, not clamped."""
@@ -128,25 +133,26 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One training run: one arm (alpha) with one seed."""
+    """One training run: one arm (method and its parameter) with one seed."""
 
     experiment: str
-    alpha: float  # 0 = baseline (plain ERM); > 0 = MixUp with lam ~ Beta(alpha, alpha)
+    alpha: float  # the method's parameter: alpha (mixup, cutmix, manifold; 0 = baseline) or epsilon (smooth)
     seed: int
     training: TrainingConfig = field(default_factory=TrainingConfig)
     device: str = "auto"
+    method: str = ""  # baseline | mixup | cutmix | smooth | manifold; "" = from alpha (0: baseline, else mixup)
 
-    @property
-    def method(self) -> str:
-        return "baseline" if self.alpha == 0 else "mixup"
+    def __post_init__(self) -> None:
+        if not self.method:
+            object.__setattr__(self, "method", method_for(self.alpha))
 
     @property
     def run_id(self) -> str:
-        return run_id_for(self.alpha, self.seed)
+        return run_id_for(self.alpha, self.seed, self.method)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d.update(method=self.method, run_id=self.run_id)
+        d.update(run_id=self.run_id)
         return d
 
 
@@ -156,9 +162,12 @@ class ExperimentConfig:
 
     name: str = "default"
     out: Path = Path("results")
-    alphas: tuple[float, ...] = (0.4,)
+    alphas: tuple[float, ...] = (0.4,)  # one MixUp arm each (0 = the baseline)
     seeds: tuple[int, ...] = (0,)
     baseline: bool = True  # add the alpha = 0 arm
+    cutmix: tuple[float, ...] = ()  # one CutMix arm per alpha
+    smoothing: tuple[float, ...] = ()  # one label-smoothing arm per epsilon
+    manifold: tuple[float, ...] = ()  # one Manifold MixUp arm per alpha
     training: TrainingConfig = field(default_factory=TrainingConfig)
     device: str = "auto"
     data_dir: Path = field(default_factory=default_data_dir)
@@ -177,23 +186,38 @@ class ExperimentConfig:
         arms = ([0.0] if self.baseline else []) + [float(a) for a in self.alphas]
         return tuple(dict.fromkeys(arms))
 
+    @property
+    def arms(self) -> tuple[tuple[str, float], ...]:
+        """(method, parameter) of every arm: baseline and MixUp arms first, then the neighbours."""
+        arms = [(method_for(a), a) for a in self.arm_alphas]
+        for method, params in (("cutmix", self.cutmix), ("smooth", self.smoothing), ("manifold", self.manifold)):
+            arms += [(method, float(p)) for p in params]
+        return tuple(dict.fromkeys(arms))
+
     def runs(self) -> list[RunConfig]:
         """Every run, seed-major so that a partial sweep already holds complete pairs."""
         return [
-            RunConfig(self.name, alpha, seed, self.training, self.device)
+            RunConfig(self.name, param, seed, self.training, self.device, method)
             for seed in self.seeds
-            for alpha in self.arm_alphas
+            for method, param in self.arms
         ]
 
     def validate(self) -> None:
         """Raise UserError with one line for the first value out of range."""
         self.training.validate()
-        for a in self.alphas:
-            check_float("--alpha", a, 0.0, 1000.0)
-        if not self.arm_alphas:
-            raise UserError("Nothing to run: --no-baseline with no --alpha above 0.")
+        for option, values, lo, hi in (
+            ("--alpha", self.alphas, 0.0, 1000.0),
+            ("--cutmix", self.cutmix, 0.0, 1000.0),
+            ("--label-smoothing", self.smoothing, 0.0, 0.99),
+            ("--manifold-mixup", self.manifold, 0.0, 1000.0),
+        ):
+            for v in values:
+                check_float(option, v, lo, hi, lo_open=option != "--alpha")
+        if not self.arms:
+            raise UserError("Nothing to run: --no-baseline with no other arm.")
         if not self.seeds:
             raise UserError("Nothing to run: no seeds given.")
+        check_int("the number of seeds", len(self.seeds), 1, MAX_SEEDS)
         for s in self.seeds:
             check_int("--seed", s, 0, MAX_SEED)
         if not self.name or "/" in self.name or "\\" in self.name or self.name.startswith(".") or "\0" in self.name:

@@ -30,7 +30,17 @@ METRIC_NAMES = {
     "gap": "generalisation gap (test loss - clean train loss)",
 }
 
-_RUN_ID_RE = re.compile(r"^(baseline|mixup)-a([0-9.eE+-]+)-s(\d+)$")
+# Every method (the `method` column of metrics.csv) with the letter of its parameter in run ids and
+# its display name. The parameter is in the `alpha` column: alpha for the mixers, epsilon for smooth.
+METHOD_NAMES = {
+    "baseline": ("a", "baseline"),
+    "mixup": ("a", "MixUp"),
+    "cutmix": ("a", "CutMix"),
+    "smooth": ("e", "label smoothing"),
+    "manifold": ("a", "Manifold MixUp"),
+}
+PARAM_NAMES = {"a": ("alpha", "α"), "e": ("eps", "ε")}
+_RUN_ID_RE = re.compile(r"^(baseline|mixup|cutmix|smooth|manifold)-([ae])([0-9.eE+-]+)-s(\d+)$")
 
 
 # --- runs and arms ----------------------------------------------------------------------
@@ -46,37 +56,46 @@ def method_for(alpha: float) -> str:
     return "baseline" if alpha == 0 else "mixup"
 
 
-def run_id_for(alpha: float, seed: int) -> str:
-    """The folder name of one run: 'baseline-a0-s0' or 'mixup-a0.4-s0'."""
-    return f"{method_for(alpha)}-a{format_alpha(alpha)}-s{seed}"
+def run_id_for(alpha: float, seed: int, method: str | None = None) -> str:
+    """The folder name of one run: 'baseline-a0-s0', 'mixup-a0.4-s0', 'cutmix-a1-s0', 'smooth-e0.1-s0',
+    'manifold-a2-s0'. `alpha` is the method's parameter; without `method`, alpha 0 is the baseline."""
+    method = method or method_for(alpha)
+    return f"{method}-{METHOD_NAMES[method][0]}{format_alpha(alpha)}-s{seed}"
 
 
 def parse_run_id(run_id: str) -> tuple[str, float, int] | None:
-    """(method, alpha, seed) from a run id: 'mixup-a0.4-s1' -> ('mixup', 0.4, 1); None for another name."""
+    """(method, parameter, seed) from a run id: 'smooth-e0.1-s1' -> ('smooth', 0.1, 1); None for another name."""
     m = _RUN_ID_RE.match(run_id)
-    if not m:
+    if not m or METHOD_NAMES[m.group(1)][0] != m.group(2):
         return None
     try:
-        return m.group(1), float(m.group(2)), int(m.group(3))
+        return m.group(1), float(m.group(3)), int(m.group(4))
     except ValueError:
         return None
 
 
 def arm_label(method: str, alpha: float, greek: bool = False) -> str:
-    """Human name of an arm: 'baseline' or 'MixUp alpha=0.4' ('MixUp α=0.4' with greek=True)."""
+    """Human name of an arm: 'baseline', 'MixUp alpha=0.4', 'label smoothing eps=0.1' (α, ε with greek=True)."""
     if method == "baseline":
         return "baseline"
-    return f"MixUp {'α' if greek else 'alpha'}={format_alpha(alpha)}"
+    letter, name = METHOD_NAMES.get(method, ("a", method))
+    return f"{name} {PARAM_NAMES[letter][1 if greek else 0]}={format_alpha(alpha)}"
+
+
+def arm_order(arm: tuple[str, float]) -> tuple[int, float]:
+    """Sort key of an arm (method, parameter): baseline, MixUp by alpha, then CutMix, smoothing, Manifold."""
+    methods = list(METHOD_NAMES)
+    return (methods.index(arm[0]) if arm[0] in methods else len(methods), arm[1])
 
 
 def arms(df: pd.DataFrame) -> list[tuple[str, float]]:
-    """The arms present in `df` as (method, alpha), baseline first, then by increasing alpha.
+    """The arms present in `df` as (method, parameter), in `arm_order`.
 
     Every table row, legend and verdict sentence follows this order.
     """
     pairs = df[["method", "alpha"]].drop_duplicates()
     keys = [(str(m), float(a)) for m, a in zip(pairs["method"], pairs["alpha"], strict=True)]
-    return sorted(keys, key=lambda k: (k[0] != "baseline", k[1]))
+    return sorted(keys, key=arm_order)
 
 
 # --- numbers and counts as text ------------------------------------------------------------

@@ -47,8 +47,15 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
         if not metrics_path.exists():
             warnings.append(f"Skipped run {run_dir.name}: no {results.METRICS_FILE} yet (no epoch finished).")
             continue
+        torn = results.torn_metrics(run_dir)
+        if torn is not None:
+            warnings.append(f"Run {run_dir.name}: {torn_note(run_dir, torn)}")
         try:
             df = results.read_metrics(metrics_path)
+            if torn is not None and torn.last_row_cut:
+                df = df.iloc[:-1]
+                if df.empty:
+                    raise UserError(f"{metrics_path} holds no whole epoch row.")
             df, notes = _clean_run(df, metrics_path)
         except UserError as e:
             warnings.append(f"Skipped run {run_dir.name}: {e}")
@@ -79,6 +86,17 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     df["_order"] = (df["method"] != "baseline").astype(int)
     df = df.sort_values(["_order", "alpha", "seed", "epoch"]).drop(columns="_order").reset_index(drop=True)
     return df, warnings
+
+
+def torn_note(run_dir: Path, torn: results.Torn) -> str:
+    """A warning for a torn metrics.csv: what is wrong, what the report does, how to repair it."""
+    path = run_dir / results.METRICS_FILE
+    done = " (its cut last row is left out)" if torn.last_row_cut else ""
+    if (run_dir / results.CHECKPOINT_FILE).exists():
+        fix = "re-run the same `mixup-bench run` command to rewrite it from checkpoint.pt"
+    else:
+        fix = "there is no checkpoint.pt to rebuild it from"
+    return f"{path} is torn: {torn.reason}{done}; {fix}."
 
 
 def _clean_run(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:

@@ -61,7 +61,13 @@ def check_compatible(exp: ExperimentConfig) -> dict | None:
     old = results.read_experiment(exp.path)
     if old is None:
         return None
-    old_training = old.get("config", {}).get("training", {})
+    old_config = old.get("config", {})
+    old_training = old_config.get("training", {}) if isinstance(old_config, dict) else None
+    if not isinstance(old_training, dict):
+        raise UserError(
+            f"{exp.path / results.EXPERIMENT_FILE} holds no config.training object; "
+            "restore it, or delete it to start the record anew."
+        )
     new_training = dataclasses.asdict(exp.training)
     for key in TRAINING_KEYS:
         if key in old_training and old_training[key] != new_training[key]:
@@ -85,9 +91,10 @@ def write_experiment_record(exp: ExperimentConfig, data: Cifar10) -> None:
 
 def _write_experiment_record(exp: ExperimentConfig, data: Cifar10, old: dict | None) -> None:
     cfg = dataclasses.asdict(exp)
-    old_cfg = (old or {}).get("config", {})
-    cfg["alphas"] = sorted(set(old_cfg.get("alphas", [])) | set(exp.alphas))
-    cfg["seeds"] = sorted(set(old_cfg.get("seeds", [])) | set(exp.seeds))
+    old_cfg = (old or {}).get("config", {})  # an object: check_compatible made sure
+    for key in ("alphas", "cutmix", "smoothing", "manifold"):  # arms added by later calls are merged in
+        cfg[key] = sorted(set(_numbers(old_cfg.get(key))) | set(getattr(exp, key)))
+    cfg["seeds"] = sorted(set(_numbers(old_cfg.get("seeds"), int)) | set(exp.seeds))
     record = {
         "name": exp.name,
         "config": cfg,
@@ -97,3 +104,10 @@ def _write_experiment_record(exp: ExperimentConfig, data: Cifar10, old: dict | N
         **environment(exp),
     }
     results.atomic_write_json(exp.path / results.EXPERIMENT_FILE, record)
+
+
+def _numbers(values, kind: type = float) -> list:
+    """The numbers of a JSON list read back (a hand-edited record may hold anything else)."""
+    if not isinstance(values, list):
+        return []
+    return [v for v in values if isinstance(v, kind if kind is int else (int, float)) and not isinstance(v, bool)]

@@ -25,7 +25,7 @@ from rich.text import Text
 
 from mixup_bench import results
 from mixup_bench.errors import UserError
-from mixup_bench.naming import arm_label, method_for, parse_run_id, run_id_for
+from mixup_bench.naming import arm_label, arm_order, method_for, parse_run_id, run_id_for
 from mixup_bench.sweep.locks import holder, is_locked
 
 DONE, PARTIAL, LOCKED, NOT_STARTED = "done", "partial", "locked", "not started"
@@ -37,7 +37,7 @@ class RunStatus:
     """One run as `status` sees it."""
 
     run_id: str
-    alpha: float | None  # None when neither config.json nor the run id tells
+    alpha: float | None  # the method's parameter; None when neither config.json nor the run id tells
     seed: int | None
     state: str  # done | partial | locked | not started
     epochs_done: int  # rows in metrics.csv
@@ -45,6 +45,11 @@ class RunStatus:
     test_acc: float | None  # of the last finished epoch, in [0, 1]
     holder: str | None = None  # 'pid 123 on host' while locked
     path: Path | None = None  # the run folder, None when it does not exist yet
+    method: str | None = None  # None: from alpha (0: baseline, else mixup)
+
+    @property
+    def arm(self) -> tuple[str, float] | None:
+        return None if self.alpha is None else (self.method or method_for(self.alpha), self.alpha)
 
     @property
     def progress(self) -> str:
@@ -65,21 +70,27 @@ def experiment_status(path: Path) -> list[RunStatus]:
     statuses: dict[str, RunStatus] = {}
     for rdir in results.run_dirs(exp_dir):
         statuses[rdir.name] = _run_status(rdir, planned_epochs)
-    for alpha, seed in _expected_runs(config):
-        rid = run_id_for(alpha, seed)
+    for method, alpha, seed in _expected_runs(config):
+        rid = run_id_for(alpha, seed, method)
         if rid not in statuses:
-            statuses[rid] = RunStatus(rid, alpha, seed, NOT_STARTED, 0, planned_epochs, None)
+            statuses[rid] = RunStatus(rid, alpha, seed, NOT_STARTED, 0, planned_epochs, None, method=method)
     if not statuses:
         raise UserError(f"{exp_dir} holds no runs and no experiment.json that lists any; run `mixup-bench run` first.")
     return sorted(statuses.values(), key=_order)
 
 
-def _expected_runs(config: dict) -> list[tuple[float, int]]:
-    """The runs experiment.json plans; values of the wrong type (a hand-edited file) are left out."""
-    alphas = [a for a in map(_float, _list(config.get("alphas"))) if a is not None and a >= 0]
+def _expected_runs(config: dict) -> list[tuple[str, float, int]]:
+    """The runs (method, parameter, seed) experiment.json plans; values of the wrong type (a hand-edited
+    file) are left out."""
+
+    def params(key: str) -> list[float]:
+        return [a for a in map(_float, _list(config.get(key))) if a is not None and a >= 0]
+
     seeds = [s for s in _list(config.get("seeds")) if _count(s) is not None]
-    arms = ([0.0] if config.get("baseline", True) and config else []) + alphas
-    return [(a, int(s)) for s in seeds for a in dict.fromkeys(arms)]
+    arms = [(method_for(a), a) for a in ([0.0] if config.get("baseline", True) and config else []) + params("alphas")]
+    for method, key in (("cutmix", "cutmix"), ("smooth", "smoothing"), ("manifold", "manifold")):
+        arms += [(method, a) for a in params(key)]
+    return [(m, a, int(s)) for s in seeds for m, a in dict.fromkeys(arms)]
 
 
 def _object(value) -> dict:
@@ -96,19 +107,18 @@ def _count(value) -> int | None:
 
 
 def _order(s: RunStatus) -> tuple:
-    return (s.alpha is None, s.alpha if s.alpha is not None else 0.0, s.seed if s.seed is not None else -1, s.run_id)
+    return (s.arm is None, arm_order(s.arm) if s.arm else (0, 0.0), s.seed if s.seed is not None else -1, s.run_id)
 
 
 def _run_status(rdir: Path, planned_epochs: int | None) -> RunStatus:
     cfg = _read_json_or_none(rdir / results.CONFIG_FILE) or {}
-    alpha, seed = _float(cfg.get("alpha")), _count(cfg.get("seed"))
-    if alpha is None or alpha < 0 or seed is None:
-        parsed = parse_run_id(rdir.name)
-        alpha, seed = parsed[1:] if parsed else (None, None)
+    alpha, seed, method = _float(cfg.get("alpha")), _count(cfg.get("seed")), cfg.get("method")
+    if alpha is None or alpha < 0 or seed is None or not isinstance(method, str):
+        method, alpha, seed = parse_run_id(rdir.name) or (None, None, None)
     epochs = _count(_object(cfg.get("training")).get("epochs")) or planned_epochs
     rows = _metrics_rows(rdir / results.METRICS_FILE)
     test_acc = _float(rows[-1].get("test_acc")) if rows else None
-    status = RunStatus(rdir.name, alpha, seed, NOT_STARTED, len(rows), epochs, test_acc, path=rdir)
+    status = RunStatus(rdir.name, alpha, seed, NOT_STARTED, len(rows), epochs, test_acc, path=rdir, method=method)
     if results.is_done(rdir):
         status.state = DONE
         final = _read_json_or_none(rdir / results.DONE_FILE) or {}
@@ -161,7 +171,7 @@ def status_table(statuses: list[RunStatus], title: str | None = None) -> Table:
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for s in statuses:
-        arm = "?" if s.alpha is None else arm_label(method_for(s.alpha), s.alpha)
+        arm = "?" if s.arm is None else arm_label(*s.arm)
         note = f"training: {s.holder}" if s.state == LOCKED else ""
         if s.path is not None and (torn := results.torn_metrics(s.path)) is not None:
             note = f"metrics.csv torn ({torn.reason}); `run` repairs it" if s.state == DONE else "metrics.csv torn"

@@ -245,7 +245,7 @@ def train_run(
         row["epoch_seconds"] = time.perf_counter() - t0
         state.epoch = epoch
         state.history.append(row)
-        if cfg.alpha > 0:
+        if cfg.method in ("mixup", "cutmix", "manifold"):  # the arms that draw a lam
             state.lam_log.extend({"epoch": epoch, "step": i + 1, "lam": lam} for i, lam in enumerate(tr.lams))
         save_epoch(run_dir, cfg, state, test_eval.calibration)
         emit({"type": "epoch", **row})

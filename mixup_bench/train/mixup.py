@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mixup_bench.config import LAM_MODES
+
 
 def sample_lam(alpha: float, generator: torch.Generator) -> float:
     """Draw lam ~ Beta(alpha, alpha) using only `generator` for randomness.
@@ -122,9 +124,6 @@ def soft_targets(y_a: torch.Tensor, y_b: torch.Tensor, lam: float | torch.Tensor
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Cross-entropy against soft targets (B, C), mean over the batch."""
     return -(targets * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
-
-
-LAM_MODES = ("batch", "elem")
 
 
 @dataclass

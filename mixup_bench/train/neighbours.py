@@ -18,12 +18,12 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from mixup_bench.train.mixup import MixedBatch, MixUp, mixed_cross_entropy, sample_lam, sample_permutation
+from mixup_bench.naming import METHOD_NAMES
+from mixup_bench.train.mixup import MixedBatch, MixUp, sample_lam, sample_permutation
 from mixup_bench.train.models import forward_stages
 
-# Method names, as they appear in metrics.csv's `method` column and in run ids.
-BASELINE, MIXUP, CUTMIX, SMOOTH, MANIFOLD = "baseline", "mixup", "cutmix", "smooth", "manifold"
-METHODS = (BASELINE, MIXUP, CUTMIX, SMOOTH, MANIFOLD)
+# Method names, as in metrics.csv's `method` column and in run ids (naming.METHOD_NAMES).
+BASELINE, MIXUP, CUTMIX, SMOOTH, MANIFOLD = METHOD_NAMES
 
 
 def cutmix_box(lam: float, height: int, width: int, cy: int, cx: int) -> tuple[int, int, int, int]:
@@ -128,5 +128,6 @@ def build_mixer(method: str, param: float, generator: torch.Generator, model, la
         return LabelSmoothing(param, generator)
     if method == MANIFOLD:
         stages = model.stages()
-        return ManifoldMixUp(param, generator, stages, tuple(range(len(stages))))  # input, then after each stage but the last
-    raise ValueError(f"unknown method {method!r}; one of {METHODS}")
+        # mix at the input (0) or after any stage but the last
+        return ManifoldMixUp(param, generator, stages, tuple(range(len(stages))))
+    raise ValueError(f"unknown method {method!r}; one of {tuple(METHOD_NAMES)}")

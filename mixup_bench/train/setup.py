@@ -11,8 +11,8 @@ import torch
 
 from mixup_bench.config import RunConfig
 from mixup_bench.train.checkpoint import RunState
-from mixup_bench.train.mixup import MixUp
 from mixup_bench.train.models import build_model
+from mixup_bench.train.neighbours import build_mixer
 from mixup_bench.train.splits import derive_seed
 from mixup_bench.train.step import Normalize, StepContext, warmup_linear_decay
 
@@ -42,16 +42,16 @@ def new_state(cfg: RunConfig, num_classes: int, device: torch.device, total_step
 
 def step_context(cfg: RunConfig, state: RunState, device: torch.device, amp: torch.dtype | None) -> StepContext:
     """The `train_step` context of a run: its model (torch.compile'd with `compile`), optimizer and
-    schedule, normalisation on `device`, MixUp(alpha) on the run's `mixup` stream, augmentation on its
-    `data` stream, and autocast to `amp` (None: fp32). Before or after a checkpoint restore alike:
-    compilation is lazy, and the restore copies into the same parameters and generators."""
+    schedule, normalisation on `device`, the arm's mixer (MixUp, CutMix, ...) on the run's `mixup`
+    stream, augmentation on its `data` stream, and autocast to `amp` (None: fp32). Before or after a
+    checkpoint restore alike: compilation is lazy, and the restore copies into the same parameters and generators."""
     forward = torch.compile(state.model) if cfg.training.compile else state.model
     return StepContext(
         forward,
         state.optimizer,
         state.scheduler,
         Normalize(device),
-        MixUp(cfg.alpha, state.mixup_gen),
+        build_mixer(cfg.method, cfg.alpha, state.mixup_gen, state.model, cfg.training.lam_mode),
         state.data_gen,
         augment=cfg.training.augment,
         amp=amp,

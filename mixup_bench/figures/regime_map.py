@@ -1,0 +1,140 @@
+"""The regime map of `mixup-bench compare`: what MixUp changes against the setting the experiments differ in.
+
+Four panels (Δ test accuracy, Δ test loss, Δ gap, Δ ECE), each MixUp minus baseline paired by seed at
+the final epoch, with its 95% t interval as an error bar, against the setting's value: a log axis for
+the training-set size, a categorical axis (in increasing order) for anything else. Each MixUp alpha
+keeps the colour it has in every other figure (`style.alpha_colors`); a dashed line marks no difference.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullLocator
+
+from mixup_bench.analysis.claim import CLAIM_WORDS
+from mixup_bench.figures.style import FORMATS, alpha_colors, save_figure, styled
+from mixup_bench.naming import arm_label
+
+if TYPE_CHECKING:
+    from mixup_bench.analysis.compare import CompareResult
+
+PANEL_LABELS = {
+    "test_acc": ("Δ test accuracy", "Δ test accuracy (pp)"),
+    "test_loss": ("Δ test loss", "Δ test loss (nats)"),
+    "gap": ("Δ gap: test − clean train loss", "Δ gap (nats)"),
+    "test_ece": ("Δ expected calibration error", "Δ ECE (pp)"),
+}
+
+
+def draw_regime_map(result: CompareResult, out_dir: Path, formats=FORMATS) -> list[Path]:
+    """Write `<out_dir>/regime_map.<fmt>` for each format; return the paths."""
+    from mixup_bench.analysis.compare import FIGURE_STEM
+
+    return save_figure(figure_regime_map(result), out_dir, FIGURE_STEM, formats)
+
+
+def _log_axis(result: CompareResult) -> bool:
+    values = [e.settings[result.setting] for e in result.experiments]
+    return (
+        result.setting == "subset"
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values)
+        and len(values) > 1
+    )
+
+
+@styled
+def figure_regime_map(result: CompareResult) -> Figure:
+    """The 2x2 regime map of `result` (from `compare.compare_experiments`)."""
+    from mixup_bench.analysis.compare import METRICS, setting_label
+
+    table = result.table
+    colors = alpha_colors(sorted({a for e in result.experiments for a in e.alphas} | {0.0}))
+    alphas = sorted(table["alpha"].unique())
+    log = _log_axis(result)
+    ticks = [e.settings[result.setting] for e in result.experiments] if log else list(range(len(result.experiments)))
+    position = {e.name: x for e, x in zip(result.experiments, ticks, strict=True)}
+    labels = [result.value_label(e) for e in result.experiments]
+    # Arms side by side around each value: a few percent of a decade on the log axis, of a slot otherwise.
+    spread = 0.035 if log else 0.09
+    offsets = {a: (i - (len(alphas) - 1) / 2) * spread for i, a in enumerate(alphas)}
+
+    fig = Figure(figsize=(12.5, 8.6), layout="constrained")
+    axes = fig.subplots(2, 2, sharex=True).ravel()
+    for ax, (metric, stem, *_rest) in zip(axes, METRICS, strict=True):
+        ax.axhline(0, color="0.35", ls="--", lw=1.1, zorder=1)
+        for alpha in alphas:
+            rows = table[table["alpha"] == alpha]
+            xs = [
+                position[n] * 10 ** offsets[alpha] if log else position[n] + offsets[alpha] for n in rows["experiment"]
+            ]
+            _draw_arm(ax, np.asarray(xs, float), rows, stem, colors.get(float(alpha), "#777777"))
+        title, ylabel = PANEL_LABELS[metric]
+        ax.set_title(f"{title} (MixUp claim: {CLAIM_WORDS[metric]})")
+        ax.set_ylabel(ylabel)
+        _pad_y_around_zero(ax)
+    for ax in axes:
+        if log:
+            ax.set_xscale("log")
+            ax.set_xlim(min(ticks) / 1.6, max(ticks) * 1.6)
+        else:
+            ax.set_xlim(-0.5, len(ticks) - 0.5)
+            ax.grid(axis="x", visible=False)
+        ax.set_xticks(ticks, labels)
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.tick_params(axis="x", labelbottom=True)
+    xlabel = setting_label(result.setting)
+    if log:
+        xlabel = xlabel[:-1] + ", log scale)" if xlabel.endswith(")") else xlabel + " (log scale)"
+    for ax in axes[2:]:
+        ax.set_xlabel(xlabel)
+
+    title = f"What MixUp changes against {setting_label(result.setting)}"
+    sub = "MixUp − baseline, paired by seed, at the final epoch; error bars: 95% t interval over paired seeds"
+    if result.also_differ:
+        sub += f"\nconfounded with: {', '.join(result.also_differ)} (also differ between these experiments)"
+    fig.suptitle(f"{title}\n{sub}")
+    fig.legend(handles=_handles(alphas, colors, table), loc="outside right upper", frameon=False)
+    return fig
+
+
+def _draw_arm(ax, xs: np.ndarray, rows, stem: str, color: str) -> None:
+    """One arm: its Δ at each value with the interval as an error bar, joined by a faint line;
+    a hollow marker where a single pair gives no interval."""
+    mean = rows[stem].to_numpy(float)
+    lo, hi = rows[f"{stem}_ci_low"].to_numpy(float), rows[f"{stem}_ci_high"].to_numpy(float)
+    has_ci = np.isfinite(lo) & np.isfinite(hi)
+    if len(xs) > 1:
+        ax.plot(xs, mean, color=color, lw=1.2, alpha=0.55, zorder=2)
+    if has_ci.any():
+        yerr = np.vstack([mean - lo, hi - mean])[:, has_ci]
+        ax.errorbar(xs[has_ci], mean[has_ci], yerr=yerr, fmt="o", ms=7, color=color, capsize=5, lw=1.8, zorder=3)
+    if (~has_ci).any():
+        ax.plot(xs[~has_ci], mean[~has_ci], "o", ms=7, mfc="white", mec=color, mew=1.8, zorder=3)
+
+
+def _pad_y_around_zero(ax) -> None:
+    """Keep the zero line inside the panel with some room above and below it."""
+    lo, hi = ax.get_ylim()
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    pad = 0.06 * (hi - lo) if hi > lo else 1.0
+    ax.set_ylim(lo - pad, hi + pad)
+
+
+def _handles(alphas, colors, table) -> list:
+    handles = [
+        Line2D(
+            [], [], color=colors.get(float(a), "#777777"), marker="o", ms=7, lw=1.8, label=arm_label("mixup", a, True)
+        )
+        for a in alphas
+    ]
+    handles.append(Line2D([], [], color="0.35", ls="--", lw=1.1, label="no difference\nfrom the baseline"))
+    handles.append(Line2D([], [], color="0.3", marker="o", ms=7, lw=1.8, label="mean, 95% t interval"))
+    single = table[[c for c in table.columns if c.endswith("_ci_low")]].isna().all(axis=1)
+    if bool(single.any()):
+        handles.append(Line2D([], [], color="0.3", marker="o", ms=7, mfc="white", ls="", label="one pair: no interval"))
+    return handles
