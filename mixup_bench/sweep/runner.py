@@ -33,8 +33,15 @@ class Outcome:
     stopped: bool = False  # the user asked to stop
 
 
-def run_experiment(exp: ExperimentConfig, reporter: Reporter, rerun_command: str = "") -> Outcome:
-    """Validate, prepare the folder, load data once, then train every run not yet DONE."""
+def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, rerun_command: str = "") -> Outcome:
+    """Validate, prepare the folder, load data once, then train every run not yet DONE.
+
+    reporter: where progress goes; None = a quiet one (the Python API's default).
+    """
+    if reporter is None:
+        from rich.console import Console
+
+        reporter = Reporter(Console(), len(exp.runs()), quiet=True)
     exp.validate()
     results.check_output_dir(exp.path)  # fail fast, before the data are loaded: --out a file, read-only, ...
     check_compatible(exp)
