@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= $(or $(MIXUP_BENCH_DATA),data)
 EXP ?= results/default
 
-.PHONY: install run plot bench status test test-fast lint clean
+.PHONY: install run run-label-noise plot bench status test test-fast lint clean
 
 $(BIN)/mixup-bench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,11 @@ $(BIN)/mixup-bench: pyproject.toml
 
 install: $(BIN)/mixup-bench  ## virtual environment with the project and its dev tools
 
-run: install  ## the default experiment: baseline + MixUp(0.4), seed 0
+run: install  ## the default preset: baseline + MixUp(0.4), 3 paired seeds on a 10,000-image subset
 	$(BIN)/mixup-bench run --alpha 0.4 --data-dir $(DATA)
+
+run-label-noise: install  ## the label-noise preset: 40% wrong labels, baseline + MixUp(1), 3 paired seeds
+	$(BIN)/mixup-bench run --preset label-noise --data-dir $(DATA)
 
 plot: install  ## figures + summary of the latest experiment
 	$(BIN)/mixup-bench plot $(EXP)

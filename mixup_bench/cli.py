@@ -186,12 +186,19 @@ def plot(
     experiment: Annotated[
         Path, typer.Argument(help="Experiment folder, or a results root (its latest experiment is used).")
     ] = Path("results"),
+    reference: Annotated[
+        str | None,
+        _opt(
+            "Also pair every other arm with this arm (its run id without -s<seed>: mixup-a0.2, cutmix-a1, "
+            "smooth-e0.1, manifold-a2): a second table in summary.md and paired_vs_<arm>.csv."
+        ),
+    ] = None,
 ) -> None:
     """Draw the figures and write summary.csv / summary.md with a seed-aware verdict."""
     with user_errors():
         from mixup_bench.analysis.report import make_report
 
-        make_report(experiment, console())
+        make_report(experiment, console(), reference=reference)
 
 
 @app.command()

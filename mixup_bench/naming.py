@@ -40,7 +40,10 @@ METHOD_NAMES = {
     "manifold": ("a", "Manifold MixUp"),
 }
 PARAM_NAMES = {"a": ("alpha", "α"), "e": ("eps", "ε")}
+# The methods that draw a mixing weight lam (and log it to lam.csv); the others never mix.
+LAM_METHODS = ("mixup", "cutmix", "manifold")
 _RUN_ID_RE = re.compile(r"^(baseline|mixup|cutmix|smooth|manifold)-([ae])([0-9.eE+-]+)-s(\d+)$")
+_ARM_ID_RE = re.compile(r"^(baseline|mixup|cutmix|smooth|manifold)-([ae])([0-9.eE+-]+)$")
 
 
 # --- runs and arms ----------------------------------------------------------------------
@@ -59,8 +62,7 @@ def method_for(alpha: float) -> str:
 def run_id_for(alpha: float, seed: int, method: str | None = None) -> str:
     """The folder name of one run: 'baseline-a0-s0', 'mixup-a0.4-s0', 'cutmix-a1-s0', 'smooth-e0.1-s0',
     'manifold-a2-s0'. `alpha` is the method's parameter; without `method`, alpha 0 is the baseline."""
-    method = method or method_for(alpha)
-    return f"{method}-{METHOD_NAMES[method][0]}{format_alpha(alpha)}-s{seed}"
+    return f"{arm_id(method or method_for(alpha), alpha)}-s{seed}"
 
 
 def parse_run_id(run_id: str) -> tuple[str, float, int] | None:
@@ -72,6 +74,26 @@ def parse_run_id(run_id: str) -> tuple[str, float, int] | None:
         return m.group(1), float(m.group(3)), int(m.group(4))
     except ValueError:
         return None
+
+
+def arm_id(method: str, alpha: float) -> str:
+    """The run-id prefix that names an arm: 'baseline-a0', 'mixup-a0.2', 'smooth-e0.1'."""
+    return f"{method}-{METHOD_NAMES[method][0]}{format_alpha(alpha)}"
+
+
+def parse_arm(text: str) -> tuple[str, float] | None:
+    """(method, parameter) from an arm id ('mixup-a0.2', 'smooth-e0.1', or 'baseline'); None for another text."""
+    text = text.strip()
+    if text == "baseline":
+        return "baseline", 0.0
+    m = _ARM_ID_RE.match(text)
+    if not m or METHOD_NAMES[m.group(1)][0] != m.group(2):
+        return None
+    try:
+        value = float(m.group(3))
+    except ValueError:
+        return None
+    return (m.group(1), value) if math.isfinite(value) else None
 
 
 def arm_label(method: str, alpha: float, greek: bool = False) -> str:

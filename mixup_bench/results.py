@@ -113,26 +113,28 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def check_output_dir(path: Path) -> None:
+def check_output_dir(path: Path, target: Path | None = None) -> None:
     """Refuse, before any expensive work, an output folder that cannot be created or written to.
 
-    Creates nothing. Raises WriteError (`cannot write <path>: <reason>`) when a part of `path` is a
-    file, a broken symlink, or the nearest existing folder is not writable (read-only file system,
-    permissions); the writes themselves still report a disk that fills up later.
+    Creates nothing. Raises WriteError (`cannot write <target>: <reason>`, `target` defaulting to
+    `path`) when a part of `path` is a file, a broken symlink, or the nearest existing folder is not
+    writable (read-only file system, permissions); the writes themselves still report a disk that
+    fills up later.
     """
     path = Path(path)
+    target = path if target is None else target
     probe = path
     while not probe.exists():
         if probe.is_symlink():
-            raise WriteError(errno.ENOENT, f"{probe} is a broken symlink", str(path))
+            raise WriteError(errno.ENOENT, f"{probe} is a broken symlink", str(target))
         if probe.parent == probe:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        raise WriteError(errno.ENOTDIR, f"{probe} is a file, not a folder", str(path))
+        raise WriteError(errno.ENOTDIR, f"{probe} is a file, not a folder", str(target))
     if not os.access(probe, os.W_OK | os.X_OK):
         reason = "read-only file system" if _read_only(probe) else "permission denied"
-        raise WriteError(errno.EACCES, f"{probe} is not writable ({reason})", str(path))
+        raise WriteError(errno.EACCES, f"{probe} is not writable ({reason})", str(target))
 
 
 def check_output_file(path: Path) -> None:
@@ -140,7 +142,7 @@ def check_output_file(path: Path) -> None:
     path = Path(path)
     if path.is_dir():
         raise WriteError(errno.EISDIR, "it is a folder; give a file name", str(path))
-    check_output_dir(path.parent)
+    check_output_dir(path.parent, target=path)
 
 
 def _read_only(path: Path) -> bool:

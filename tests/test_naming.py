@@ -36,3 +36,15 @@ def test_config_uses_the_same_names_and_naming_does_not_import_pandas():
     assert config.run_id_for is naming.run_id_for and config.format_alpha is naming.format_alpha
     code = "import sys, mixup_bench.naming, mixup_bench.config; print('pandas' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("text", "arm"),
+    [("baseline", ("baseline", 0.0)), ("baseline-a0", ("baseline", 0.0)), ("mixup-a0.2", ("mixup", 0.2)),
+     ("cutmix-a1", ("cutmix", 1.0)), ("smooth-e0.1", ("smooth", 0.1)), ("manifold-a2", ("manifold", 2.0)),
+     ("smooth-a0.1", None), ("mixup-a0.2-s0", None), ("mixup", None), ("mixup-ainf", None), ("", None)],
+)  # fmt: skip
+def test_arm_ids_round_trip(text, arm):
+    assert naming.parse_arm(text) == arm
+    if arm is not None and text != "baseline":
+        assert naming.arm_id(*arm) == text

@@ -1,7 +1,8 @@
 """`mixup-bench compare`: a regime map of what MixUp does across experiments that differ in one setting.
 
-Each experiment folder is read as `plot` reads it (`load.load_experiment`), and each MixUp arm is
-compared with the baseline of the same seed at the final epoch (`stats.paired_differences`). The
+Each experiment folder is read as `plot` reads it (`load.load_experiment`), and every arm but the
+baseline (MixUp, CutMix, label smoothing, Manifold MixUp) is compared with the baseline of the same
+seed at the final epoch (`stats.paired_differences`). The
 differences (Δ test accuracy, Δ test loss, Δ gap, Δ ECE, each with its 95% t interval and a judgement
 of the MixUp claim by `claim.judge`) are laid out against the setting that differs between the
 experiments: the training-set size (`subset`), `label_noise`, `epochs`, `model`, or any other
@@ -9,7 +10,7 @@ training setting of experiment.json.
 
 Outputs, in `out_dir` (default `<common parent of the experiments>/compare-<setting>/`):
 
-  regime_map.csv        one row per (experiment, MixUp arm): setting value, pairs, each Δ with its interval
+  regime_map.csv        one row per (experiment, arm): setting value, pairs, each Δ with its interval
   regime_map.md         the same as a table with a word per claim, the experiments and the notes
   regime_map.png/.svg   one panel per Δ against the setting (`figures.regime_map`)
 """
@@ -32,7 +33,7 @@ from rich.text import Text
 from mixup_bench import results
 from mixup_bench.analysis import stats
 from mixup_bench.analysis.claim import CLAIM_DIRECTION, CLAIM_WORDS, judge
-from mixup_bench.analysis.load import experiment_alphas, load_experiment
+from mixup_bench.analysis.load import experiment_arms, load_experiment
 from mixup_bench.config import TRAINING_KEYS, TrainingConfig
 from mixup_bench.errors import UserError
 from mixup_bench.naming import arm_label, format_alpha
@@ -78,7 +79,7 @@ class Compared:
     settings: dict[str, Any]  # every TRAINING_KEYS value, defaults filled in, `subset` as an image count
     full_subset: bool  # trained on the whole training set (subset None or 0)
     paired: stats.Paired
-    alphas: list[float]  # every alpha the experiment holds or plans (for the colours)
+    arms: list[tuple[str, float]]  # every arm (method, parameter) the experiment holds or plans (for the colours)
 
 
 @dataclass
@@ -87,11 +88,26 @@ class CompareResult:
 
     setting: str
     experiments: list[Compared]  # sorted by the setting's value
-    table: pd.DataFrame  # one row per (experiment, MixUp arm); see `regime_table`
+    table: pd.DataFrame  # one row per (experiment, arm but the baseline); see `regime_table`
     out_dir: Path
     also_differ: dict[str, list[str]] = field(default_factory=dict)  # other settings that differ (with --setting)
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def metrics(self) -> tuple:
+        """(metric, column stem, display scale, name, unit) of every compared difference."""
+        return METRICS
+
+    @property
+    def setting_label(self) -> str:
+        """The compared setting in words, with its unit."""
+        return setting_label(self.setting)
+
+    @property
+    def mixup_only(self) -> bool:
+        """True when every compared arm is a MixUp arm: the outputs then keep their MixUp wording."""
+        return set(self.table["method"]) <= {"mixup"} if "method" in self.table else True
 
     @property
     def numeric_axis(self) -> bool:
@@ -102,7 +118,8 @@ class CompareResult:
 
 
 def compare_experiments(paths: list[Path], out_dir: Path | None = None, setting: str | None = None) -> CompareResult:
-    """Compare MixUp with its baseline across experiments that differ in one training setting.
+    """Compare every arm (MixUp and its neighbours) with its baseline across experiments that differ in one
+    training setting.
 
     `paths` are experiment folders (at least two, each with experiment.json and paired seeds).
     `setting` names the setting to lay them out against; by default the one training setting
@@ -133,7 +150,7 @@ def compare_experiments(paths: list[Path], out_dir: Path | None = None, setting:
                 f"{d.name}: {len(partial)} run(s) still partial ({', '.join(partial)}); numbers may change."
             )
         settings, full = records[d]
-        experiments.append(Compared(d, d.name, settings, full, paired, experiment_alphas(d, df)))
+        experiments.append(Compared(d, d.name, settings, full, paired, experiment_arms(d, df)))
     experiments.sort(key=lambda e: _sort_key(e.settings[setting]))
 
     out_dir = Path(out_dir) if out_dir is not None else _common_parent(dirs) / f"compare-{setting}"
@@ -141,7 +158,7 @@ def compare_experiments(paths: list[Path], out_dir: Path | None = None, setting:
     result.table = regime_table(result)
     csv_path, md_path = out_dir / TABLE_CSV, out_dir / TABLE_MD
     results.atomic_write_text(csv_path, result.table.to_csv(index=False, float_format="%.6g"))
-    figures = draw_regime_map(result, out_dir)
+    figures = draw_regime_map(result, out_dir, FIGURE_STEM)
     results.atomic_write_text(md_path, regime_markdown(result, figures))
     result.files = [csv_path, md_path, *figures]
     return result
@@ -251,11 +268,11 @@ def _check_one_per_value(dirs: list[Path], records: dict[Path, tuple[dict, bool]
 
 
 def _why_unpaired(paired: stats.Paired) -> str:
-    if not paired.has_baseline:
+    if not paired.has_reference:
         return "it holds no baseline run (alpha 0)"
-    if not paired.has_mixup:
-        return "it holds no MixUp run (alpha above 0)"
-    return "no MixUp run shares a seed and an epoch with a baseline run"
+    if not paired.has_others:
+        return "it holds no MixUp run (alpha above 0) nor any other arm besides the baseline"
+    return "no run of another arm shares a seed and an epoch with a baseline run"
 
 
 def _sort_key(value) -> tuple:
@@ -315,38 +332,40 @@ def _digits(scale: float) -> int:
 
 
 def regime_table(result: CompareResult) -> pd.DataFrame:
-    """One row per (experiment, MixUp arm), in the order of the setting's value then alpha.
+    """One row per (experiment, arm but the baseline), in the order of the setting's value then
+    `naming.arm_order` (MixUp by alpha, then CutMix, label smoothing, Manifold MixUp).
 
-    Columns: setting, value, value_label, experiment, path, arm, alpha, pairs (seeds paired),
-    seeds, epoch_min, epoch_max, and for each compared metric `<stem>`, `<stem>_ci_low`,
-    `<stem>_ci_high` (MixUp − baseline in pp for accuracy and ECE, in nats for the losses) and
-    `<metric>_claim` (supported / contradicted / inconclusive / no interval, by `claim.judge`).
+    Columns: setting, value, value_label, experiment, path, arm, method, alpha (the method's parameter),
+    pairs (seeds paired), seeds, epoch_min, epoch_max, and for each compared metric `<stem>`,
+    `<stem>_ci_low`, `<stem>_ci_high` (arm − baseline in pp for accuracy and ECE, in nats for the
+    losses) and `<metric>_claim` (supported / contradicted / inconclusive / no interval, by `claim.judge`).
     """
     rows = []
     for exp in result.experiments:
-        s = exp.paired.summary
-        for alpha in sorted(s["alpha"].unique()):
+        for arm in exp.paired.compared:
+            sel = exp.paired.arm_summary(arm).iloc[0]
             row: dict[str, Any] = {
                 "setting": result.setting,
                 "value": exp.settings[result.setting],
                 "value_label": result.value_label(exp),
                 "experiment": exp.name,
                 "path": str(exp.path),
-                "arm": arm_label("mixup", alpha),
-                "alpha": float(alpha),
+                "arm": arm_label(*arm),
+                "method": arm[0],
+                "alpha": float(arm[1]),
+                "pairs": int(sel["n"]),
+                "seeds": sel["seeds"],
+                "epoch_min": int(sel["epoch_min"]),
+                "epoch_max": int(sel["epoch_max"]),
             }
             for metric, stem, scale, *_ in METRICS:
-                iv = exp.paired.get(alpha, metric)
-                sel = s[(s["alpha"] == alpha) & (s["metric"] == metric)].iloc[0]
-                row.update(
-                    pairs=iv.n, seeds=sel["seeds"], epoch_min=int(sel["epoch_min"]), epoch_max=int(sel["epoch_max"])
-                )
+                iv = exp.paired.get(arm, metric)
                 row[stem] = scale * iv.mean
                 row[f"{stem}_ci_low"] = scale * iv.low
                 row[f"{stem}_ci_high"] = scale * iv.high
                 row[f"{metric}_claim"] = judge(iv, CLAIM_DIRECTION[metric])
             rows.append(row)
-    head = ["setting", "value", "value_label", "experiment", "path", "arm", "alpha", "pairs", "seeds"]
+    head = ["setting", "value", "value_label", "experiment", "path", "arm", "method", "alpha", "pairs", "seeds"]
     head += ["epoch_min", "epoch_max"]
     for metric, stem, *_ in METRICS:
         head += [stem, f"{stem}_ci_low", f"{stem}_ci_high", f"{metric}_claim"]
@@ -373,10 +392,10 @@ def regime_markdown(result: CompareResult, figures: list[Path]) -> str:
     label = setting_label(result.setting)
     lines = [f"# MixUp regime map: {label}", ""]
     lines += [f"{len(result.experiments)} experiments, one per value of `{result.setting}`:", ""]
-    lines += [f"| {result.setting} | experiment | folder | MixUp arms |", "|---:|---|---|---|"]
+    lines += [f"| {result.setting} | experiment | folder | {'MixUp arms' if result.mixup_only else 'arms'} |"]
+    lines.append("|---:|---|---|---|")
     for e in result.experiments:
-        arms = ", ".join(format_alpha(a) for a in sorted(e.paired.summary["alpha"].unique()))
-        lines.append(f"| {result.value_label(e)} | {e.name} | `{e.path}` | α = {arms} |")
+        lines.append(f"| {result.value_label(e)} | {e.name} | `{e.path}` | {_arms_text(result, e)} |")
     lines.append("")
     if result.also_differ:
         other = "; ".join(f"`{k}` ({', '.join(v)})" for k, v in result.also_differ.items())
@@ -386,12 +405,13 @@ def regime_markdown(result: CompareResult, figures: list[Path]) -> str:
             "",
         ]
     lines += [
-        "Δ is MixUp − baseline, paired by seed, at the last epoch both runs of a pair reached (the final epoch "
-        "for finished runs), with a 95% t interval over the pairs. Accuracy and ECE differences are in "
-        "percentage points, losses in nats; the gap is test loss − clean train loss. After each Δ, the MixUp "
-        "claim for that metric (test accuracy higher, test loss lower, gap smaller, ECE lower) is judged: "
-        "*supported* when the interval excludes 0 on the claimed side, *contradicted* when it excludes 0 on "
-        "the other side, *inconclusive* when it holds 0, *no interval* with a single pair. Intervals are not "
+        f"Δ is {_compared_name(result)} − baseline, paired by seed, at the last epoch both runs of a pair reached "
+        "(the final epoch for finished runs), with a 95% t interval over the pairs. Accuracy and ECE differences "
+        "are in percentage points, losses in nats; the gap is test loss − clean train loss. After each Δ, the "
+        "MixUp claim (the same for every arm) for that metric (test accuracy higher, test loss lower, gap "
+        "smaller, ECE lower) is judged: *supported* when the interval excludes 0 on the claimed side, "
+        "*contradicted* when it excludes 0 on the other side, *inconclusive* when it holds 0, *no interval* "
+        "with a single pair. Intervals are not "
         "corrected for making several comparisons.",
         "",
     ]
@@ -427,7 +447,7 @@ def print_comparison(result: CompareResult, console: Console) -> None:
 def console_table(result: CompareResult) -> Table:
     """The regime table for a terminal: one row per metric, grouped by setting value and arm (fits 80 columns)."""
     t = Table(
-        title=f"MixUp − baseline by {result.setting} (paired by seed, final epoch)",
+        title=f"{_compared_name(result)} − baseline by {result.setting} (paired by seed, final epoch)",
         title_justify="left",
         caption="claim: test acc higher, test loss lower, gap smaller, ECE lower; supported = the 95% CI "
         "excludes 0 on the claimed side, contradicted = on the other side, inconclusive = it holds 0",
@@ -445,7 +465,7 @@ def console_table(result: CompareResult) -> Table:
             first = i == 0
             t.add_row(
                 Text(str(r["value_label"]) if first else ""),
-                Text(f"α={format_alpha(r['alpha'])}, n={r['pairs']}" if first else ""),
+                Text(f"{_short_arm(result, r['method'], r['alpha'])}, n={r['pairs']}" if first else ""),
                 Text(_CONSOLE_NAMES[metric]),
                 Text(delta_text(r, stem, _digits(scale))),
                 Text(f"{r[f'{metric}_claim']}"),
@@ -455,3 +475,20 @@ def console_table(result: CompareResult) -> Table:
 
 
 _CONSOLE_NAMES = {"test_acc": "test acc, pp", "test_loss": "test loss", "gap": "gap", "test_ece": "ECE, pp"}
+
+
+def _compared_name(result: CompareResult) -> str:
+    return "MixUp" if result.mixup_only else "arm"
+
+
+def _short_arm(result: CompareResult, method: str, alpha: float) -> str:
+    """'α=0.4' in MixUp-only comparisons, else the arm's label with greek letters ('CutMix α=1')."""
+    return f"α={format_alpha(alpha)}" if result.mixup_only else arm_label(method, alpha, greek=True)
+
+
+def _arms_text(result: CompareResult, exp: Compared) -> str:
+    """The compared arms of one experiment: 'α = 0.2, 1' (MixUp only), else their labels."""
+    arms = exp.paired.compared
+    if result.mixup_only:
+        return "α = " + ", ".join(format_alpha(a) for _, a in arms)
+    return ", ".join(arm_label(m, a, greek=True) for m, a in arms)

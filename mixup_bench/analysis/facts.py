@@ -23,13 +23,24 @@ class Analysis:
     df: pd.DataFrame  # every finished epoch of every run (load.load_experiment)
     agg: pd.DataFrame  # mean, std and t interval over seeds per arm, metric and epoch (stats.aggregate)
     finals: pd.DataFrame  # the last finished epoch of every run, one row per run (stats.final_rows)
-    paired: stats.Paired  # MixUp minus baseline, paired by seed (stats.paired_differences)
-    arms: list[tuple[str, float]]  # (method, alpha), baseline first, then by alpha (naming.arms)
+    paired: stats.Paired  # every other arm minus the baseline, paired by seed (stats.paired_differences)
+    arms: list[tuple[str, float]]  # (method, parameter) in naming.arm_order: baseline, MixUp by alpha, neighbours
+    versus: stats.Paired | None = None  # every other arm minus the arm of `plot --reference`, when one is chosen
 
     @property
     def mixup_alphas(self) -> list[float]:
         """The alphas of the MixUp arms, increasing."""
         return [a for m, a in self.arms if m == "mixup"]
+
+    @property
+    def other_arms(self) -> list[tuple[str, float]]:
+        """Every arm but the baseline, in `naming.arm_order`."""
+        return [arm for arm in self.arms if arm[0] != "baseline"]
+
+    @property
+    def mixup_only(self) -> bool:
+        """True when every arm is the baseline or MixUp: such experiments keep the MixUp-only wording."""
+        return all(m in ("baseline", "mixup") for m, _ in self.arms)
 
     @property
     def partial_runs(self) -> list[str]:
@@ -42,12 +53,17 @@ class Analysis:
         return f[(f["method"] == method) & (f["alpha"] == alpha)]
 
 
-def analyze(df: pd.DataFrame) -> Analysis:
-    """Compute every aggregate and paired difference of the rows `df` once."""
+def analyze(df: pd.DataFrame, reference: tuple[str, float] | None = None) -> Analysis:
+    """Compute every aggregate and paired difference of the rows `df` once; with `reference` (an arm
+    of `df` other than the baseline), also every other arm's paired differences against it."""
+    versus = None
+    if reference is not None and reference[0] != "baseline":
+        versus = stats.paired_differences(df, reference=reference)
     return Analysis(
         df=df,
         agg=stats.aggregate(df),
         finals=stats.final_rows(df),
         paired=stats.paired_differences(df),
         arms=arms(df),
+        versus=versus,
     )

@@ -13,7 +13,7 @@ import pandas as pd
 
 from mixup_bench import results
 from mixup_bench.errors import UserError
-from mixup_bench.naming import arm_label, parse_run_id
+from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, arms, method_for, parse_run_id
 
 # Every metrics.csv column but the three text ones must parse as a number.
 _NUMERIC_COLUMNS = tuple(c for c in results.METRICS_COLUMNS if c not in ("experiment", "run_id", "method"))
@@ -28,7 +28,7 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
       in progress (or was stopped) and its last row is its last finished epoch;
     - `gap` (float): test_loss - clean_train_loss, the generalisation gap in loss.
 
-    Rows are sorted by method (baseline first), alpha, seed and epoch. A run whose
+    Rows are sorted by method (baseline, mixup, cutmix, smooth, manifold), parameter, seed and epoch. A run whose
     metrics.csv is missing, empty or malformed is skipped with a warning string; a
     second run with the same (method, alpha, seed) is skipped too. Raises UserError when
     the folder does not exist or when no usable run remains.
@@ -83,7 +83,7 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
 
     df = pd.concat(frames, ignore_index=True)
     df["gap"] = df["test_loss"] - df["clean_train_loss"]
-    df["_order"] = (df["method"] != "baseline").astype(int)
+    df["_order"] = df["method"].map(list(METHOD_NAMES).index)  # baseline, MixUp, then the neighbours
     df = df.sort_values(["_order", "alpha", "seed", "epoch"]).drop(columns="_order").reset_index(drop=True)
     return df, warnings
 
@@ -116,10 +116,12 @@ def _clean_run(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
         raise UserError(f"{path} has rows without alpha, seed or epoch.")
     method = str(df["method"].iat[0])
     alpha = float(df["alpha"].iat[0])
-    if method not in ("baseline", "mixup"):
-        raise UserError(f"{path} has method {method!r}; expected baseline or mixup.")
-    if (method == "baseline") != (alpha == 0):
+    if method not in METHOD_NAMES:
+        raise UserError(f"{path} has method {method!r}; expected one of {', '.join(METHOD_NAMES)}.")
+    if method in ("baseline", "mixup") and (method == "baseline") != (alpha == 0):
         raise UserError(f"{path} has method {method} with alpha {alpha:g}; the baseline has alpha 0, MixUp above 0.")
+    if method not in ("baseline", "mixup") and not alpha > 0:
+        raise UserError(f"{path} has method {method} with parameter {alpha:g}; it must be above 0.")
     if (df["epoch"] < 1).any() or (df["epoch"] != df["epoch"].round()).any():
         raise UserError(f"{path} has epochs that are not whole numbers from 1.")
     df["method"] = df["method"].astype(str)
@@ -144,21 +146,40 @@ def read_record(exp_dir: Path) -> tuple[dict, list[str]]:
         return {}, [f"Ignored {results.EXPERIMENT_FILE}: {e}"]
 
 
-def experiment_alphas(exp_dir: Path, df: pd.DataFrame | None = None) -> list[float]:
-    """Every alpha the experiment holds or plans, sorted: from the loaded runs, the run folder
-    names (even of runs that could not be read) and experiment.json when present and readable.
+def experiment_arms(exp_dir: Path, df: pd.DataFrame | None = None) -> list[tuple[str, float]]:
+    """Every arm (method, parameter) the experiment holds or plans, in `naming.arm_order`: from the
+    loaded runs, the run folder names (even of runs that could not be read) and experiment.json
+    (its alphas, cutmix, smoothing and manifold lists) when present and readable. The baseline is
+    always among them.
 
-    Used to give each alpha the same colour in every figure, whatever subset is drawn.
+    Used to give each arm the same colour in every figure, whatever subset is drawn.
     """
-    found: set[float] = set()
+    found: set[tuple[str, float]] = {("baseline", 0.0)}
     if df is not None and not df.empty:
-        found.update(float(a) for a in df["alpha"].unique())
+        found.update(arms(df))
     for run_dir in results.run_dirs(Path(exp_dir)):
         parsed = parse_run_id(run_dir.name)
         if parsed:
-            found.add(parsed[1])
+            found.add((parsed[0], parsed[1]))
     record, _ = read_record(exp_dir)  # an unreadable experiment.json is reported by make_report
     for node in (record, record.get("config")):
-        if isinstance(node, dict) and isinstance(node.get("alphas"), list):
-            found.update(float(a) for a in node["alphas"] if isinstance(a, (int, float)) and a >= 0)
-    return sorted(found)
+        if isinstance(node, dict):
+            found.update(_planned_arms(node))
+    return sorted(found, key=arm_order)
+
+
+# experiment.json lists of planned arms: (key, method); `alphas` holds 0 for the baseline.
+_PLANNED = (("alphas", "mixup"), ("cutmix", "cutmix"), ("smoothing", "smooth"), ("manifold", "manifold"))
+
+
+def _planned_arms(node: dict) -> set[tuple[str, float]]:
+    found = set()
+    for key, method in _PLANNED:
+        values = node.get(key)
+        if isinstance(values, list):
+            found.update(
+                (method_for(a) if method == "mixup" else method, float(a))
+                for a in values
+                if isinstance(a, (int, float)) and not isinstance(a, bool) and (a > 0 or (method == "mixup" and a == 0))
+            )
+    return found

@@ -18,9 +18,11 @@ from mixup_bench.analysis import claim, run_logs, stats, summary
 from mixup_bench.analysis import load as loading
 from mixup_bench.analysis.facts import analyze
 from mixup_bench.analysis.memorisation import extend_display
+from mixup_bench.errors import UserError
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
+VERSUS_CSV_PREFIX = "paired_vs_"  # + the reference arm's id (`plot --reference`): paired_vs_mixup-a0.2.csv
 
 
 @dataclass
@@ -34,15 +36,20 @@ class ReportResult:
     summary: pd.DataFrame | None = None
 
 
-def make_report(path: Path, console: Console) -> ReportResult:
+def make_report(path: Path, console: Console, reference: str | None = None) -> ReportResult:
     """Resolve `path` to an experiment (a folder, or a results root: its latest experiment),
     write `summary.csv`, `summary.md` and `plots/*` into it, and print the table, the verdict,
     the warnings (skipped runs, in yellow) and the files written.
 
+    With `reference` (an arm id such as 'mixup-a0.2' or 'smooth-e0.1', see `resolve_reference`),
+    every other arm is also paired with that arm: a second table in summary.md and on the console,
+    and `paired_vs_<arm>.csv` (see `summary.versus_table`).
+
     The aggregates and paired differences are computed once (`facts.analyze`) and the same
     `Analysis` feeds the table, the verdict and the figures.
 
-    Raises UserError when the folder is missing, holds no experiment, or no run can be read.
+    Raises UserError when the folder is missing, holds no experiment, no run can be read, or
+    `reference` names no arm of the experiment.
     """
     from mixup_bench.figures import figures as plots  # local: matplotlib is slow to import
 
@@ -54,29 +61,60 @@ def make_report(path: Path, console: Console) -> ReportResult:
     record, record_warnings = loading.read_record(exp_dir)
     warnings = warnings + lam_warnings + cal_warnings + record_warnings
 
-    analysis = analyze(df)
+    analysis = analyze(df, reference=None if reference is None else resolve_reference(reference, labels.arms(df)))
     table = summary.summary_table(analysis)
     text = claim.verdict(analysis)
 
     csv_path = exp_dir / SUMMARY_CSV
     results.atomic_write_text(csv_path, table.to_csv(index=False, float_format="%.6g"))
+    versus_csv = []
+    if analysis.versus is not None:
+        versus_csv = [exp_dir / f"{VERSUS_CSV_PREFIX}{labels.arm_id(*analysis.versus.reference)}.csv"]
+        versus = summary.versus_table(analysis.versus)
+        results.atomic_write_text(versus_csv[0], versus.to_csv(index=False, float_format="%.6g"))
     figure_paths = plots.plot_experiment(exp_dir, analysis, lam=lam, reliability=reliability)
     md_path = exp_dir / SUMMARY_MD
-    markdown = summary_markdown(exp_dir, table, text, analysis.paired, warnings, figure_paths, config_line(record))
+    markdown = summary_markdown(
+        exp_dir, table, text, analysis.paired, warnings, figure_paths, config_line(record), versus=analysis.versus
+    )
     results.atomic_write_text(md_path, markdown)
-    files = [csv_path, md_path, *figure_paths]
+    files = [csv_path, md_path, *versus_csv, *figure_paths]
 
-    _print_report(console, exp_dir, table, text, warnings, files)
+    _print_report(console, exp_dir, table, text, warnings, files, analysis.versus)
     return ReportResult(experiment_dir=exp_dir, files=files, warnings=warnings, verdict=text, summary=table)
 
 
+def resolve_reference(text: str, arms: list[tuple[str, float]]) -> tuple[str, float]:
+    """The arm (method, parameter) of `plot --reference TEXT`: an arm id as in the run ids, without the
+    seed ('mixup-a0.2', 'cutmix-a1', 'smooth-e0.1', 'manifold-a2', 'baseline'). A UserError (one line)
+    when the text names no arm, or an arm the experiment does not hold."""
+    held = ", ".join(labels.arm_id(*arm) for arm in arms)
+    arm = labels.parse_arm(text)
+    if arm is None:
+        raise UserError(
+            f"--reference {text!r} is not an arm name; give one as in the run ids, without -s<seed>: {held}."
+        )
+    if arm not in arms:
+        raise UserError(f"--reference {text}: the experiment has no arm {labels.arm_id(*arm)}; its arms are: {held}.")
+    return arm
+
+
 def _print_report(
-    console: Console, exp_dir: Path, table: pd.DataFrame, verdict: str, warnings: list[str], files: list[Path]
+    console: Console,
+    exp_dir: Path,
+    table: pd.DataFrame,
+    verdict: str,
+    warnings: list[str],
+    files: list[Path],
+    versus: stats.Paired | None = None,
 ) -> None:
     console.print(Text.assemble(("Experiment", "bold"), f" {exp_dir}"), soft_wrap=True)
     console.print(fitting_table(table, console))
     console.print()
     console.print(Text.assemble(("Verdict. ", "bold"), verdict))
+    if versus is not None:
+        console.print()
+        console.print(versus_rich_table(versus))
     for w in warnings:
         console.print(f"Warning: {w}", style="yellow", markup=False, highlight=False, soft_wrap=True)
     console.print(Text.assemble("\n", (f"Wrote {len(files)} files", "bold"), f" into {exp_dir}:"), soft_wrap=True)
@@ -197,16 +235,19 @@ def summary_markdown(
     warnings: list[str],
     figures: list[Path],
     config: str = "",
+    versus: stats.Paired | None = None,
 ) -> str:
     """summary.md: the setup line `config` (see `config_line`), the table, the verdict paragraph,
-    the paired differences, notes and figure links."""
+    the paired differences against the baseline (and against the `versus` arm of `plot --reference`),
+    notes and figure links."""
     header, rows = display_rows(table)
+    mixup_only = set(table["method"]) <= {"baseline", "mixup"}
     lines = [f"# MixUp benchmark: {exp_dir.name}", ""]
     if config:
         lines += [config, ""]
     lines += [
         "Final epoch of each run; mean ± std over seeds. Accuracy and ECE in %, losses are cross-entropy in nats. "
-        "Δ is MixUp − baseline paired by seed, with a 95% t interval.",
+        f"Δ is {'MixUp' if mixup_only else 'arm'} − baseline paired by seed, with a 95% t interval.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] + ["---:"] * (len(header) - 2) + ["---"]) + "|",
@@ -214,26 +255,11 @@ def summary_markdown(
     lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
     lines += ["", "## Verdict", "", verdict, ""]
     if not paired.summary.empty:
-        lines += [
-            "## Paired differences (MixUp − baseline, same seed)",
-            "",
-            "| alpha | metric | mean | 95% CI | pairs | epoch |",
-            "|---|---|---:|---|---:|---:|",
-        ]
-        for _, s in paired.summary.iterrows():
-            m = s["metric"]
-            iv = stats.Interval.from_row(s)
-            ci = (
-                f"{labels.format_diff(m, iv.low)} to {labels.format_diff(m, iv.high)}"
-                if math.isfinite(iv.low)
-                else "n/a (one pair)"
-            )
-            epoch = _epoch_span(s["epoch_min"], s["epoch_max"])
-            lines.append(
-                f"| {labels.format_alpha(s['alpha'])} | {labels.METRIC_NAMES[m]} | {labels.format_diff(m, iv.mean)} "
-                f"| {ci} | {iv.n} | {epoch} |"
-            )
-        lines.append("")
+        title = "MixUp − baseline" if mixup_only else "arm − baseline"
+        lines += _paired_markdown(f"## Paired differences ({title}, same seed)", paired, by_alpha=mixup_only)
+    if versus is not None and not versus.summary.empty:
+        ref = labels.arm_label(*versus.reference)
+        lines += _paired_markdown(f"## Paired differences against {ref} (arm − {ref}, same seed)", versus)
     if warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]
     pngs = [f for f in figures if f.suffix == ".png"]
@@ -244,6 +270,50 @@ def summary_markdown(
             lines.append(f"![{f.stem.replace('_', ' ')}]({rel})")
         lines.append("")
     return "\n".join(lines)
+
+
+_PAIRED_HEADER = ("metric", "mean", "95% CI", "pairs", "epoch")
+
+
+def paired_rows(paired: stats.Paired, by_alpha: bool = False) -> list[list[str]]:
+    """One row of text per (arm, metric) of `paired.summary`: the arm (its alpha with `by_alpha`, as in
+    MixUp-only experiments, else its label), metric, mean, 95% CI, pairs and epoch."""
+    rows = []
+    for _, s in paired.summary.iterrows():
+        m = s["metric"]
+        iv = stats.Interval.from_row(s)
+        ci = (
+            f"{labels.format_diff(m, iv.low)} to {labels.format_diff(m, iv.high)}"
+            if math.isfinite(iv.low)
+            else "n/a (one pair)"
+        )
+        arm = labels.format_alpha(s["alpha"]) if by_alpha else labels.arm_label(s["method"], s["alpha"])
+        epoch = _epoch_span(s["epoch_min"], s["epoch_max"])
+        rows.append([arm, labels.METRIC_NAMES[m], labels.format_diff(m, iv.mean), ci, str(iv.n), epoch])
+    return rows
+
+
+def _paired_markdown(title: str, paired: stats.Paired, by_alpha: bool = False) -> list[str]:
+    """A summary.md section: `title` and the table of `paired_rows`."""
+    lines = [title, "", f"| {'alpha' if by_alpha else 'arm'} | " + " | ".join(_PAIRED_HEADER) + " |"]
+    lines.append("|---|---|---:|---|---:|---:|")
+    lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in paired_rows(paired, by_alpha)]
+    return lines + [""]
+
+
+def versus_rich_table(versus: stats.Paired) -> Table:
+    """The paired differences against the `plot --reference` arm, for the console."""
+    ref = labels.arm_label(*versus.reference)
+    t = Table(title=f"Paired differences against {ref} (arm − {ref}, same seed)", title_justify="left")
+    for i, h in enumerate(("arm", *_PAIRED_HEADER)):
+        t.add_column(h, justify="left" if i < 2 else "right")
+    previous = None
+    for row in paired_rows(versus):
+        t.add_row(*(Text(c) for c in ([row[0] if row[0] != previous else ""] + row[1:])))
+        previous = row[0]
+    if versus.summary.empty:
+        t.add_row(Text("no run shares a seed with the reference arm"), *[Text("")] * len(_PAIRED_HEADER))
+    return t
 
 
 def config_line(record: dict) -> str:

@@ -15,18 +15,20 @@ import numpy as np
 import pandas as pd
 
 from mixup_bench import results
-from mixup_bench.naming import arms
+from mixup_bench.naming import LAM_METHODS, arms
 
 
 def load_lam(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The lam values sampled by the MixUp runs of `df`, from each run's lam.csv.
+    """The lam values sampled by the runs of `df` that draw one (MixUp, CutMix, Manifold MixUp:
+    `naming.LAM_METHODS`), from each run's lam.csv.
 
-    Returns `(lam, warnings)`; `lam` has columns alpha, seed, epoch, step, lam (empty when
-    no MixUp run logged any). A missing lam.csv is normal and silent; a malformed one is
-    skipped with a warning.
+    Returns `(lam, warnings)`; `lam` has columns method, alpha, seed, epoch, step, lam (empty when
+    no such run logged any). A missing lam.csv is normal and silent; a malformed one is skipped
+    with a warning.
     """
     frames, warnings = [], []
-    for run_id, alpha, seed in _runs(df, method="mixup"):
+    runs = [(method, *run) for method in LAM_METHODS for run in _runs(df, method=method)]
+    for method, run_id, alpha, seed in runs:
         path = Path(exp_dir) / results.RUNS_DIR / run_id / results.LAM_FILE
         if not path.exists():
             continue
@@ -47,10 +49,11 @@ def load_lam(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             warnings.append(f"Ignored {path}: lam values must be numbers in [0, 1].")
             continue
         frames.append(
-            pd.DataFrame({"alpha": alpha, "seed": seed, "epoch": lam["epoch"], "step": lam["step"], "lam": values})
+            pd.DataFrame({"method": method, "alpha": alpha, "seed": seed, **lam[["epoch", "step"]], "lam": values})
         )
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=float) for c in ("alpha", "seed", "epoch", "step", "lam")}), warnings
+        empty = {c: pd.Series(dtype=float) for c in ("alpha", "seed", "epoch", "step", "lam")}
+        return pd.DataFrame({"method": pd.Series(dtype=str), **empty}), warnings
     return pd.concat(frames, ignore_index=True), warnings
 
 

@@ -5,8 +5,9 @@ calls each once per report:
 
 - `aggregate` gives the mean, standard deviation and a 95% t interval over seeds for
   each arm (method, alpha), epoch and metric.
-- `paired_differences` pairs each MixUp run with the baseline run of the same seed and
-  summarises MixUp minus baseline at the last epoch both runs reached. Pairing by seed
+- `paired_differences` pairs each run of every arm (MixUp, CutMix, label smoothing, Manifold
+  MixUp) with the baseline run of the same seed, or with the run of another chosen reference
+  arm, and summarises arm minus reference at the last epoch both runs reached. Pairing by seed
   removes the seed-to-seed variation both arms share (data order, initialisation).
 
 Accuracies and ECE are fractions in [0, 1] here; they become percent only when shown.
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from mixup_bench.naming import arm_label
+from mixup_bench.naming import METHOD_NAMES, arm_label, arms
 
 CONFIDENCE = 0.95
 
@@ -37,7 +38,7 @@ CURVE_METRICS = (
     "gap",
 )
 
-# Metrics compared pairwise (MixUp minus baseline, same seed), in the order the verdict names them.
+# Metrics compared pairwise (arm minus baseline, same seed), in the order the verdict names them.
 PAIRED_METRICS = ("clean_train_loss", "test_acc", "test_loss", "gap", "test_ece")
 
 
@@ -118,36 +119,62 @@ def final_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 # --- paired differences ---------------------------------------------------------------
 
+BASELINE = ("baseline", 0.0)
+
 
 @dataclass
 class Paired:
-    """MixUp minus baseline, paired by seed.
+    """Every other arm minus the reference arm (by default the baseline), paired by seed.
 
-    `pairs`: one row per (alpha, seed, metric) with the epoch compared, both values and diff.
-    `summary`: one row per (alpha, metric): mean, std, n, ci_low, ci_high of the diffs,
-    epoch_min/epoch_max of the compared epochs and `short` (True when a pair was compared
-    before the last epoch of one of its runs, because the other run stopped earlier).
+    `reference`: the arm every other arm is compared with, as (method, parameter).
+    `pairs`: one row per (method, alpha, seed, metric) with the epoch compared, both values
+    (`value` of the arm, `reference` of the reference arm) and `diff` = value - reference.
+    `summary`: one row per (method, alpha, metric) in `naming.arm_order`: mean, std, n, ci_low,
+    ci_high of the diffs, epoch_min/epoch_max of the compared epochs and `short` (True when a pair
+    was compared before the last epoch of one of its runs, because the other run stopped earlier).
     `notes`: plain sentences about pairing (partial runs, unpaired seeds).
-    `has_baseline` / `has_mixup`: whether either arm exists at all.
+    `has_reference` / `has_others`: whether the reference arm, and any other arm, exist at all.
     """
 
     pairs: pd.DataFrame
     summary: pd.DataFrame
     notes: list[str] = field(default_factory=list)
-    has_baseline: bool = False
-    has_mixup: bool = False
+    has_reference: bool = False
+    has_others: bool = False
+    reference: tuple[str, float] = BASELINE
 
-    def get(self, alpha: float, metric: str) -> Interval | None:
-        """The summarised difference for one alpha and metric, or None when no pair exists."""
-        s = self.summary
-        row = s[(s["alpha"] == alpha) & (s["metric"] == metric)]
+    def get(self, arm: tuple[str, float], metric: str) -> Interval | None:
+        """The summarised difference for one arm (method, parameter) and metric, or None when no pair exists."""
+        row = self.arm_summary(arm)
+        row = row[row["metric"] == metric]
         if row.empty:
             return None
         return Interval.from_row(row.iloc[0])
 
+    def arm_summary(self, arm: tuple[str, float]) -> pd.DataFrame:
+        """The rows of `summary` of one arm (method, parameter), one per metric."""
+        s = self.summary
+        return s[(s["method"] == arm[0]) & (s["alpha"] == float(arm[1]))]
 
-_PAIR_COLUMNS = ("alpha", "seed", "epoch", "last_epoch_mixup", "last_epoch_baseline", "metric", "mixup", "baseline")
+    @property
+    def compared(self) -> list[tuple[str, float]]:
+        """The arms with at least one pair, in `naming.arm_order`."""
+        return arms(self.summary) if not self.summary.empty else []
+
+
+_PAIR_COLUMNS = (
+    "method",
+    "alpha",
+    "seed",
+    "epoch",
+    "last_epoch",
+    "last_epoch_reference",
+    "metric",
+    "value",
+    "reference",
+)
 _SUMMARY_COLUMNS = (
+    "method",
     "alpha",
     "metric",
     "mean",
@@ -162,67 +189,84 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def paired_differences(df: pd.DataFrame, metrics=PAIRED_METRICS, confidence: float = CONFIDENCE) -> Paired:
-    """Pair each MixUp run with the baseline run of the same seed and compare them at the
-    last epoch both reached (the final epoch when both are complete).
+def paired_differences(
+    df: pd.DataFrame, metrics=PAIRED_METRICS, confidence: float = CONFIDENCE, reference: tuple[str, float] = BASELINE
+) -> Paired:
+    """Pair each run of every arm but `reference` (by default the baseline) with the `reference` run of
+    the same seed and compare them at the last epoch both reached (the final epoch when both are complete).
 
     For a pair where one run stopped earlier (a partial run), the comparison is made at the
-    largest epoch present in both, and a note says so. MixUp seeds without a baseline are
-    left out with a note. Differences are MixUp minus baseline, in the metric's own units
-    (fractions for accuracy and ECE).
+    largest epoch present in both, and a note says so. Seeds without a reference run are left out
+    with a note. Differences are arm minus reference, in the metric's own units (fractions for
+    accuracy and ECE).
     """
-    base = df[df["method"] == "baseline"]
-    mix = df[df["method"] == "mixup"]
-    rows, notes = _pair_rows(base, mix, metrics)
+    reference = (reference[0], float(reference[1]))
+    is_ref = (df["method"] == reference[0]) & (df["alpha"] == reference[1])
+    ref, others = df[is_ref], df[~is_ref]
+    rows, notes = _pair_rows(ref, others, reference, metrics)
     pairs = pd.DataFrame(rows, columns=list(_PAIR_COLUMNS))
-    pairs["diff"] = pairs["mixup"] - pairs["baseline"]
+    pairs["diff"] = pairs["value"] - pairs["reference"]
     summary = _summarise_pairs(pairs, confidence)
-    return Paired(pairs=pairs, summary=summary, notes=notes, has_baseline=not base.empty, has_mixup=not mix.empty)
+    return Paired(pairs, summary, notes, has_reference=not ref.empty, has_others=not others.empty, reference=reference)
 
 
-def _pair_rows(base: pd.DataFrame, mix: pd.DataFrame, metrics) -> tuple[list[dict], list[str]]:
-    """The rows of `Paired.pairs` (without diff) for every MixUp run, and the notes on the runs left out."""
+def _pair_rows(ref: pd.DataFrame, others: pd.DataFrame, reference, metrics) -> tuple[list[dict], list[str]]:
+    """The rows of `Paired.pairs` (without diff) for every run of `others`, in `naming.arm_order` then
+    seed, and the notes on the runs left out."""
     rows: list[dict] = []
     notes: list[str] = []
-    base_by_seed = {int(s): g.set_index("epoch") for s, g in base.groupby("seed")}
-    for (alpha, seed), g in mix.groupby(["alpha", "seed"], sort=True):
-        alpha, seed = float(alpha), int(seed)
-        b = base_by_seed.get(seed)
-        if b is None:
-            if not base.empty:
-                notes.append(f"{arm_label('mixup', alpha)} seed {seed} has no baseline run with seed {seed}; left out.")
-            continue
-        pair_rows, note = _pair_one_run(alpha, seed, g.set_index("epoch"), b, metrics)
-        rows += pair_rows
-        if note:
-            notes.append(note)
+    ref_by_seed = {int(s): g.set_index("epoch") for s, g in ref.groupby("seed")}
+    ref_name = _reference_name(reference)
+    for arm in arms(others) if not others.empty else []:
+        runs = others[(others["method"] == arm[0]) & (others["alpha"] == arm[1])]
+        for seed, g in runs.groupby("seed", sort=True):
+            seed = int(seed)
+            b = ref_by_seed.get(seed)
+            if b is None:
+                if not ref.empty:
+                    notes.append(f"{arm_label(*arm)} seed {seed} has no {ref_name} run with seed {seed}; left out.")
+                continue
+            pair_rows, note = _pair_one_run(arm, seed, g.set_index("epoch"), b, metrics, reference)
+            rows += pair_rows
+            if note:
+                notes.append(note)
     return rows, notes
 
 
-def _pair_one_run(alpha: float, seed: int, m: pd.DataFrame, b: pd.DataFrame, metrics) -> tuple[list[dict], str | None]:
-    """Compare one MixUp run `m` with its baseline `b` (both indexed by epoch) at the last epoch both
-    reached: one row per metric, and a note when that is not the last epoch of both (or none is shared)."""
+def _reference_name(reference: tuple[str, float]) -> str:
+    """How notes name the reference arm: 'baseline', or its label ('MixUp alpha=0.2')."""
+    return "baseline" if reference[0] == "baseline" else arm_label(*reference)
+
+
+def _pair_one_run(
+    arm, seed: int, m: pd.DataFrame, b: pd.DataFrame, metrics, reference
+) -> tuple[list[dict], str | None]:
+    """Compare one run `m` of `arm` with its reference run `b` (both indexed by epoch) at the last epoch
+    both reached: one row per metric, and a note when that is not the last epoch of both (or none is shared)."""
+    label, ref_name = arm_label(*arm), _reference_name(reference)
     common = sorted(set(m.index) & set(b.index))
     if not common:
-        return [], f"{arm_label('mixup', alpha)} seed {seed} shares no epoch with its baseline; left out."
+        return [], f"{label} seed {seed} shares no epoch with its {ref_name}; left out."
     epoch = common[-1]
     last_m, last_b = int(m.index.max()), int(b.index.max())
     note = None
     if epoch < max(last_m, last_b):
+        name = METHOD_NAMES.get(arm[0], (None, arm[0]))[1]
         note = (
-            f"{arm_label('mixup', alpha)} seed {seed} is compared with its baseline at epoch {epoch}, "
-            f"the last epoch both reached (MixUp run at {last_m}, baseline at {last_b})."
+            f"{label} seed {seed} is compared with its {ref_name} at epoch {epoch}, "
+            f"the last epoch both reached ({name} run at {last_m}, {ref_name} at {last_b})."
         )
     rows = [
         {
-            "alpha": alpha,
+            "method": arm[0],
+            "alpha": float(arm[1]),
             "seed": seed,
             "epoch": epoch,
-            "last_epoch_mixup": last_m,
-            "last_epoch_baseline": last_b,
+            "last_epoch": last_m,
+            "last_epoch_reference": last_b,
             "metric": metric,
-            "mixup": float(m.at[epoch, metric]),
-            "baseline": float(b.at[epoch, metric]),
+            "value": float(m.at[epoch, metric]),
+            "reference": float(b.at[epoch, metric]),
         }
         for metric in metrics
     ]
@@ -230,13 +274,15 @@ def _pair_one_run(alpha: float, seed: int, m: pd.DataFrame, b: pd.DataFrame, met
 
 
 def _summarise_pairs(pairs: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    """One row per (alpha, metric) of `pairs`: the t interval of the diffs and the epochs compared."""
+    """One row per (method, alpha, metric) of `pairs`, in their order: the t interval of the diffs and
+    the epochs compared."""
     rows = []
-    for (alpha, metric), g in pairs.groupby(["alpha", "metric"], sort=False):
+    for (method, alpha, metric), g in pairs.groupby(["method", "alpha", "metric"], sort=False):
         iv = mean_interval(g["diff"], confidence)
-        short = bool((g["epoch"] < g[["last_epoch_mixup", "last_epoch_baseline"]].max(axis=1)).any())
+        short = bool((g["epoch"] < g[["last_epoch", "last_epoch_reference"]].max(axis=1)).any())
         rows.append(
             {
+                "method": str(method),
                 "alpha": float(alpha),
                 "metric": metric,
                 "mean": iv.mean,

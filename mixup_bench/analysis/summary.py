@@ -11,7 +11,8 @@ import pandas as pd
 
 from mixup_bench.analysis.facts import Analysis
 from mixup_bench.analysis.memorisation import add_summary_columns
-from mixup_bench.naming import arm_label
+from mixup_bench.analysis.stats import Paired
+from mixup_bench.naming import FRACTION_METRICS, arm_id, arm_label
 
 SUMMARY_COLUMNS = (
     "arm",
@@ -48,7 +49,7 @@ def summary_table(analysis: Analysis) -> pd.DataFrame:
     "Final" values are each run's last finished epoch (`final_epoch_min/max` give the range;
     they differ when a run is partial), averaged over seeds with the sample std. `best_test_acc`
     is each seed's highest test accuracy over epochs, averaged. The delta columns are the paired
-    MixUp - baseline test accuracy in percentage points with its t interval (empty for the
+    arm - baseline test accuracy in percentage points with its t interval (empty for the
     baseline and when no pair exists). Accuracy and ECE columns are in percent.
     """
     best = analysis.df.groupby("run_id")["test_acc"].max()
@@ -56,7 +57,7 @@ def summary_table(analysis: Analysis) -> pd.DataFrame:
     for method, alpha in analysis.arms:
         f = analysis.arm_finals(method, alpha)
         b = best.loc[f["run_id"]]
-        delta = analysis.paired.get(alpha, "test_acc") if method == "mixup" else None
+        delta = analysis.paired.get((method, alpha), "test_acc") if method != "baseline" else None
         rows.append(
             {
                 "arm": arm_label(method, alpha),
@@ -88,3 +89,49 @@ def summary_table(analysis: Analysis) -> pd.DataFrame:
         )
     # + memorisation.SUMMARY_COLUMNS, only for experiments trained with --label-noise
     return add_summary_columns(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)), analysis)
+
+
+VERSUS_COLUMNS = (
+    "reference",
+    "arm",
+    "method",
+    "alpha",
+    "metric",
+    "unit",
+    "mean",
+    "std",
+    "ci_low",
+    "ci_high",
+    "pairs",
+    "seeds",
+    "epoch_min",
+    "epoch_max",
+    "short",
+)
+
+
+def versus_table(paired: Paired) -> pd.DataFrame:
+    """paired_vs_<arm>.csv (`plot --reference ARM`): one row per (arm, metric) of every other arm minus the
+    reference arm, paired by seed (columns `VERSUS_COLUMNS`). `reference` is the reference arm's id
+    ('mixup-a0.2'); mean, std and the 95% t interval are in `unit`: percentage points (pp) for accuracy
+    and ECE, nats for the losses and the gap. `short` is True when a pair was compared before the last
+    epoch of one of its runs (a partial run)."""
+    s = paired.summary
+    scale = s["metric"].map(lambda m: 100.0 if m in FRACTION_METRICS else 1.0)
+    table = pd.DataFrame(
+        {
+            "reference": arm_id(*paired.reference),
+            "arm": [arm_label(m, a) for m, a in zip(s["method"], s["alpha"], strict=True)],
+            "method": s["method"],
+            "alpha": s["alpha"],
+            "metric": s["metric"],
+            "unit": s["metric"].map(lambda m: "pp" if m in FRACTION_METRICS else "nats"),
+            **{c: scale * s[c] for c in ("mean", "std", "ci_low", "ci_high")},
+            "pairs": s["n"],
+            "seeds": s["seeds"],
+            "epoch_min": s["epoch_min"],
+            "epoch_max": s["epoch_max"],
+            "short": s["short"],
+        }
+    )
+    return table[list(VERSUS_COLUMNS)]

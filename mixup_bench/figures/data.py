@@ -9,9 +9,9 @@ import pandas as pd
 
 from mixup_bench import naming as labels
 from mixup_bench.analysis.facts import Analysis
-from mixup_bench.analysis.load import experiment_alphas
+from mixup_bench.analysis.load import experiment_arms
 from mixup_bench.analysis.run_logs import Reliability, load_calibration, load_lam
-from mixup_bench.figures.style import alpha_colors
+from mixup_bench.figures.style import arm_colors
 
 
 @dataclass
@@ -20,7 +20,7 @@ class PlotData:
 
     name: str
     analysis: Analysis
-    colors: dict[float, str]
+    colors: dict[tuple[str, float], str]  # per arm (method, parameter): style.arm_colors
     lam: pd.DataFrame
     reliability: list[Reliability]
 
@@ -37,11 +37,17 @@ class PlotData:
         return self.analysis.arms
 
     @property
-    def mixup_alphas(self) -> list[float]:
-        return self.analysis.mixup_alphas
+    def lam_arms(self) -> list[tuple[str, float]]:
+        """The arms that draw a mixing weight lam (MixUp, CutMix, Manifold MixUp), in `naming.arm_order`."""
+        return [arm for arm in self.arms if arm[0] in labels.LAM_METHODS]
 
-    def color(self, alpha: float) -> str:
-        return self.colors.get(float(alpha), "#777777")
+    @property
+    def mixup_only(self) -> bool:
+        return self.analysis.mixup_only
+
+    def color(self, method: str, alpha: float) -> str:
+        """The colour of an arm, the same in every figure of the experiment."""
+        return self.colors.get((method, float(alpha)), "#777777")
 
     def seeds(self, method: str, alpha: float) -> int:
         return len(self.analysis.arm_finals(method, alpha))
@@ -75,9 +81,9 @@ def plot_data(
     return PlotData(
         name=exp_dir.name,
         analysis=analysis,
-        # Colours come from every alpha the experiment holds or plans, not only those drawn,
-        # so an alpha keeps its colour across plots of the same experiment.
-        colors=alpha_colors(experiment_alphas(exp_dir, analysis.df) + [0.0]),
+        # Colours come from every arm the experiment holds or plans, not only those drawn,
+        # so an arm keeps its colour across plots of the same experiment.
+        colors=arm_colors(experiment_arms(exp_dir, analysis.df)),
         lam=lam,
         reliability=reliability,
     )

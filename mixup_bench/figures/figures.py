@@ -17,11 +17,12 @@ from matplotlib.patches import Patch
 
 from mixup_bench.analysis.facts import Analysis
 from mixup_bench.analysis.run_logs import Reliability
-from mixup_bench.figures import memorisation
+from mixup_bench.figures import memorisation, methods
 from mixup_bench.figures.data import PlotData, plot_data
 from mixup_bench.figures.panels import (
     MIN_BIN_COUNT,
     arm_handles,
+    arm_lam,
     beta_pdf,
     curve,
     draw_final,
@@ -161,7 +162,8 @@ def figure_final_vs_alpha(data: PlotData) -> Figure:
         draw_final(ax, data, metric, scale)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
-    fig.suptitle(f"Final values against MixUp α — experiment: {data.name}")
+    against = "against MixUp α" if data.mixup_only else "per arm"
+    fig.suptitle(f"Final values {against} — experiment: {data.name}")
     handles = [
         Line2D([], [], color="0.3", marker="o", ms=7, ls="", label="mean over seeds\n(error bar: ±1 std)"),
         Line2D([], [], color="0.3", marker="o", ms=4, alpha=0.45, ls="", label="one seed"),
@@ -174,36 +176,52 @@ def figure_final_vs_alpha(data: PlotData) -> Figure:
 
 @styled
 def figure_lambda_distribution(data: PlotData) -> Figure:
-    """One panel per MixUp alpha: the Beta(alpha, alpha) density and a histogram of the lam sampled."""
-    alphas = data.mixup_alphas
-    ncols = min(max(len(alphas), 1), 3)
-    nrows = max(1, math.ceil(len(alphas) / 3))
+    """One panel per arm that draws lam (MixUp, CutMix, Manifold MixUp): the Beta(alpha, alpha) density
+    and a histogram of the lam sampled."""
+    arms = data.lam_arms
+    ncols = min(max(len(arms), 1), 3)
+    nrows = max(1, math.ceil(len(arms) / 3))
     fig = Figure(figsize=(4.4 * ncols + 0.5, 3.6 * nrows + 0.6), layout="constrained")
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    if not alphas:
-        no_data(axes[0], "No MixUp arm: the baseline always uses λ = 1 (no mixing).")
-    for ax, a in zip(axes, alphas, strict=False):  # spare axes are hidden below
-        color = data.color(a)
-        n, hist_top = lam_hist(ax, data, a, color)
-        x, y = beta_pdf(a)
-        ax.plot(x, y, color=color, lw=2)
-        lam_ylim(ax, [a], hist_top)
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("λ (weight of the first image)")
-        ax.set_ylabel("probability density")
-        ax.set_title(arm_label("mixup", a, greek=True))
-        seeds = data.lam.loc[data.lam["alpha"] == a, "seed"].nunique() if n else 0
-        handles = [Line2D([], [], color=color, lw=2, label=f"Beta({format_alpha(a)}, {format_alpha(a)})")]
-        handles.append(
-            Patch(facecolor=color, alpha=0.35, label=f"sampled λ: {n:,} values, {plural(seeds, 'seed')}")
-            if n
-            else Patch(facecolor="none", edgecolor="none", label="no lam.csv: samples not logged")
-        )
-        ax.legend(handles=handles, loc="upper center", frameon=True, framealpha=0.9)
-    for ax in axes[len(alphas) or 1 :]:
+    if not arms:
+        no_data(axes[0], _NO_LAM if data.mixup_only else "No arm mixes images, so no arm draws a λ.")
+    for ax, arm in zip(axes, arms, strict=False):  # spare axes are hidden below
+        _lambda_panel(ax, data, arm)
+    for ax in axes[len(arms) or 1 :]:
         ax.set_visible(False)
-    fig.suptitle(f"Mixing weight λ ~ Beta(α, α) — experiment: {data.name}  (the baseline uses λ = 1)")
+    if data.mixup_only:
+        fig.suptitle(f"Mixing weight λ ~ Beta(α, α) — experiment: {data.name}  (the baseline uses λ = 1)")
+    else:
+        fig.suptitle(f"Mixing weight λ of the arms that mix — experiment: {data.name}  (the others draw no λ)")
     return fig
+
+
+_NO_LAM = "No MixUp arm: the baseline always uses λ = 1 (no mixing)."
+
+
+def _lambda_panel(ax, data: PlotData, arm: tuple[str, float]) -> None:
+    """One arm's panel: the Beta(alpha, alpha) density its lam is drawn from and the histogram of lam.csv.
+    CutMix logs the kept area of its box, which clipping at the border makes larger than the draw."""
+    a = arm[1]
+    color = data.color(*arm)
+    n, hist_top = lam_hist(ax, data, arm, color)
+    x, y = beta_pdf(a)
+    ax.plot(x, y, color=color, lw=2)
+    lam_ylim(ax, [a], hist_top)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("λ (weight of the first image)" if arm[0] != "cutmix" else "λ (area kept of the first image)")
+    ax.set_ylabel("probability density")
+    ax.set_title(arm_label(*arm, greek=True))
+    seeds = arm_lam(data, arm)["seed"].nunique() if n else 0
+    drawn = " (drawn)" if arm[0] == "cutmix" else ""
+    handles = [Line2D([], [], color=color, lw=2, label=f"Beta({format_alpha(a)}, {format_alpha(a)}){drawn}")]
+    logged = "kept area after clipping" if arm[0] == "cutmix" else "sampled λ"
+    handles.append(
+        Patch(facecolor=color, alpha=0.35, label=f"{logged}: {n:,} values, {plural(seeds, 'seed')}")
+        if n
+        else Patch(facecolor="none", edgecolor="none", label="no lam.csv: samples not logged")
+    )
+    ax.legend(handles=handles, loc="upper center", frameon=True, framealpha=0.9)
 
 
 @styled
@@ -216,7 +234,8 @@ def figure_calibration(data: PlotData) -> Figure:
     for r in data.reliability:
         centers = 100 * (r.bin_lower + r.bin_upper) / 2
         share = 100 * r.count / max(r.count.sum(), 1)
-        ax_share.step(centers, np.where(share > 0, share, np.nan), where="mid", color=data.color(r.alpha), lw=1.5)
+        color = data.color(r.method, r.alpha)
+        ax_share.step(centers, np.where(share > 0, share, np.nan), where="mid", color=color, lw=1.5)
     if data.reliability:
         ax_share.set_yscale("log")
     ax_share.set_ylabel("predictions\nin bin (%, log)")
@@ -271,4 +290,7 @@ _BUILDERS = {
 }
 
 # name -> (does the experiment hold its data?, builder): figures of some experiments only.
-OPTIONAL_FIGURES = {memorisation.NAME: (memorisation.applies, memorisation.figure_memorisation)}
+OPTIONAL_FIGURES = {
+    methods.NAME: (methods.applies, methods.figure_methods),  # arms other than MixUp
+    memorisation.NAME: (memorisation.applies, memorisation.figure_memorisation),  # --label-noise
+}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
@@ -29,7 +30,7 @@ def curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, s
     x = sel["epoch"].to_numpy()
     y = sel["mean"].to_numpy() * scale
     s = sel["std"].to_numpy() * scale
-    color = data.color(alpha)
+    color = data.color(method, alpha)
     ax.plot(x, y, ls=ls, color=color, lw=lw, marker="o" if len(x) < 4 else None, ms=4)
     if (sel["n"] > 1).any():
         ax.fill_between(x, y - s, y + s, color=color, alpha=0.15, lw=0)
@@ -37,7 +38,7 @@ def curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, s
 
 def arm_handles(data: PlotData, arms=None) -> list:
     return [
-        Line2D([], [], color=data.color(a), lw=2.2, label=data.label(m, a))
+        Line2D([], [], color=data.color(m, a), lw=2.2, label=data.label(m, a))
         for m, a in (data.arms if arms is None else arms)
     ]
 
@@ -114,33 +115,53 @@ def draw_gap(ax, data: PlotData) -> None:
 
 
 def draw_final(ax, data: PlotData, metric: str, scale: float = 1.0, seed_dots: bool = True) -> None:
-    """Final value (each run's last epoch) per arm on a categorical alpha axis: mean +- std and seeds."""
+    """Final value (each run's last epoch) per arm on a categorical axis: mean +- std and seeds.
+
+    In MixUp-only experiments the ticks are the alphas (0 = the baseline); otherwise the arms' names."""
     means, xs, labels = [], [], []
     rng = np.random.default_rng(0)  # fixed jitter: the same figure every time
     for i, (m, a) in enumerate(data.arms):
         f = data.analysis.arm_finals(m, a)
         v = f[metric].to_numpy(dtype=float) * scale
-        color = data.color(a)
+        color = data.color(m, a)
         mean = float(np.nanmean(v)) if len(v) else math.nan
         std = float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0
         if seed_dots and len(v) > 1:
             ax.scatter(i + rng.uniform(-0.12, 0.12, len(v)), v, s=14, color=color, alpha=0.45, lw=0, zorder=2)
         ax.errorbar(i, mean, yerr=std, fmt="o", ms=7, color=color, capsize=5, lw=1.8, zorder=3)
         partial = "*" if (~f["done"]).any() else ""
-        name = "0 (baseline)" if m == "baseline" else format_alpha(a)
-        labels.append(f"{name}{partial}\nn={len(v)}")
-        means.append(mean)
-        xs.append(i)
+        labels.append(f"{_final_tick(data, m, a)}{partial}\nn={len(v)}")
+        if m in ("baseline", "mixup"):  # the line follows alpha, so it joins the baseline and MixUp arms only
+            means.append(mean)
+            xs.append(i)
     ax.plot(xs, means, color="0.6", lw=1, zorder=1)
-    ax.set_xticks(xs, labels)
-    ax.set_xlim(-0.5, len(xs) - 0.5)
-    ax.set_xlabel("MixUp α (categorical axis)")
+    ax.set_xticks(range(len(labels)), labels, **({} if data.mixup_only else {"fontsize": 8}))
+    ax.set_xlim(-0.5, len(labels) - 0.5)
+    ax.set_xlabel("MixUp α (categorical axis)" if data.mixup_only else "arm (categorical axis)")
     ax.grid(axis="x", visible=False)
 
 
-def lam_hist(ax, data: PlotData, alpha: float, color: str, fill: bool = True) -> tuple[int, float]:
-    """Histogram (as a density) of the lam sampled for one alpha; returns (values drawn, highest bar)."""
-    lam = data.lam[data.lam["alpha"] == alpha]["lam"].to_numpy(dtype=float) if not data.lam.empty else np.array([])
+def _final_tick(data: PlotData, method: str, alpha: float) -> str:
+    """A tick of `draw_final`: '0 (baseline)' and '0.4' in MixUp-only experiments, else `arm_tick`."""
+    if data.mixup_only:
+        return "0 (baseline)" if method == "baseline" else format_alpha(alpha)
+    return arm_tick(method, alpha)
+
+
+def arm_tick(method: str, alpha: float) -> str:
+    """An arm's name for a categorical axis, a word per line: 'Manifold\nMixUp\nα=2'."""
+    return arm_label(method, alpha, greek=True).replace(" ", "\n")
+
+
+def arm_lam(data: PlotData, arm: tuple[str, float]) -> pd.DataFrame:
+    """The rows of lam.csv values (`data.lam`) of one arm (method, parameter)."""
+    lam = data.lam
+    return lam[(lam["method"] == arm[0]) & (lam["alpha"] == arm[1])]
+
+
+def lam_hist(ax, data: PlotData, arm: tuple[str, float], color: str, fill: bool = True) -> tuple[int, float]:
+    """Histogram (as a density) of the lam sampled by one arm; returns (values drawn, highest bar)."""
+    lam = arm_lam(data, arm)["lam"].to_numpy(dtype=float)
     if lam.size == 0:
         return 0, 0.0
     bins = np.linspace(0, 1, 41)
@@ -167,17 +188,17 @@ def lam_ylim(ax, alphas: list[float], hist_top: float = 0.0) -> None:
 
 
 def draw_lambda_overlay(ax, data: PlotData) -> None:
-    alphas = data.mixup_alphas
-    if not alphas:
-        no_data(ax, "No MixUp arm:\nthe baseline uses λ = 1")
+    arms = data.lam_arms
+    if not arms:
+        no_data(ax, "No MixUp arm:\nthe baseline uses λ = 1" if data.mixup_only else "No arm mixes images:\nno λ drawn")
         return
     hist_top = 0.0
-    for a in alphas:
-        color = data.color(a)
-        hist_top = max(hist_top, lam_hist(ax, data, a, color, fill=False)[1])
+    for m, a in arms:
+        color = data.color(m, a)
+        hist_top = max(hist_top, lam_hist(ax, data, (m, a), color, fill=False)[1])
         x, y = beta_pdf(a)
         ax.plot(x, y, color=color, lw=2)
-    lam_ylim(ax, alphas, hist_top)
+    lam_ylim(ax, [a for _, a in arms], hist_top)
     ax.set_xlim(0, 1)
     ax.set_xlabel("λ (weight of the first image)")
     ax.set_ylabel("probability density")
@@ -198,7 +219,7 @@ def draw_reliability(ax, data: PlotData, short: bool = False) -> list:
     for r in sorted(data.reliability, key=lambda r: order.get((r.method, r.alpha), 99)):
         min_count = MIN_BIN_COUNT if r.count.sum() >= 10 * MIN_BIN_COUNT else 1
         ok = r.count >= min_count
-        color = data.color(r.alpha)
+        color = data.color(r.method, r.alpha)
         ax.plot(100 * r.confidence[ok], 100 * r.accuracy[ok], marker="o", ms=4, color=color, lw=1.6)
         epochs = sorted(set(r.epochs))
         at = f"epoch {epochs[0]}" if len(epochs) == 1 else f"epochs {epochs[0]}–{epochs[-1]}"

@@ -1,15 +1,16 @@
-"""The regime map of `mixup-bench compare`: what MixUp changes against the setting the experiments differ in.
+"""The regime map of `mixup-bench compare`: what each arm changes against the setting the experiments differ in.
 
-Four panels (Δ test accuracy, Δ test loss, Δ gap, Δ ECE), each MixUp minus baseline paired by seed at
-the final epoch, with its 95% t interval as an error bar, against the setting's value: a log axis for
-the training-set size, a categorical axis (in increasing order) for anything else. Each MixUp alpha
-keeps the colour it has in every other figure (`style.alpha_colors`); a dashed line marks no difference.
+Four panels (Δ test accuracy, Δ test loss, Δ gap, Δ ECE), each arm (MixUp, CutMix, label smoothing,
+Manifold MixUp) minus the baseline paired by seed at the final epoch, with its 95% t interval as an
+error bar, against the setting's value: a log axis for the training-set size, a categorical axis (in
+increasing order) for anything else. Each arm keeps the colour it has in every other figure
+(`style.arm_colors`); a dashed line marks no difference.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -17,11 +18,11 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
 from mixup_bench.analysis.claim import CLAIM_WORDS
-from mixup_bench.figures.style import FORMATS, alpha_colors, save_figure, styled
-from mixup_bench.naming import arm_label
+from mixup_bench.figures.style import FORMATS, arm_colors, save_figure, styled
+from mixup_bench.naming import arm_label, arms
 
-if TYPE_CHECKING:
-    from mixup_bench.analysis.compare import CompareResult
+# `result` below is an analysis.compare.CompareResult; figures never import analysis.compare (no cycle).
+CompareResult = Any
 
 PANEL_LABELS = {
     "test_acc": ("Δ test accuracy", "Δ test accuracy (pp)"),
@@ -31,11 +32,9 @@ PANEL_LABELS = {
 }
 
 
-def draw_regime_map(result: CompareResult, out_dir: Path, formats=FORMATS) -> list[Path]:
-    """Write `<out_dir>/regime_map.<fmt>` for each format; return the paths."""
-    from mixup_bench.analysis.compare import FIGURE_STEM
-
-    return save_figure(figure_regime_map(result), out_dir, FIGURE_STEM, formats)
+def draw_regime_map(result: CompareResult, out_dir: Path, stem: str, formats=FORMATS) -> list[Path]:
+    """Write `<out_dir>/<stem>.<fmt>` for each format; return the paths."""
+    return save_figure(figure_regime_map(result), out_dir, stem, formats)
 
 
 def _log_axis(result: CompareResult) -> bool:
@@ -50,29 +49,26 @@ def _log_axis(result: CompareResult) -> bool:
 @styled
 def figure_regime_map(result: CompareResult) -> Figure:
     """The 2x2 regime map of `result` (from `compare.compare_experiments`)."""
-    from mixup_bench.analysis.compare import METRICS, setting_label
-
     table = result.table
-    colors = alpha_colors(sorted({a for e in result.experiments for a in e.alphas} | {0.0}))
-    alphas = sorted(table["alpha"].unique())
+    colors = arm_colors({arm for e in result.experiments for arm in e.arms})
+    drawn = arms(table) if not table.empty else []
     log = _log_axis(result)
     ticks = [e.settings[result.setting] for e in result.experiments] if log else list(range(len(result.experiments)))
     position = {e.name: x for e, x in zip(result.experiments, ticks, strict=True)}
     labels = [result.value_label(e) for e in result.experiments]
     # Arms side by side around each value: a few percent of a decade on the log axis, of a slot otherwise.
     spread = 0.035 if log else 0.09
-    offsets = {a: (i - (len(alphas) - 1) / 2) * spread for i, a in enumerate(alphas)}
+    offsets = {arm: (i - (len(drawn) - 1) / 2) * spread for i, arm in enumerate(drawn)}
 
     fig = Figure(figsize=(12.5, 8.6), layout="constrained")
     axes = fig.subplots(2, 2, sharex=True).ravel()
-    for ax, (metric, stem, *_rest) in zip(axes, METRICS, strict=True):
+    for ax, (metric, stem, *_rest) in zip(axes, result.metrics, strict=True):
         ax.axhline(0, color="0.35", ls="--", lw=1.1, zorder=1)
-        for alpha in alphas:
-            rows = table[table["alpha"] == alpha]
-            xs = [
-                position[n] * 10 ** offsets[alpha] if log else position[n] + offsets[alpha] for n in rows["experiment"]
-            ]
-            _draw_arm(ax, np.asarray(xs, float), rows, stem, colors.get(float(alpha), "#777777"))
+        for arm in drawn:
+            rows = table[(table["method"] == arm[0]) & (table["alpha"] == arm[1])]
+            shift = offsets[arm]
+            xs = [position[n] * 10**shift if log else position[n] + shift for n in rows["experiment"]]
+            _draw_arm(ax, np.asarray(xs, float), rows, stem, colors.get(arm, "#777777"))
         title, ylabel = PANEL_LABELS[metric]
         ax.set_title(f"{title} (MixUp claim: {CLAIM_WORDS[metric]})")
         ax.set_ylabel(ylabel)
@@ -87,18 +83,20 @@ def figure_regime_map(result: CompareResult) -> Figure:
         ax.set_xticks(ticks, labels)
         ax.xaxis.set_minor_locator(NullLocator())
         ax.tick_params(axis="x", labelbottom=True)
-    xlabel = setting_label(result.setting)
+    xlabel = result.setting_label
     if log:
         xlabel = xlabel[:-1] + ", log scale)" if xlabel.endswith(")") else xlabel + " (log scale)"
     for ax in axes[2:]:
         ax.set_xlabel(xlabel)
 
-    title = f"What MixUp changes against {setting_label(result.setting)}"
-    sub = "MixUp − baseline, paired by seed, at the final epoch; error bars: 95% t interval over paired seeds"
+    what = "MixUp" if result.mixup_only else "each arm"
+    title = f"What {what} changes against {result.setting_label}"
+    sub = f"{'MixUp' if result.mixup_only else 'arm'} − baseline, paired by seed, at the final epoch; "
+    sub += "error bars: 95% t interval over paired seeds"
     if result.also_differ:
         sub += f"\nconfounded with: {', '.join(result.also_differ)} (also differ between these experiments)"
     fig.suptitle(f"{title}\n{sub}")
-    fig.legend(handles=_handles(alphas, colors, table), loc="outside right upper", frameon=False)
+    fig.legend(handles=_handles(drawn, colors, table), loc="outside right upper", frameon=False)
     return fig
 
 
@@ -125,12 +123,10 @@ def _pad_y_around_zero(ax) -> None:
     ax.set_ylim(lo - pad, hi + pad)
 
 
-def _handles(alphas, colors, table) -> list:
+def _handles(drawn, colors, table) -> list:
     handles = [
-        Line2D(
-            [], [], color=colors.get(float(a), "#777777"), marker="o", ms=7, lw=1.8, label=arm_label("mixup", a, True)
-        )
-        for a in alphas
+        Line2D([], [], color=colors.get(arm, "#777777"), marker="o", ms=7, lw=1.8, label=arm_label(*arm, greek=True))
+        for arm in drawn
     ]
     handles.append(Line2D([], [], color="0.35", ls="--", lw=1.1, label="no difference\nfrom the baseline"))
     handles.append(Line2D([], [], color="0.3", marker="o", ms=7, lw=1.8, label="mean, 95% t interval"))

@@ -1,10 +1,11 @@
 """The house style of every figure: colours per arm, line styles, rc settings, shared axes helpers,
 and writing a figure to disk.
 
-Every figure uses one colour per arm for the whole experiment: the baseline is black and
-each MixUp alpha takes a colour of the Okabe-Ito palette (safe for colour-blind readers) by
-its rank among all alphas the experiment holds, so alpha 0.4 has the same colour in every
-figure and in every `plot` of the same experiment. Line styles carry the other dimension:
+Every figure uses one colour per arm (method, parameter) for the whole experiment
+(`arm_colors`): the baseline is black, each MixUp alpha takes a colour of the Okabe-Ito
+palette (safe for colour-blind readers) by its rank among all alphas the experiment holds,
+and CutMix, label smoothing and Manifold MixUp arms take the next colours, so an arm has the
+same colour in every figure and in every `plot` of the same experiment. Line styles carry the other dimension:
 solid = clean train (eval mode, unmixed images), dashed = test, dotted = the objective on
 mixed batches.
 
@@ -24,6 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from mixup_bench import results
+from mixup_bench.naming import arm_order
 
 DPI = 150
 FORMATS = ("png", "svg")
@@ -31,6 +33,8 @@ FORMATS = ("png", "svg")
 BASELINE_COLOR = "#000000"
 # Okabe & Ito (2008), without black (the baseline); yellow last, as it is faint on white.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442")
+# Paul Tol's muted palette (also safe for colour-blind readers), for arms beyond Okabe-Ito's seven.
+TOL_MUTED = ("#882255", "#44AA99", "#999933", "#332288", "#AA4499", "#117733", "#661100", "#6699CC", "#88CCEE")
 
 CLEAN_LS = "-"  # clean train metrics (eval mode, unmixed images)
 TEST_LS = "--"  # test metrics
@@ -53,21 +57,34 @@ RC = {
 }
 
 
-def alpha_colors(alphas) -> dict[float, str]:
-    """Map every alpha to a colour: 0 (baseline) -> black, the others by increasing value to Okabe-Ito.
+def arm_colors(arms) -> dict[tuple[str, float], str]:
+    """Map every arm (method, parameter) to a colour, the same in every figure of an experiment.
 
-    With more MixUp alphas than palette colours, they are spread over the viridis map instead.
+    The baseline is black. The MixUp arms take the Okabe-Ito palette by increasing alpha (as they
+    always have, so figures of MixUp-only experiments keep their colours), or the viridis map when
+    there are more of them than palette colours. The other arms (CutMix, label smoothing, Manifold
+    MixUp, in `naming.arm_order`) then take the next colours: the rest of Okabe-Ito, then Paul Tol's
+    muted palette, then the tab20 map.
     """
-    positive = sorted({float(a) for a in alphas if float(a) > 0})
-    colors = {0.0: BASELINE_COLOR}
-    if len(positive) <= len(OKABE_ITO):
-        colors.update({a: OKABE_ITO[i] for i, a in enumerate(positive)})
+    arms = sorted({(str(m), float(a)) for m, a in arms}, key=arm_order)
+    mixup = [arm for arm in arms if arm[0] == "mixup"]
+    others = [arm for arm in arms if arm[0] not in ("baseline", "mixup")]
+    colors = {("baseline", 0.0): BASELINE_COLOR}
+    if len(mixup) <= len(OKABE_ITO):
+        colors.update(zip(mixup, OKABE_ITO, strict=False))
+        free = list(OKABE_ITO[len(mixup) :]) + list(TOL_MUTED)
     else:
-        cmap = matplotlib.colormaps["viridis"]
-        colors.update(
-            {a: matplotlib.colors.to_hex(cmap(0.9 * i / (len(positive) - 1))) for i, a in enumerate(positive)}
-        )
+        colors.update(zip(mixup, _spread("viridis", len(mixup), 0.9), strict=True))
+        free = list(TOL_MUTED)
+    if len(others) > len(free):
+        free = _spread("tab20", len(others), 1.0)
+    colors.update(zip(others, free, strict=False))
     return colors
+
+
+def _spread(cmap: str, n: int, span: float) -> list[str]:
+    """`n` colours spread evenly over `span` of a matplotlib colour map."""
+    return [matplotlib.colors.to_hex(matplotlib.colormaps[cmap](span * i / max(n - 1, 1))) for i in range(n)]
 
 
 def styled(builder):

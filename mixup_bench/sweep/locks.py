@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mixup_bench.errors import UserError
+from mixup_bench.errors import UserError, write_error
 from mixup_bench.results import LOCK_FILE
 
 HOLD_GRACE_S = 0.25  # how long `run` retries a busy lock before it calls the run held (a status probe is ~µs)
@@ -47,8 +47,11 @@ class RunLock:
 
     def acquire(self, wait: float = 0.0) -> bool:
         """Take the lock, retrying for up to `wait` seconds. False if another process holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise write_error(self.path, e) from None
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -64,8 +67,12 @@ class RunLock:
                 if e.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
                     raise _no_locks(self.path, e) from None
                 raise
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        except OSError as e:  # a full disk: the lock is not taken
+            os.close(fd)
+            raise write_error(self.path, e) from None
         self.fd = fd
         return True
 
@@ -115,8 +122,11 @@ def holder(run_dir: Path) -> str:
 def experiment_lock(experiment_dir: Path) -> Iterator[None]:
     """Blocking exclusive lock on `<experiment>/lock`, for short read-modify-write sections."""
     path = Path(experiment_dir) / LOCK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise write_error(path, e) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)

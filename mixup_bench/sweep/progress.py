@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, method_for
+
 
 def epoch_line(e: dict) -> str:
     """One line per finished epoch: the numbers that show MixUp's effect as it trains."""
@@ -122,20 +124,24 @@ def make_reporter(console: Console, total_runs: int, quiet: bool) -> Reporter:
 
 def final_table(rows: list[dict]) -> Table:
     """Final metrics per arm, the mean over the seeds that finished."""
-    arms: dict[float, list[dict]] = {}
+    arms: dict[tuple[str, float], list[dict]] = {}
     for r in rows:
-        arms.setdefault(float(r["alpha"]), []).append(r)
+        alpha = float(r["alpha"])
+        method = r.get("method")
+        if not (isinstance(method, str) and method in METHOD_NAMES):  # older DONE files lack it
+            method = method_for(alpha)
+        arms.setdefault((method, alpha), []).append(r)
     table = Table(title="Final epoch, mean over seeds")
     for col in ("arm", "seeds", "train obj", "clean train loss", "test loss", "test acc", "test ECE"):
         table.add_column(col, justify="left" if col == "arm" else "right")
-    for alpha in sorted(arms):
-        rs = arms[alpha]
+    for arm in sorted(arms, key=arm_order):
+        rs = arms[arm]
 
         def mean(key: str, rs: list[dict] = rs) -> float:
             return sum(float(r[key]) for r in rs) / len(rs)
 
         table.add_row(
-            "baseline" if alpha == 0 else f"mixup a={alpha:g}",
+            arm_label(*arm),
             str(len(rs)),
             f"{mean('train_loss'):.3f}",
             f"{mean('clean_train_loss'):.3f}",

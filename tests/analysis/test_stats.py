@@ -27,6 +27,7 @@ from tests.plot_fixtures import (
     write_run,
 )
 
+MIXUP_04 = ("mixup", 0.4)  # the arm (method, parameter) of the hand-made MixUp runs
 T_975_2 = 4.302652729911275  # t_{0.975} with 2 degrees of freedom (3 seeds)
 T_975_1 = 12.706204736174698  # t_{0.975} with 1 degree of freedom (2 seeds)
 
@@ -133,12 +134,21 @@ def test_no_usable_run_is_a_user_error(tmp_path):
     assert "\n" not in str(err.value)
 
 
-def test_experiment_alphas_include_unreadable_runs_and_experiment_json(tmp_path):
+def test_experiment_arms_include_unreadable_runs_and_experiment_json(tmp_path):
     exp = write_pairs(tmp_path / "exp")
     (exp / "runs" / "mixup-a1-s0").mkdir()
-    results.atomic_write_json(exp / "experiment.json", {"alphas": [0.4, 2.0]})
+    (exp / "runs" / "smooth-e0.2-s0").mkdir()
+    results.atomic_write_json(exp / "experiment.json", {"alphas": [0.4, 2.0], "cutmix": [1.0], "smoothing": [0.1]})
     df, _ = loading.load_experiment(exp)
-    assert loading.experiment_alphas(exp, df) == [0.0, 0.4, 1.0, 2.0]
+    assert loading.experiment_arms(exp, df) == [
+        ("baseline", 0.0),
+        ("mixup", 0.4),
+        ("mixup", 1.0),
+        ("mixup", 2.0),
+        ("cutmix", 1.0),
+        ("smooth", 0.1),
+        ("smooth", 0.2),
+    ]
 
 
 # --- intervals and aggregation ---------------------------------------------------------
@@ -192,26 +202,26 @@ def test_paired_differences_match_hand_computed_values(tmp_path):
     df, _ = loading.load_experiment(exp)
     paired = stats.paired_differences(df)
     assert paired.notes == []
-    acc = paired.get(0.4, "test_acc")
+    acc = paired.get(MIXUP_04, "test_acc")
     assert acc.mean == pytest.approx(0.03)
     assert acc.std == pytest.approx(0.01)
     assert acc.n == 3
     assert acc.low == pytest.approx(0.03 - half(0.01, 3, T_975_2))
     assert acc.high == pytest.approx(0.03 + half(0.01, 3, T_975_2))
-    ctl = paired.get(0.4, "clean_train_loss")
+    ctl = paired.get(MIXUP_04, "clean_train_loss")
     assert ctl.mean == pytest.approx(0.32)
     assert ctl.std == pytest.approx(math.sqrt(3e-4))
     assert ctl.low == pytest.approx(0.32 - half(math.sqrt(3e-4), 3, T_975_2))
-    loss = paired.get(0.4, "test_loss")
+    loss = paired.get(MIXUP_04, "test_loss")
     assert loss.mean == pytest.approx(-0.04 / 3)
     assert loss.low < 0 < loss.high
     gap_diffs = (np.array(MIX["test_loss"]) - np.array(MIX["clean_train_loss"])) - (
         np.array(BASE["test_loss"]) - np.array(BASE["clean_train_loss"])
     )
-    gap = paired.get(0.4, "gap")
+    gap = paired.get(MIXUP_04, "gap")
     assert gap.mean == pytest.approx(gap_diffs.mean())
     assert gap.std == pytest.approx(gap_diffs.std(ddof=1))
-    ece = paired.get(0.4, "test_ece")
+    ece = paired.get(MIXUP_04, "test_ece")
     assert ece.mean == pytest.approx(-0.05) and ece.high == pytest.approx(-0.05)
     pairs = paired.pairs[paired.pairs["metric"] == "test_acc"].sort_values("seed")
     assert list(pairs["epoch"]) == [3, 3, 3]
@@ -230,7 +240,7 @@ def test_a_partial_run_is_paired_at_the_last_common_epoch(tmp_path):
     assert p["epoch"] == 2
     assert p["diff"] == pytest.approx(0.05)  # 0.7 - 0.65 at epoch 2, not the baseline's epoch 3
     assert len(paired.notes) == 1 and "epoch 2" in paired.notes[0] and "seed 2" in paired.notes[0]
-    s = paired.summary[(paired.summary["alpha"] == 0.4) & (paired.summary["metric"] == "test_acc")].iloc[0]
+    s = paired.arm_summary(MIXUP_04).set_index("metric").loc["test_acc"]
     assert s["short"] and s["epoch_min"] == 2 and s["epoch_max"] == 3 and s["n"] == 3
     text = claim.verdict(analyze(df))
     assert "epoch 2" in text and "partial" in text and "epochs 2-3" in text
@@ -240,7 +250,7 @@ def test_unpaired_seeds_are_left_out_with_a_note(tmp_path):
     exp = write_pairs(tmp_path / "exp", seeds=(0, 1))
     write_final_values(exp, 0.4, 7)
     paired = stats.paired_differences(loading.load_experiment(exp)[0])
-    assert paired.get(0.4, "test_acc").n == 2
+    assert paired.get(MIXUP_04, "test_acc").n == 2
     assert any("seed 7" in n for n in paired.notes)
 
 
@@ -444,4 +454,4 @@ def test_analysis_holds_each_number_once(tmp_path):
     assert a.partial_runs == ["mixup-a1-s0"]
     assert len(a.finals) == df["run_id"].nunique()
     assert list(a.arm_finals("mixup", 0.4)["seed"]) == [0, 1, 2]
-    assert a.paired.get(0.4, "test_acc").mean == pytest.approx(0.03)
+    assert a.paired.get(MIXUP_04, "test_acc").mean == pytest.approx(0.03)

@@ -64,11 +64,20 @@ def test_figures_of_a_baseline_only_experiment(tmp_path):
     check_figures(plots.plot_experiment(exp, analyze(df), out_dir=out, formats=("png",)), out, ("png",))
 
 
-def test_alpha_colors_are_stable_and_colour_blind_safe():
-    colors = plotstyle.alpha_colors([1.0, 0.4, 0, 0.2])
-    assert colors == {0.0: "#000000", 0.2: "#0072B2", 0.4: "#E69F00", 1.0: "#009E73"}
-    assert plotstyle.alpha_colors([0.2, 0.4])[0.4] == colors[0.4]
-    many = plotstyle.alpha_colors([0.1 * i for i in range(12)])
+def mixup_arms(alphas) -> list[tuple[str, float]]:
+    return [("baseline" if a == 0 else "mixup", float(a)) for a in alphas]
+
+
+def test_arm_colors_are_stable_and_colour_blind_safe():
+    colors = plotstyle.arm_colors(mixup_arms([1.0, 0.4, 0, 0.2]))
+    assert colors == {
+        ("baseline", 0.0): "#000000",
+        ("mixup", 0.2): "#0072B2",
+        ("mixup", 0.4): "#E69F00",
+        ("mixup", 1.0): "#009E73",
+    }
+    assert plotstyle.arm_colors(mixup_arms([0.2, 0.4]))[("mixup", 0.4)] == colors[("mixup", 0.4)]
+    many = plotstyle.arm_colors(mixup_arms([0.1 * i for i in range(12)]))
     assert len(set(many.values())) == 12
 
 
@@ -82,8 +91,8 @@ def test_colour_follows_every_alpha_of_the_experiment(tmp_path):
     (broken / "metrics.csv").write_text("")
     df, _ = loading.load_experiment(exp)
     data = plotdata.plot_data(exp, analyze(df))
-    assert data.color(0.4) == plotstyle.OKABE_ITO[1]
-    assert data.color(0) == plotstyle.BASELINE_COLOR
+    assert data.color("mixup", 0.4) == plotstyle.OKABE_ITO[1]
+    assert data.color("baseline", 0) == plotstyle.BASELINE_COLOR
 
 
 def test_legend_labels_name_seeds_and_partial_runs(tmp_path):

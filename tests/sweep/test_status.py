@@ -122,3 +122,23 @@ def test_status_names_arms_as_everywhere_else(tmp_path):
     statuses = experiment_status(exp)
     assert [(s.run_id, s.alpha, s.seed) for s in statuses] == [("mixup-a0.4-s1", 0.4, 1), ("odd-name", None, None)]
     assert list(status_table(statuses).columns[1].cells) == ["MixUp alpha=0.4", "?"]
+
+
+def test_final_table_names_every_arm_by_its_method():
+    from rich.console import Console
+
+    from mixup_bench.sweep.progress import final_table
+
+    def row(method, alpha, seed, acc):
+        values = {"train_loss": 1.0, "clean_train_loss": 0.5, "test_loss": 0.9, "test_acc": acc, "test_ece": 0.05}
+        return {"method": method, "alpha": alpha, "seed": seed, **values}
+
+    rows = [row("smooth", 0.1, 0, 0.6), row("cutmix", 1.0, 0, 0.7), row("cutmix", 1.0, 1, 0.8)]
+    rows += [row("mixup", 1.0, 0, 0.5), {k: v for k, v in row(None, 0.0, 0, 0.4).items() if k != "method"}]
+    table = final_table(rows)
+    assert list(table.columns[0].cells) == ["baseline", "MixUp alpha=1", "CutMix alpha=1", "label smoothing eps=0.1"]
+    assert list(table.columns[1].cells) == ["1", "1", "2", "1"]
+    assert list(table.columns[5].cells)[2] == "75.00%"  # CutMix's two seeds, kept apart from MixUp alpha=1
+    console = Console(record=True, width=200)
+    console.print(table)
+    assert "mixup a=" not in console.export_text()

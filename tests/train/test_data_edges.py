@@ -141,7 +141,7 @@ def rgb8(seed: int = 0) -> np.ndarray:
 
 def first_train_image(root: Path, payload: bytes, name: str = "0000.png") -> torch.Tensor:
     """Put `payload` as the first cat image of `root`, load the folder, return that image (3, 32, 32)."""
-    (root / "train" / "cat" / "0000.png").unlink()
+    (root / "train" / "cat" / "0000.png").unlink(missing_ok=True)
     (root / "train" / "cat" / name).write_bytes(payload)
     return load_cifar10(root, download=False).train_x[0]
 
@@ -161,9 +161,10 @@ def test_16_bit_png_rounds_to_nearest(tiny_cifar):
 
 
 def test_16_bit_grayscale_png_is_scaled(tiny_cifar):
-    gray = rgb8()[..., 0]
-    img = first_train_image(tiny_cifar, pil_bytes(Image.fromarray(gray.astype(np.uint16) * 257)))
-    assert torch.equal(img, torch.from_numpy(gray).expand(3, 32, 32))
+    gray16 = rgb8()[..., 0].astype(np.uint16) << 8  # low byte 0: cutting to it would give a black image
+    img = first_train_image(tiny_cifar, pil_bytes(Image.fromarray(gray16)))
+    expected = ((gray16.astype(np.int64) * 255 + 32767) // 65535).astype(np.uint8)
+    assert torch.equal(img, torch.from_numpy(expected).expand(3, 32, 32)) and img.float().mean() > 50
 
 
 def test_grayscale_png_becomes_three_equal_channels(tiny_cifar):
@@ -178,7 +179,7 @@ def test_palette_png_is_expanded_to_its_colours(tiny_cifar):
     pal = Image.fromarray(rgb).quantize(colors=3, method=Image.Quantize.FASTOCTREE)
     assert pal.mode == "P"
     img = first_train_image(tiny_cifar, pil_bytes(pal))
-    assert torch.equal(img, torch.from_numpy(np.asarray(pal.convert("RGB"))).permute(2, 0, 1))
+    assert torch.equal(img, torch.from_numpy(np.array(pal.convert("RGB"))).permute(2, 0, 1))
     assert torch.equal(img, torch.from_numpy(rgb).permute(2, 0, 1))
 
 
