@@ -291,19 +291,9 @@ def bench(
         from mixup_bench.config import BenchConfig
 
         cfg = BenchConfig(
-            model=model,
-            batch_size=batch_size,
-            device=device,
-            precision=precision,
-            steps=steps,
-            warmup=warmup,
-            rounds=rounds,
-            compile=compile,
-            data_dir=data_dir,
-            out=out,
-            workers=workers,
-            epoch=epoch,
-        )
+            model=model, batch_size=batch_size, device=device, precision=precision, steps=steps, warmup=warmup,
+            rounds=rounds, compile=compile, data_dir=data_dir, out=out, workers=workers, epoch=epoch,
+        )  # fmt: skip
         run_bench(cfg, console())
 
 

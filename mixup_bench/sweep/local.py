@@ -167,23 +167,7 @@ def run_parallel(exp: ExperimentConfig, pending: list[RunConfig], reporter: Repo
                     outstanding.discard(e["index"])
                 elif e is not None:
                     reporter.handle(e)
-                for i in list(outstanding):
-                    fut = futures[i]
-                    if fut.cancelled():
-                        statuses[i] = "stopped"
-                        outstanding.discard(i)
-                    elif fut.done() and fut.exception() is not None:
-                        err = fut.exception()
-                        if isinstance(err, BrokenProcessPool):
-                            err = worker_died()
-                        else:
-                            reporter.say(f"{pending[i].run_id}: failed: {err}")
-                        errors.append(err)
-                        statuses[i] = "failed"
-                        outstanding.discard(i)
-                    elif fut.done() and time.monotonic() - returned.setdefault(i, time.monotonic()) > 5.0:
-                        statuses[i] = fut.result()  # the worker died before its last event got through
-                        outstanding.discard(i)
+                _settle(futures, outstanding, statuses, errors, returned, pending, reporter)
             _drain(events, reporter)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -192,6 +176,27 @@ def run_parallel(exp: ExperimentConfig, pending: list[RunConfig], reporter: Repo
     if errors:
         raise errors[0]
     return [statuses[i] for i in range(len(pending))]
+
+
+def _settle(futures, outstanding: set, statuses: dict, errors: list, returned: dict, pending, reporter) -> None:
+    """Account for runs whose future ended without a last event: cancelled, failed, or a worker that died."""
+    for i in list(outstanding):
+        fut = futures[i]
+        if fut.cancelled():
+            statuses[i] = "stopped"
+            outstanding.discard(i)
+        elif fut.done() and fut.exception() is not None:
+            err = fut.exception()
+            if isinstance(err, BrokenProcessPool):
+                err = worker_died()
+            else:
+                reporter.say(f"{pending[i].run_id}: failed: {err}")
+            errors.append(err)
+            statuses[i] = "failed"
+            outstanding.discard(i)
+        elif fut.done() and time.monotonic() - returned.setdefault(i, time.monotonic()) > 5.0:
+            statuses[i] = fut.result()  # the worker died before its last event got through
+            outstanding.discard(i)
 
 
 def _drain(events, reporter: Reporter) -> None:

@@ -91,11 +91,12 @@ def test_ray_interrupted_then_resumed_equals_local(local_ray, tiny_cifar, tmp_pa
 @pytest.mark.slow
 @pytest.mark.usefixtures("local_ray")
 def test_ray_task_error_is_the_tasks_own_one_line_error(tiny_cifar, tmp_path):
-    """A UserError raised inside a task (here: fewer training images than one batch) reaches the user as
-    itself, not as a Ray traceback."""
-    exp = experiment(tiny_cifar, tmp_path / "results", epochs=1, backend="ray")
-    exp = dataclasses.replace(exp, training=dataclasses.replace(exp.training, batch_size=128))
+    """A UserError raised inside a task (here: the run diverges, lr 10 with weight decay 1 on the tiny
+    set) reaches the user as itself, not as a Ray traceback."""
+    exp = experiment(tiny_cifar, tmp_path / "results", epochs=3, backend="ray")
+    training = dataclasses.replace(exp.training, lr=10.0, weight_decay=1.0, batch_size=8)
+    exp = dataclasses.replace(exp, training=training)
     reporter = RecordingReporter()
-    with pytest.raises(UserError, match=r"^The training set has 72 images, fewer than one batch of 128"):
+    with pytest.raises(UserError, match=r"^baseline-a0-s0 diverged at epoch \d+, step \d+; lower --lr"):
         run_experiment(exp, reporter)
-    assert "baseline-a0-s0: failed: The training set has 72 images" in reporter.text
+    assert "baseline-a0-s0: failed: baseline-a0-s0 diverged at epoch" in reporter.text
