@@ -317,12 +317,29 @@ def versus_rich_table(versus: stats.Paired) -> Table:
 
 
 def config_line(record: dict) -> str:
-    """A one-line description of the training setup from an experiment.json record ("" when it holds none)."""
-    nodes = [record] + [v for v in record.values() if isinstance(v, dict)]
-    found = {}
-    for key in ("model", "epochs", "batch_size", "lr", "weight_decay", "augment", "precision", "subset", "device"):
-        for node in nodes:
-            if key in node and not isinstance(node[key], (dict, list)):
-                found[key] = node[key]
-                break
-    return "Setup: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in found.items()) + "." if found else ""
+    """The regime the verdict holds for, in one line, from an experiment.json record ("" when it holds none).
+
+    e.g. "Regime: small-cnn, 10,000 training images, 40% label noise, 15 epochs, batch 128, peak lr 0.1,
+    weight decay 0.0005, no augmentation; device cpu (bf16)."
+    """
+    config = record.get("config") if isinstance(record.get("config"), dict) else {}
+    t = config.get("training") if isinstance(config.get("training"), dict) else {}
+    parts = []
+    if "model" in t:
+        parts.append(str(t["model"]))
+    if "subset" in t:
+        parts.append(f"{t['subset']:,} training images" if isinstance(t["subset"], int) else "all training images")
+    if isinstance(t.get("label_noise"), (int, float)) and t["label_noise"] > 0:
+        parts.append(f"{100 * t['label_noise']:g}% label noise")
+    for key, fmt in (("epochs", "{} epochs"), ("batch_size", "batch {}"), ("lr", "peak lr {}"),
+                     ("weight_decay", "weight decay {}")):  # fmt: skip
+        if key in t:
+            parts.append(fmt.format(t[key]))
+    if "augment" in t:
+        parts.append("crop+flip augmentation" if t["augment"] else "no augmentation")
+    if t.get("lam_mode") == "elem":
+        parts.append("one lam per image")
+    device = record.get("device") if isinstance(record.get("device"), dict) else {}
+    if device.get("resolved"):
+        parts.append(f"device {device['resolved']} ({device.get('precision', '?')})")
+    return "Regime: " + ", ".join(map(str, parts)) + "." if parts else ""

@@ -200,8 +200,13 @@ def test_an_unreadable_experiment_json_is_a_warning_not_an_error(tmp_path, no_dr
     assert any("experiment.json" in w and "not a JSON object" in w for w in res.warnings)
 
 
-def test_setup_line_comes_from_experiment_json():
-    record = {"config": {"training": {"epochs": 3, "model": "resnet"}, "device": "cpu"}, "device": {"name": "x"}}
+def test_regime_line_comes_from_experiment_json():
+    training = {"epochs": 3, "model": "resnet", "subset": 10000, "label_noise": 0.4, "augment": False}
+    record = {"config": {"training": training}, "device": {"resolved": "cpu", "precision": "bf16"}}
     assert report.config_line({}) == ""
-    assert report.config_line({"model": "cnn", "config": {"epochs": 2}}) == "Setup: model cnn, epochs 2."
-    assert report.config_line(record) == "Setup: device cpu."
+    assert report.config_line({"model": "cnn", "config": {"epochs": 2}}) == ""  # not a training config
+    assert report.config_line(record) == (
+        "Regime: resnet, 10,000 training images, 40% label noise, 3 epochs, no augmentation, device cpu (bf16)."
+    )
+    full = {"config": {"training": {"subset": None, "label_noise": 0.0, "augment": True}}}
+    assert report.config_line(full) == "Regime: all training images, crop+flip augmentation."
