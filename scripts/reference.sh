@@ -4,5 +4,5 @@
 set -euo pipefail
 DATA="${MIXUP_BENCH_DATA:-data}"
 mixup-bench run --name reference --data-dir "$DATA" \
-  --alpha 0.2 --alpha 1 --seeds 2 --subset 10000 --epochs 10 --batch-size 128 "$@"
+  --alpha 0.2 --alpha 1 --seeds 2 --subset 10000 --epochs 10 --batch-size 128 --clean-train-size 10000 "$@"
 mixup-bench plot results/reference
