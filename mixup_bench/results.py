@@ -2,15 +2,15 @@
 
     <out>/<experiment>/
       experiment.json               resolved config, versions, device, git sha, data source
-      runs/<method>-a<alpha>-s<seed>/
+      runs/<run_id>/                e.g. baseline-a0-s0, mixup-a0.4-s0, cutmix-a1-s0, smooth-e0.1-s0, manifold-a2-s0
         config.json                 this run's resolved config
         metrics.csv                 one row per finished epoch (METRICS_COLUMNS)
-        lam.csv                     every lam sampled: epoch, step, lam
+        lam.csv                     every lam sampled (mixup, cutmix, manifold): epoch, step, lam
         calibration.json            per-bin counts of the latest test evaluation
         checkpoint.pt               latest state, for resume (never committed)
         lock                        held by the process training this run
         DONE                        written last, when the run finishes
-      summary.csv, summary.md, plots/   written by `plot`
+      summary.csv, summary.md, plots/   written by `plot` (and paired_vs_<arm>.csv with --reference)
 
 This module is the contract between `run` and `plot`.
 """
@@ -33,8 +33,8 @@ from mixup_bench.errors import UserError, WriteError, write_error
 METRICS_COLUMNS = (
     "experiment",
     "run_id",
-    "method",  # baseline | mixup
-    "alpha",  # 0 for the baseline
+    "method",  # baseline | mixup | cutmix | smooth | manifold
+    "alpha",  # the method's parameter: alpha (mixup, cutmix, manifold), epsilon (smooth); 0 for the baseline
     "seed",
     "epoch",  # 1-based, the epoch just finished
     "lr",  # learning rate at the last step of the epoch

@@ -24,6 +24,7 @@ import torch
 from mixup_bench import results
 from mixup_bench.config import RunConfig
 from mixup_bench.errors import UserError
+from mixup_bench.naming import LAM_METHODS
 from mixup_bench.train.checkpoint import RunState, load_checkpoint
 from mixup_bench.train.data import Cifar10
 from mixup_bench.train.device import keep_freed_memory, resolve_device, resolve_precision
@@ -245,7 +246,7 @@ def train_run(
         row["epoch_seconds"] = time.perf_counter() - t0
         state.epoch = epoch
         state.history.append(row)
-        if cfg.method in ("mixup", "cutmix", "manifold"):  # the arms that draw a lam
+        if cfg.method in LAM_METHODS:  # the arms that draw a lam
             state.lam_log.extend({"epoch": epoch, "step": i + 1, "lam": lam} for i, lam in enumerate(tr.lams))
         save_epoch(run_dir, cfg, state, test_eval.calibration)
         emit({"type": "epoch", **row})
