@@ -22,7 +22,7 @@ pytestmark = [
 ]
 
 
-def test_one_epoch_on_a_real_subset(tmp_path):
+def test_two_epochs_on_a_real_subset(tmp_path):
     res = CliRunner().invoke(
         app,
         [
@@ -32,7 +32,9 @@ def test_one_epoch_on_a_real_subset(tmp_path):
             "--out",
             str(tmp_path),
             "--epochs",
-            "1",
+            "2",
+            "--lr",
+            "0.05",
             "--subset",
             "2000",
             "--batch-size",
@@ -45,6 +47,7 @@ def test_one_epoch_on_a_real_subset(tmp_path):
     assert res.exit_code == 0, res.output
     for run_id in ("baseline-a0-s0", "mixup-a0.4-s0"):
         df = pd.read_csv(tmp_path / "default" / "runs" / run_id / "metrics.csv")
-        assert tuple(df.columns) == METRICS_COLUMNS and len(df) == 1
-        # 10 classes: one epoch on 2,000 images already beats chance on the 10,000 test images
-        assert df["test_acc"].iloc[0] > 0.12
+        assert tuple(df.columns) == METRICS_COLUMNS and len(df) == 2
+        # 10 classes: two epochs on 2,000 images clearly beat chance (10%) on the 10,000 test images
+        # (about 21-26% measured; lr 0.05, since 0.1 on 31-step epochs barely trains)
+        assert df["test_acc"].iloc[-1] > 0.15
