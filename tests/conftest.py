@@ -26,3 +26,17 @@ def _few_threads(monkeypatch):
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture
+def no_drawing(monkeypatch):
+    """`plot` without rendering figures (drawing is covered by tests/figures): a fake PNG stands in."""
+    from mixup_bench.figures import figures
+
+    def fake_plot_experiment(exp_dir, analysis, **kwargs):
+        path = Path(exp_dir) / "plots" / "fake.png"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"")
+        return [path]
+
+    monkeypatch.setattr(figures, "plot_experiment", fake_plot_experiment)

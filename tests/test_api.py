@@ -10,6 +10,7 @@ import pytest
 import mixup_bench as mb
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_api_runs_loads_and_summarises_an_experiment(tiny_cifar, tmp_path):
     exp = mb.experiment_from_preset(
         "default", data_dir=tiny_cifar, out=tmp_path, name="nb", subset=0, epochs=2, batch_size=16,

@@ -100,6 +100,7 @@ def test_changed_config_under_same_name_is_refused(tiny_cifar, tmp_path):
     ]
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_same_seed_same_init_and_order_across_arms(tiny_cifar, tmp_path):
     """Pairing: with alpha tiny, MixUp is nearly the baseline; with a different seed it is not."""
     out = tmp_path / "r"
@@ -129,6 +130,7 @@ def test_same_seed_same_init_and_order_across_arms(tiny_cifar, tmp_path):
         assert mix0[col].tolist() == pytest.approx(base0[col].tolist(), abs=0.05), col  # within one test image
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_seed_is_really_used(tiny_cifar, tmp_path):
     """Same seed twice gives identical numbers; seed 0 is a real seed (differs from seed 1)."""
     a = run_cli(*base_args(tiny_cifar, tmp_path / "a", "--no-baseline", "--seed", "0"))

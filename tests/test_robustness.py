@@ -207,6 +207,7 @@ def test_disk_full_during_run_is_one_line_and_keeps_the_last_epoch(data_dir, tmp
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="names the file through /proc/self/fd")
+@pytest.mark.usefixtures("no_drawing")
 def test_disk_full_during_plot_is_one_line_and_keeps_the_data(experiment, monkeypatch):
     before = {p: p.read_bytes() for p in experiment.rglob("*") if p.is_file()}
     DiskFull(monkeypatch, "summary.md")
@@ -256,6 +257,7 @@ def test_ray_install_hint_keeps_its_brackets(data_dir, tmp_path, monkeypatch):
     one_line_error(result, 'pip install -e ".[ray]"')
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_paths_with_brackets_in_run_plot_and_status_output(data_dir, tmp_path):
     out = tmp_path / "res [bold]x[/bold] [/oops]"
     result = cli.invoke(app, run_args(data_dir, out, "--epochs", "1"))
@@ -301,6 +303,7 @@ def test_torn_metrics_detection(experiment):
     assert results.torn_metrics(run_dir) is None
 
 
+@pytest.mark.usefixtures("no_drawing")
 def test_plot_warns_about_a_torn_metrics_csv_and_leaves_out_the_cut_row(experiment):
     metrics = experiment / "runs" / "mixup-a0.4-s0" / "metrics.csv"
     cut_last_row(metrics)
@@ -343,6 +346,7 @@ def test_status_notes_a_torn_metrics_csv(experiment):
     assert result.exit_code == 0 and "metrics.csv torn" in result.output, result.output
 
 
+@pytest.mark.usefixtures("no_drawing")
 @pytest.mark.parametrize("content", ["[1, 2]", '"text"', "3", "null", '{"config": [1]}', '{"config": {"training": 1}}'])
 def test_experiment_json_that_is_not_an_object_is_one_line(experiment, data_dir, content):
     (experiment / "experiment.json").write_text(content)

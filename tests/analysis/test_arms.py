@@ -21,7 +21,6 @@ from mixup_bench.analysis.compare import compare_experiments
 from mixup_bench.analysis.facts import analyze
 from mixup_bench.cli import app
 from mixup_bench.errors import UserError
-from mixup_bench.figures import figures as plots
 from tests.analysis.test_compare import hand_experiment, write_record
 from tests.plot_fixtures import metrics_row, write_final_values, write_run
 
@@ -148,17 +147,12 @@ def test_verdict_of_one_seed_names_no_supporting_arm(tmp_path):
 # --- plot --reference -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def no_drawing(monkeypatch):
-    monkeypatch.setattr(plots, "plot_experiment", lambda exp_dir, analysis, **kwargs: [])
-
-
 @pytest.mark.usefixtures("no_drawing")
 def test_reference_table_values_equal_hand_computed_paired_means(arms_exp):
     console = Console(record=True, width=200)
     res = report.make_report(arms_exp, console, reference="cutmix-a1")
     csv_path = arms_exp / "paired_vs_cutmix-a1.csv"
-    assert [f.name for f in res.files] == ["summary.csv", "summary.md", csv_path.name]
+    assert [f.name for f in res.files] == ["summary.csv", "summary.md", csv_path.name, "fake.png"]
     table = pd.read_csv(csv_path)
     assert list(table.columns) == list(summary.VERSUS_COLUMNS)
     assert set(table["reference"]) == {"cutmix-a1"}

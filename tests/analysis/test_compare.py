@@ -86,6 +86,7 @@ def test_regime_table_equals_hand_computed_paired_means(tmp_path):
     assert "| 5,000 | small | MixUp alpha=0.4 | 3 | 3 |" in md and "![regime map](regime_map.png)" in md
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_compare_cli_writes_the_regime_map_on_a_log_axis(tmp_path):
     root = tmp_path / "results"
     paths = []

@@ -122,17 +122,6 @@ def make_bad(tmp_path: Path, setup: str) -> Path:
 # --- make_report directly (figures stubbed: drawing is covered above) ----------------------
 
 
-@pytest.fixture
-def no_drawing(monkeypatch):
-    def fake_plot_experiment(exp_dir, analysis, **kwargs):
-        path = Path(exp_dir) / "plots" / "fake.png"
-        path.parent.mkdir(exist_ok=True)
-        path.write_bytes(b"")
-        return [path]
-
-    monkeypatch.setattr(plots, "plot_experiment", fake_plot_experiment)
-
-
 @pytest.mark.usefixtures("no_drawing")
 def test_make_report_returns_what_it_did(tmp_path):
     exp = tmp_path / "exp"

@@ -18,6 +18,7 @@ runner = CliRunner()
 TINY = ["--steps", "2", "--warmup", "1", "--batch-size", "16", "--device", "cpu"]
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_bench_writes_bench_json_with_a_positive_ratio(tmp_path):
     out = tmp_path / "b" / "bench.json"
     res = runner.invoke(app, ["bench", *TINY, "--rounds", "2", "--workers", "0", "--out", str(out)])

@@ -38,6 +38,7 @@ def data(multi) -> plotdata.PlotData:
     return plotdata.plot_data(multi, analyze(loading.load_experiment(multi)[0]))
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_methods_png_is_written_for_an_experiment_with_neighbours(multi, tmp_path):
     df, _ = loading.load_experiment(multi)
     paths = plots.plot_experiment(multi, analyze(df), out_dir=tmp_path, formats=("png",))
@@ -90,6 +91,7 @@ def _legend_colors(fig) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_each_arm_keeps_one_colour_in_every_figure(data, multi, tmp_path):
     colors = {arm: c.lower() for arm, c in plotstyle.arm_colors(ARMS).items()}
     # baseline black; MixUp in the Okabe-Ito order by alpha, as before; then the neighbours' next colours

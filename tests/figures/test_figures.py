@@ -40,6 +40,7 @@ def sweep(tmp_path_factory) -> Path:
     return synthetic_experiment(exp, alphas=(0.2, 1.0), seeds=(0, 1, 2), epochs=7, steps_per_epoch=8)
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_every_figure_is_written_as_png_and_svg(sweep):
     df, _ = loading.load_experiment(sweep)
     paths = plots.plot_experiment(sweep, analyze(df))
@@ -47,6 +48,7 @@ def test_every_figure_is_written_as_png_and_svg(sweep):
     assert not list((sweep / "plots").glob("*.tmp"))
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_figures_of_an_odd_experiment_still_draw(tmp_path):
     # one seed, no baseline, a partial run, one epoch, no lam.csv and no calibration.json
     exp = tmp_path / "odd"
@@ -57,6 +59,7 @@ def test_figures_of_an_odd_experiment_still_draw(tmp_path):
     check_figures(plots.plot_experiment(exp, analyze(df), out_dir=out, formats=("png",)), out, ("png",))
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_figures_of_a_baseline_only_experiment(tmp_path):
     exp = synthetic_experiment(tmp_path / "base", alphas=(), seeds=(0, 1), epochs=2)
     df, _ = loading.load_experiment(exp)

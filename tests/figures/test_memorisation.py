@@ -43,6 +43,7 @@ def plot(exp: Path):
     return res
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_plot_draws_memorisation_and_its_column_when_runs_logged_it(tmp_path):
     exp = noisy_experiment(tmp_path / "noisy")
     res = plot(exp)
@@ -63,6 +64,7 @@ def test_plot_draws_memorisation_and_its_column_when_runs_logged_it(tmp_path):
     assert DISPLAY_HEADER in res.output
 
 
+@pytest.mark.slow  # end to end: trains or renders every figure
 def test_plot_without_label_noise_writes_what_it_wrote_before(tmp_path):
     exp = synthetic_experiment(tmp_path / "clean", alphas=(0.4,), seeds=(0, 1), epochs=3, steps_per_epoch=4)
     plot(exp)
