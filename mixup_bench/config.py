@@ -18,6 +18,7 @@ from mixup_bench.naming import format_alpha, method_for, run_id_for  # noqa: F40
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16")
 BACKENDS = ("local", "ray")
+CIFAR10_TRAIN_IMAGES, CIFAR10_TEST_IMAGES = 50_000, 10_000  # the full data set; `subset` None means all of it
 LAM_MODES = ("batch", "elem")
 
 # Hyperparameters that change the numbers of a run. An existing experiment folder

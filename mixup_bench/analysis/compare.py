@@ -34,7 +34,7 @@ from mixup_bench import results
 from mixup_bench.analysis import stats
 from mixup_bench.analysis.claim import CLAIM_DIRECTION, CLAIM_WORDS, judge
 from mixup_bench.analysis.load import experiment_arms, load_experiment
-from mixup_bench.config import TRAINING_KEYS, TrainingConfig
+from mixup_bench.config import CIFAR10_TRAIN_IMAGES, TRAINING_KEYS, TrainingConfig
 from mixup_bench.errors import UserError
 from mixup_bench.naming import arm_label, format_alpha
 
@@ -50,7 +50,6 @@ COMPARED = tuple(m for m, *_ in METRICS)
 TABLE_CSV = "regime_map.csv"
 TABLE_MD = "regime_map.md"
 FIGURE_STEM = "regime_map"
-FULL_TRAIN_SET = 50_000  # CIFAR-10's training images: `subset` None (or 0) means all of them
 
 SETTING_LABELS = {
     "subset": "training-set size (images)",
@@ -221,7 +220,7 @@ def _settings(exp_dir: Path) -> tuple[dict[str, Any], bool]:
     if full:
         data = record.get("data")
         size = data.get("train_images") if isinstance(data, dict) else None
-        settings["subset"] = size if isinstance(size, int) and size > 0 else FULL_TRAIN_SET
+        settings["subset"] = size if isinstance(size, int) and size > 0 else CIFAR10_TRAIN_IMAGES  # all of them
     if isinstance(settings["label_noise"], int):
         settings["label_noise"] = float(settings["label_noise"])
     return settings, full

@@ -7,15 +7,16 @@ faster; a GPU much faster. The estimate is printed, never enforced.
 
 from __future__ import annotations
 
-from mixup_bench.config import ExperimentConfig
+from mixup_bench.config import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, ExperimentConfig
 
-CIFAR10_TRAIN, CIFAR10_TEST = 50_000, 10_000
 # images per second on the whole reference CPU (both cores): training steps, evaluation
 REFERENCE_CPU_RATES = {"small-cnn": (1_300.0, 4_800.0), "preact-resnet18": (110.0, 400.0)}
 PARALLEL_GAIN = 1.25  # --jobs 2 on 2 cores: two 1-thread runs keep the cores busier than one 2-thread run
 
 
-def cpu_seconds(exp: ExperimentConfig, n_train: int = CIFAR10_TRAIN, n_test: int = CIFAR10_TEST) -> float | None:
+def cpu_seconds(
+    exp: ExperimentConfig, n_train: int = CIFAR10_TRAIN_IMAGES, n_test: int = CIFAR10_TEST_IMAGES
+) -> float | None:
     """Expected wall time of the whole experiment on the reference CPU; None for an unknown model."""
     rates = REFERENCE_CPU_RATES.get(exp.training.model)
     if rates is None:
