@@ -1,8 +1,7 @@
-"""What runs, arms and metrics are called, the order arms are listed in, and how differences are shown.
+"""What runs and arms are called and the order arms are listed in (measures: see `metrics`).
 
 Shared by `run`, `status`, the statistics, the verdict, the report and the figures, so that every
-place names a run, an arm or a metric the same way. Accuracies and ECE are fractions in [0, 1] in
-the data; they become percent (differences: percentage points) only here, when shown.
+place names a run or an arm the same way.
 
 Imported by `config` on the `run` path, so it must not import pandas (or anything slow) itself.
 """
@@ -16,42 +15,39 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-# Metrics that are fractions in [0, 1] and are shown as percent (differences in percentage points).
-FRACTION_METRICS = frozenset({"train_acc", "clean_train_acc", "test_acc", "test_ece"})
-
-METRIC_NAMES = {
-    "train_loss": "training objective (mixed batches)",
-    "train_acc": "train accuracy (mixed batches)",
-    "clean_train_loss": "clean train loss",
-    "clean_train_acc": "clean train accuracy",
-    "test_loss": "test loss",
-    "test_acc": "test accuracy",
-    "test_ece": "test ECE",
-    "gap": "generalisation gap (test loss - clean train loss)",
-}
-
-# Every method (the `method` column of metrics.csv) with the letter of its parameter in run ids and
-# its display name. The parameter is in the `alpha` column: alpha for the mixers, epsilon for smooth.
+# The methods, as in metrics.csv's `method` column and in run ids (train.neighbours.MIXERS builds each one's mixer).
+BASELINE, MIXUP, CUTMIX, SMOOTH, MANIFOLD = "baseline", "mixup", "cutmix", "smooth", "manifold"
+# Every method with the letter of its parameter in run ids and its display name, in the order arms are
+# listed (`arm_order`). The parameter is in the `alpha` column: alpha for the mixers, epsilon for smooth.
 METHOD_NAMES = {
-    "baseline": ("a", "baseline"),
-    "mixup": ("a", "MixUp"),
-    "cutmix": ("a", "CutMix"),
-    "smooth": ("e", "label smoothing"),
-    "manifold": ("a", "Manifold MixUp"),
+    BASELINE: ("a", "baseline"),
+    MIXUP: ("a", "MixUp"),
+    CUTMIX: ("a", "CutMix"),
+    SMOOTH: ("e", "label smoothing"),
+    MANIFOLD: ("a", "Manifold MixUp"),
 }
 PARAM_NAMES = {"a": ("alpha", "α"), "e": ("eps", "ε")}
 # The methods that draw a mixing weight lam (and log it to lam.csv); the others never mix.
-LAM_METHODS = ("mixup", "cutmix", "manifold")
-_RUN_ID_RE = re.compile(r"^(baseline|mixup|cutmix|smooth|manifold)-([ae])([0-9.eE+-]+)-s(\d+)$")
-_ARM_ID_RE = re.compile(r"^(baseline|mixup|cutmix|smooth|manifold)-([ae])([0-9.eE+-]+)$")
+LAM_METHODS = (MIXUP, CUTMIX, MANIFOLD)
+_METHOD_RE = "|".join(METHOD_NAMES)
+_RUN_ID_RE = re.compile(rf"^({_METHOD_RE})-([ae])([0-9.eE+-]+)-s(\d+)$")
+_ARM_ID_RE = re.compile(rf"^({_METHOD_RE})-([ae])([0-9.eE+-]+)$")
+
+# The models `--model` accepts (train.models.MODELS builds each one), named here so that the
+# configuration can check `--model` without importing torch.
+SMALL_CNN, FAST_CNN, PREACT_RESNET18 = "small-cnn", "fast-cnn", "preact-resnet18"
+MODEL_NAMES = (SMALL_CNN, FAST_CNN, PREACT_RESNET18)
 
 
 # --- runs and arms ----------------------------------------------------------------------
 
 
 def format_alpha(alpha: float) -> str:
-    """Shortest exact text for alpha, as in run ids: 0.4 -> '0.4', 1.0 -> '1', 0 -> '0'."""
-    return f"{float(alpha):g}"
+    """Shortest exact text for alpha, as in run ids: 0.4 -> '0.4', 1.0 -> '1', 0 -> '0', -0.0 -> '0',
+    0.1234567 -> '0.1234567'. Exact (repr's shortest round trip, not 6 digits) so that two alphas never
+    share a run id, and one alpha has one spelling."""
+    text = repr(float(alpha) + 0.0)  # + 0.0: -0.0 is 0.0
+    return text[:-2] if text.endswith(".0") else text
 
 
 def method_for(alpha: float) -> str:
@@ -126,16 +122,3 @@ def arms(df: pd.DataFrame) -> list[tuple[str, float]]:
 def plural(n: int, noun: str) -> str:
     """'1 seed', '3 seeds'."""
     return f"{n} {noun}{'s' if n != 1 else ''}"
-
-
-def format_diff(metric: str, value: float) -> str:
-    """A signed difference in the metric's display unit: percentage points for fractions (2 decimals),
-    else 3 decimals; a value that would round to zero keeps two significant digits instead."""
-    if not math.isfinite(value):
-        return "n/a"
-    scale, digits, unit = (100, 2, " pp") if metric in FRACTION_METRICS else (1, 3, "")
-    v = scale * value
-    text = f"{v:+.{digits}f}"
-    if v != 0 and float(text) == 0:
-        text = f"{v:+.2g}"
-    return text + unit

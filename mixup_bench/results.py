@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from mixup_bench.errors import UserError, WriteError, write_error
+from mixup_bench.naming import LAM_METHODS, parse_run_id
+from mixup_bench.streams import shown
 
 METRICS_COLUMNS = (
     "experiment",
@@ -42,6 +44,8 @@ METRICS_COLUMNS = (
     "train_acc",  # lam-weighted accuracy on the (mixed) batches, train mode, in [0, 1]
     "clean_train_loss",  # eval mode, fixed subset of unaugmented training images
     "clean_train_acc",
+    "val_loss",  # the fixed validation split (--val-size; never trained on; labels as noisy as the training
+    "val_acc",  # labels under --label-noise). Empty with --val-size 0. Presets choose epochs by it, never by test.
     "test_loss",
     "test_acc",
     "test_ece",  # 15-bin expected calibration error on the test set, in [0, 1]
@@ -51,7 +55,7 @@ METRICS_COLUMNS = (
     "images_per_second",  # training images per second, evaluation excluded
 )
 # Columns added after the first release: CSVs written before them still load, with NaN there.
-OPTIONAL_COLUMNS = ("noise_memorised",)
+OPTIONAL_COLUMNS = ("noise_memorised", "val_loss", "val_acc")
 LAM_COLUMNS = ("epoch", "step", "lam")
 
 EXPERIMENT_FILE = "experiment.json"
@@ -116,10 +120,11 @@ def _write_all(fd: int, data: bytes) -> None:
 def check_output_dir(path: Path, target: Path | None = None) -> None:
     """Refuse, before any expensive work, an output folder that cannot be created or written to.
 
-    Creates nothing. Raises WriteError (`cannot write <target>: <reason>`, `target` defaulting to
+    Leaves nothing behind. Raises WriteError (`cannot write <target>: <reason>`, `target` defaulting to
     `path`) when a part of `path` is a file, a broken symlink, or the nearest existing folder is not
-    writable (read-only file system, permissions); the writes themselves still report a disk that
-    fills up later.
+    writable (read-only file system, permissions, or a folder no file can be made in, such as /proc,
+    which only a real try shows: a probe file is made there and deleted at once); the writes themselves
+    still report a disk that fills up later.
     """
     path = Path(path)
     target = path if target is None else target
@@ -135,6 +140,17 @@ def check_output_dir(path: Path, target: Path | None = None) -> None:
     if not os.access(probe, os.W_OK | os.X_OK):
         reason = "read-only file system" if _read_only(probe) else "permission denied"
         raise WriteError(errno.EACCES, f"{probe} is not writable ({reason})", str(target))
+    _try_a_file_in(probe, target)
+
+
+def _try_a_file_in(folder: Path, target: Path) -> None:
+    """Make and delete a file in `folder`: what os.access cannot tell (root's view of /proc or sysfs)."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".mixup-bench-probe.", suffix=".tmp")
+    except OSError as e:
+        raise WriteError(e.errno, f"no file can be made in {folder} ({e.strerror or e})", str(target)) from None
+    os.close(fd)
+    Path(tmp).unlink(missing_ok=True)
 
 
 def check_output_file(path: Path) -> None:
@@ -142,6 +158,8 @@ def check_output_file(path: Path) -> None:
     path = Path(path)
     if path.is_dir():
         raise WriteError(errno.EISDIR, "it is a folder; give a file name", str(path))
+    if path.exists() and not path.is_file():  # a device or a pipe: the rename would replace it
+        raise WriteError(errno.EINVAL, "it is not a regular file (a device, pipe or socket)", str(path))
     check_output_dir(path.parent, target=path)
 
 
@@ -159,7 +177,9 @@ def _umask() -> int:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """`text` as UTF-8; a name's bytes that are not UTF-8 are written as `\\xNN` (`streams.shown`), so no
+    text can fail to encode halfway through the files of an epoch."""
+    atomic_write_bytes(path, shown(text).encode("utf-8"))
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -287,6 +307,96 @@ def _json_int(path: Path, keys: tuple[str, ...]) -> int:
         return 0
 
 
+# --- the files of a finished run -------------------------------------------------------------
+
+# What `run` can write again for a finished run: metrics.csv and lam.csv from checkpoint.pt's history
+# (the record every CSV is written from), config.json from the run's own config. calibration.json is
+# not kept in checkpoint.pt, so nothing rebuilds it.
+FROM_CHECKPOINT = (METRICS_FILE, LAM_FILE)
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A file that a finished run needs and that is missing or cannot be read (see `damaged_files`)."""
+
+    path: Path
+    problem: str  # 'is missing', 'is not valid JSON', ...
+    rebuildable: bool  # the next `run` of the same command writes it again
+
+    def __str__(self) -> str:
+        if not self.rebuildable:
+            fix = f"nothing can rebuild it: delete {self.path.parent} and run again to train the run anew"
+        elif self.path.name in FROM_CHECKPOINT:
+            fix = "the same `mixup-bench run` command rebuilds it from checkpoint.pt"
+        else:
+            fix = "the same `mixup-bench run` command writes it again"
+        return f"{self.path} {self.problem}; {fix}"
+
+    @property
+    def short(self) -> str:
+        """The same in a few words, for a table cell: 'metrics.csv is missing (`run` rebuilds it)'."""
+        return f"{self.path.name} {self.problem} ({'`run` rebuilds it' if self.rebuildable else 'lost'})"
+
+
+def damaged_files(run_dir: Path) -> list[Damage]:
+    """The files a finished run (DONE) needs that are missing or cannot be read: metrics.csv (or it holds
+    no epoch row), config.json, lam.csv (for the arms that draw a lam) and calibration.json.
+
+    `run`, `plot`, `status` and `compare` all name a damaged run through this one list. [] for a run that
+    is not finished (its files appear as it trains); a torn metrics.csv is `torn_metrics`'s concern. Cheap
+    (no pandas, checkpoint.pt is only looked for), so `status` can call it for every run.
+    """
+    run_dir = Path(run_dir)
+    if not is_done(run_dir):
+        return []
+    parsed = parse_run_id(run_dir.name)
+    needed = [METRICS_FILE, CONFIG_FILE, CALIBRATION_FILE]
+    if parsed is not None and parsed[0] in LAM_METHODS:
+        needed.append(LAM_FILE)
+    has_checkpoint = (run_dir / CHECKPOINT_FILE).is_file()
+    damage = []
+    for name in needed:
+        path = run_dir / name
+        problem = _json_problem(path) if name.endswith(".json") else _csv_problem(path, name == METRICS_FILE)
+        if problem:
+            rebuildable = name == CONFIG_FILE or (name in FROM_CHECKPOINT and has_checkpoint)
+            damage.append(Damage(path, problem, rebuildable))
+    return damage
+
+
+def _text_problem(path: Path) -> tuple[str | None, str]:
+    """(what is wrong with reading `path` as text or None, its text)."""
+    try:
+        return None, path.read_text()
+    except FileNotFoundError:
+        return "is missing", ""
+    except UnicodeDecodeError:
+        return "is not UTF-8 text", ""
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})", ""
+
+
+def _json_problem(path: Path) -> str | None:
+    problem, text = _text_problem(path)
+    if problem:
+        return problem
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError:
+        return "is not valid JSON"
+    return None if isinstance(record, dict) else "holds JSON that is not an object"
+
+
+def _csv_problem(path: Path, needs_rows: bool) -> str | None:
+    problem, text = _text_problem(path)
+    if problem:
+        return problem
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "is empty"
+    return "holds no epoch row" if needs_rows and len(lines) < 2 else None
+
+
 def run_dirs(experiment_dir: Path) -> list[Path]:
     """The run folders of an experiment, sorted by name."""
     runs = Path(experiment_dir) / RUNS_DIR
@@ -308,14 +418,23 @@ def find_experiment(path: Path) -> Path:
         raise UserError(f"{path} does not exist; run `mixup-bench run` first or give the experiment folder.")
     if not path.is_dir():
         raise UserError(f"{path} is not a folder; give an experiment folder such as results/default.")
-    if (path / RUNS_DIR).is_dir() or (path / EXPERIMENT_FILE).exists():
+    if is_experiment(path):
         return path
-    candidates = [
-        p for p in path.iterdir() if p.is_dir() and ((p / RUNS_DIR).is_dir() or (p / EXPERIMENT_FILE).exists())
-    ]
+    candidates = experiments_in(path)
     if not candidates:
         raise UserError(f"{path} holds no experiment (no runs/ folder); run `mixup-bench run` first.")
     return max(candidates, key=_last_write)
+
+
+def is_experiment(path: Path) -> bool:
+    """Whether `path` is an experiment folder: it holds runs/ or experiment.json. The one test of it."""
+    path = Path(path)
+    return (path / RUNS_DIR).is_dir() or (path / EXPERIMENT_FILE).exists()
+
+
+def experiments_in(path: Path) -> list[Path]:
+    """The experiment folders directly inside `path` (a results root), sorted by name."""
+    return [p for p in sorted(Path(path).iterdir()) if p.is_dir() and is_experiment(p)]
 
 
 def _last_write(experiment_dir: Path) -> float:

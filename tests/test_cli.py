@@ -42,6 +42,7 @@ def base_args(data_dir, out, *extra: str) -> list[str]:
         "cpu",
         "--precision",
         "fp32",
+        *([] if "--val-size" in extra else ["--val-size", "8"]),  # 72 tiny images: 8 held out, 64 = 4 batches
         *extra,
     ]
 
@@ -168,6 +169,10 @@ def test_seed_is_really_used(tiny_cifar, tmp_path):
         (["--jobs", "0"], "--jobs must be at least 1"),
         (["--backend", "slurm"], "Unknown backend 'slurm'"),
         (["--name", "../x"], "--name must be a plain folder name"),
+        (["--val-size", "-1"], "--val-size must be at least 0 (0 = no validation split), got -1."),
+        (["--val-size", "72"], "--val-size 72 leaves no training images (the training set has 72)"),
+        (["--val-size", "60"], "fewer than one batch of 16"),
+        (["--val-size", "8", "--subset", "70"], "--subset 70 does not fit beside the 8 validation images"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tiny_cifar, tmp_path, extra, expected):
@@ -223,3 +228,19 @@ def test_help_lists_every_command_and_each_has_its_own_help():
         sub = runner.invoke(app, [cmd, "--help"], env={"COLUMNS": "100"})
         assert sub.exit_code == 0, sub.output
         assert f"Usage: mixup-bench {cmd} [OPTIONS]" in " ".join(sub.output.split())
+
+
+def test_validation_columns_hold_the_held_out_images_and_change_no_training_number(tiny_cifar, tmp_path):
+    """val_* are measured on images never trained on; with --val-size 0 they are empty. The split only
+    takes images out of the pool, so the same subset trains to the same numbers with or without it."""
+    with_val = run_cli(*base_args(tiny_cifar, tmp_path / "a", "--val-size", "8", "--subset", "48"))
+    without = run_cli(*base_args(tiny_cifar, tmp_path / "b", "--val-size", "0", "--subset", "48"))
+    assert with_val.exit_code == 0 and without.exit_code == 0, with_val.output + without.output
+    a = pd.read_csv(tmp_path / "a" / "default" / "runs" / "mixup-a0.4-s0" / "metrics.csv")
+    b = pd.read_csv(tmp_path / "b" / "default" / "runs" / "mixup-a0.4-s0" / "metrics.csv")
+    assert a["val_acc"].between(0, 1).all() and (a["val_loss"] > 0).all()
+    assert b["val_loss"].isna().all() and b["val_acc"].isna().all()
+    same = ["train_loss", "clean_train_loss", "test_loss", "test_acc", "test_ece"]
+    pd.testing.assert_frame_equal(a[same], b[same])
+    record = json.loads((tmp_path / "a" / "default" / "experiment.json").read_text())
+    assert record["config"]["training"]["val_size"] == 8

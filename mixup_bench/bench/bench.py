@@ -34,11 +34,11 @@ from torch.utils.data import Dataset
 
 from mixup_bench.bench.naive import NaivePipeline, default_workers, naive_dataset, physical_cores
 from mixup_bench.bench.report import data_words, result_table, summary_lines
-from mixup_bench.bench.roof import describe_device, device_roof, model_flops, sync
-from mixup_bench.config import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, BenchConfig, RunConfig, TrainingConfig
+from mixup_bench.bench.roof import describe_device, device_roof, model_flops
+from mixup_bench.config import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, BenchConfig, RunConfig
 from mixup_bench.results import atomic_write_text
 from mixup_bench.train.data import Cifar10, load_cifar10
-from mixup_bench.train.device import keep_freed_memory, resolve_device, resolve_precision
+from mixup_bench.train.device import keep_freed_memory, resolve_device, resolve_precision, sync
 from mixup_bench.train.evaluate import EvalResult, evaluate
 from mixup_bench.train.loop import train_run
 from mixup_bench.train.models import count_parameters
@@ -50,7 +50,7 @@ __all__ = ["BenchConfig", "epoch_estimate", "model_flops", "run_bench"]  # Bench
 
 EPOCH_TRAIN_IMAGES = CIFAR10_TRAIN_IMAGES  # one real epoch: CIFAR-10's whole training set
 # train_run evaluates its clean-train subset (10,000 images) and the test set (10,000) every epoch
-EPOCH_EVAL_IMAGES = TrainingConfig().clean_train_size + CIFAR10_TEST_IMAGES
+EPOCH_EVAL_IMAGES = BenchConfig().training.clean_train_size + CIFAR10_TEST_IMAGES
 
 
 @dataclass

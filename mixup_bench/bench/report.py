@@ -42,7 +42,10 @@ def summary_lines(r: dict) -> str:
     """The ratio, the model's FLOPs and the device's roof, the epoch time and the data, one line each."""
     f, roof, e = r["flops"], r["roof"], r["epoch"]
     bf16 = f"bf16 {roof['bf16_gflops']:.0f}" if roof["bf16_gflops"] else "bf16 not native"
+    dev = r.get("device", {})
+    machine = f"{dev.get('name', '?')}, {dev['isa']}" if dev.get("isa") else dev.get("name", "?")
     lines = [
+        f"machine class: {machine} (timings compare only within one class)",
         f"[bold]ratio project/naive: {r['ratio']:.2f}x[/bold] (median of {len(r['rounds'])} rounds)",
         f"model: {f['forward_per_image'] / 1e6:.1f} MFLOP forward, {f['train_per_image'] / 1e6:.1f} MFLOP "
         f"forward+backward per image; roof ({roof['matmul_n']}x{roof['matmul_n']} matmul): {bf16}, "

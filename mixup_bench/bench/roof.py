@@ -9,18 +9,10 @@ from pathlib import Path
 import torch
 
 from mixup_bench.bench.naive import physical_cores
-from mixup_bench.train.device import bf16_native
+from mixup_bench.train.device import bf16_native, cpu_isa, sync
 from mixup_bench.train.models import build_model
 
 ROOF_N = 2048  # matmul size of the roof measurement
-
-
-def sync(device: torch.device) -> None:
-    """Wait for the device's queued work, so that a host clock measures it."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
 
 
 def model_flops(model_name: str, num_classes: int = 10) -> dict:
@@ -80,4 +72,5 @@ def describe_device(device: torch.device, threads: int) -> dict:
         except OSError:
             pass
         d["name"] = name
+        d["isa"] = cpu_isa()
     return d

@@ -52,7 +52,7 @@ class Reporter:
             self.say(epoch_line(e))
         elif kind == "done":
             self.say(f"{e['run_id']}: done")
-        elif kind == "message":
+        elif kind in ("message", "estimate"):
             self.say(e["text"])
 
 
@@ -74,6 +74,7 @@ class LiveReporter(Reporter):
         self.overall = self.progress.add_task("runs", total=total_runs, info="")
         self.tasks: dict[str, int] = {}
         self.steps_per_epoch: dict[str, int] = {}
+        self.counts_epochs = False  # True once an "estimate" event has set the total in epochs
         self.started = time.perf_counter()
 
     def __enter__(self) -> LiveReporter:
@@ -104,13 +105,22 @@ class LiveReporter(Reporter):
                 completed=(e["epoch"] - 1) * spe + e["step"],
                 info=f"epoch {e['epoch']}",
             )
+        elif kind == "estimate":  # from here on the overall bar counts epochs, so its ETA moves every epoch
+            self.progress.update(self.overall, total=e["epochs"], completed=0, description="epochs (all runs)")
+            self.counts_epochs = True
+            super().handle(e)
+        elif kind == "epoch" and self.counts_epochs:
+            self.progress.advance(self.overall)
+            super().handle(e)
         elif kind == "done":
             if rid in self.tasks:
                 self.progress.remove_task(self.tasks.pop(rid))
-            self.progress.advance(self.overall)
+            if not self.counts_epochs:
+                self.progress.advance(self.overall)
             super().handle(e)
         elif kind in ("skipped",):
-            self.progress.advance(self.overall)
+            if not self.counts_epochs:
+                self.progress.advance(self.overall)
         else:
             super().handle(e)
 

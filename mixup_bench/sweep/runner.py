@@ -10,16 +10,18 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from mixup_bench import results
 from mixup_bench.config import ExperimentConfig, RunConfig
 from mixup_bench.errors import UserError
-from mixup_bench.sweep.estimate import cost_line
-from mixup_bench.sweep.execute import repair_finished_run, run_dir
+from mixup_bench.sweep.estimate import cost_line, expected_seconds, measure_rates
+from mixup_bench.sweep.execute import repair_finished_run, run_dir, threads_per_job
 from mixup_bench.sweep.local import run_inline, run_parallel
 from mixup_bench.sweep.progress import Reporter
 from mixup_bench.sweep.record import check_compatible, write_experiment_record
 from mixup_bench.train.data import load_cifar10
-from mixup_bench.train.device import resolve_device
+from mixup_bench.train.device import resolve_device, resolve_precision
 
 
 @dataclass
@@ -86,12 +88,25 @@ def _final_row(done_file: Path, reporter: Reporter) -> dict | None:
     return row
 
 
+def _estimate_event(exp: ExperimentConfig, pending: list[RunConfig], data) -> dict:
+    """The "estimate" event: the expected wall time of the pending runs, timed on this machine now."""
+    device = resolve_device(exp.device)
+    amp = resolve_precision(exp.training.precision, device)
+    parallel = exp.jobs > 1 and len(pending) > 1
+    threads = threads_per_job(exp.jobs) if parallel and device.type == "cpu" else torch.get_num_threads()
+    rates = measure_rates(pending[0], device, amp, threads)
+    n_train, n_test = data.train_x.shape[0], data.test_x.shape[0]
+    return {
+        "type": "estimate",
+        "seconds": expected_seconds(exp, len(pending), rates, n_train, n_test),
+        "epochs": len(pending) * exp.training.epochs,
+        "text": cost_line(exp, len(pending), rates, n_train, n_test),
+    }
+
+
 def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Reporter, outcome: Outcome) -> None:
     data = load_cifar10(exp.data_dir, progress=reporter.say)
     exp.training.check_data(data.train_x.shape[0])
-    cost = cost_line(exp, resolve_device(exp.device).type, data.train_x.shape[0], data.test_x.shape[0])
-    if cost:
-        reporter.say(cost)
     write_experiment_record(exp, data)
     pending = []
     for cfg in runs:
@@ -107,6 +122,8 @@ def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Rep
         reporter.say(f"{len(outcome.skipped)} run(s) already done, skipped: {', '.join(outcome.skipped)}")
 
     if pending:
+        if exp.backend == "local":
+            reporter.handle(_estimate_event(exp, pending, data))
         if exp.backend == "ray":
             from mixup_bench.sweep.ray_backend import run_on_ray
 

@@ -35,6 +35,25 @@ def cpu_supports_bf16() -> bool:
     return ("avx512_bf16" in flags or "amx_bf16" in flags) and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
+def cpu_isa() -> str:
+    """The CPU's machine class as torch runs on it: 'AMX', 'AVX512-BF16', 'AVX512', 'AVX2' or torch's own name.
+
+    torch's dispatch level (which `ATEN_CPU_CAPABILITY=avx2` lowers) caps what the flags in
+    /proc/cpuinfo offer, so an emulated AVX2 machine reports AVX2. The class decides which
+    timings a figure can be compared with: an AVX2-only CPU runs fp32 several times slower.
+    """
+    capability = torch.backends.cpu.get_cpu_capability()  # 'AVX2', 'AVX512', 'DEFAULT', ...
+    if capability != "AVX512":
+        return capability
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        flags = set()
+    if "amx_bf16" in flags:
+        return "AMX"
+    return "AVX512-BF16" if "avx512_bf16" in flags else "AVX512"
+
+
 def bf16_native(device: torch.device) -> bool:
     """True where bf16 is native on `device` (a CUDA GPU that supports it, or a CPU with bf16 matmul)."""
     return (device.type == "cuda" and torch.cuda.is_bf16_supported()) or (device.type == "cpu" and cpu_supports_bf16())
@@ -82,3 +101,11 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):  # musl, or no libc.so.6
         return False
     return _allocator_tuned
+
+
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a host clock measures it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()

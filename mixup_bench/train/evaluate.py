@@ -113,7 +113,8 @@ def evaluate(
     memorised = None
     if memorised_labels is not None:
         noisy = memorised_labels >= 0
-        memorised = float((preds[noisy] == memorised_labels[noisy]).sum()) / max(1, int(noisy.sum()))
+        n_noisy = int(noisy.sum())  # a share of no images is no number: left empty, never written as 0
+        memorised = float((preds[noisy] == memorised_labels[noisy]).sum()) / n_noisy if n_noisy else None
     return EvalResult(float(loss_sum) / n, hits / n, calibration["ece"], calibration, memorised)
 
 

@@ -36,7 +36,7 @@ from mixup_bench.train.evaluate import (
     recalibrate_batchnorm,
 )
 from mixup_bench.train.setup import new_state, step_context
-from mixup_bench.train.splits import Split, corrupt_labels, fixed_subset
+from mixup_bench.train.splits import Split, fixed_subset, noisy_labels, train_val_indices
 from mixup_bench.train.step import (
     StepContext,
     take_batch,
@@ -57,35 +57,50 @@ class Diverged(UserError):
 
 @dataclass
 class RunData:
-    """The three splits of one run, on the device.
+    """The splits of one run, on the device.
 
     train: what SGD sees (the --subset, with noisy labels under --label-noise);
     clean: a fixed subset of those training images with their TRUE labels (clean_train_*);
+    val: the fixed validation images (never trained on), with the labels a user would have:
+        noisy at the same rate under --label-noise; None with --val-size 0;
     clean_noisy: for each clean image, the noisy label it was trained on where it was corrupted, else -1.
     """
 
     train: Split
     clean: Split
     test: Split
+    val: Split | None
     clean_noisy: torch.Tensor | None  # (N_clean,) int64, or None without label noise
+    noise: NoiseCount | None = None  # how many training labels are wrong (None without label noise)
+
+
+@dataclass
+class NoiseCount:
+    """Wrong labels in the training subset: label noise is drawn over the whole pool, so a subset's count varies."""
+
+    corrupted: int
+    images: int
 
 
 def prepare_data(cfg: RunConfig, data: Cifar10, device: torch.device) -> RunData:
-    """Subset, corrupt (per seed) and move the data to the device."""
+    """Split (fixed by the data), corrupt (per seed, by image) and move the data to the device."""
     tc = cfg.training
-    n_all = data.train_x.shape[0]
-    train_idx = fixed_subset(n_all, tc.subset or n_all, "train-subset")
-    x, y_true = data.train_x[train_idx], data.train_y[train_idx]
-    y_train, corrupted = corrupt_labels(y_true, tc.label_noise, data.num_classes, cfg.seed)
+    train_idx, val_idx = train_val_indices(data.train_x.shape[0], tc.subset, tc.val_size)
+    y_noisy, corrupted = noisy_labels(data.train_y, tc.label_noise, data.num_classes, cfg.seed)
+    x, y_true, y_train = data.train_x[train_idx], data.train_y[train_idx], y_noisy[train_idx]
     clean_idx = fixed_subset(x.shape[0], tc.clean_train_size, "clean-train")
-    clean_noisy = None
+    clean_noisy, noise = None, None
     if tc.label_noise > 0:
-        clean_noisy = torch.where(corrupted[clean_idx], y_train[clean_idx], -1).to(device)
+        clean_noisy = torch.where(corrupted[train_idx][clean_idx], y_train[clean_idx], -1).to(device)
+        noise = NoiseCount(int(corrupted[train_idx].sum()), int(train_idx.shape[0]))
+    val = Split.on(data.train_x[val_idx], y_noisy[val_idx], device) if val_idx.numel() else None
     return RunData(
         train=Split.on(x, y_train, device),
         clean=Split.on(x[clean_idx], y_true[clean_idx], device),
         test=Split.on(data.test_x, data.test_y, device),
+        val=val,
         clean_noisy=clean_noisy,
+        noise=noise,
     )
 
 
@@ -134,6 +149,15 @@ def train_epoch(
     return EpochTrain(train_loss, float(correct_sum) / n_seen, lams, n_seen, time.perf_counter() - t0)
 
 
+def noise_warning(cfg: RunConfig, noise: NoiseCount) -> str:
+    """One line when --label-noise corrupts no training label, or every one: the setting is degenerate."""
+    what = "no training label" if noise.corrupted == 0 else "every training label"
+    return (
+        f"warning: {cfg.run_id}: --label-noise {cfg.training.label_noise:g} corrupts {what} of its "
+        f"{noise.images:,} images; noise_memorised is left empty where no image is corrupted."
+    )
+
+
 def raise_diverged(epoch: int, step: int, loss: float) -> None:
     raise Diverged(f"diverged at epoch {epoch}, step {step}; lower --lr (the training loss became {loss})")
 
@@ -146,8 +170,10 @@ def diverged_line(cfg: RunConfig, run_dir: Path, e: Diverged) -> Diverged:
     )
 
 
-def metrics_row(cfg: RunConfig, epoch: int, lr: float, tr: EpochTrain, clean: EvalResult, test: EvalResult) -> dict:
-    """One metrics.csv row (results.METRICS_COLUMNS) from one epoch's plain numbers."""
+def metrics_row(
+    cfg: RunConfig, epoch: int, lr: float, tr: EpochTrain, clean: EvalResult, val: EvalResult | None, test: EvalResult
+) -> dict:
+    """One metrics.csv row (results.METRICS_COLUMNS) from one epoch's plain numbers (val None: no split)."""
     return {
         "experiment": cfg.experiment,
         "run_id": cfg.run_id,
@@ -160,6 +186,8 @@ def metrics_row(cfg: RunConfig, epoch: int, lr: float, tr: EpochTrain, clean: Ev
         "train_acc": tr.acc,
         "clean_train_loss": clean.loss,
         "clean_train_acc": clean.acc,
+        "val_loss": val.loss if val is not None else None,
+        "val_acc": val.acc if val is not None else None,
         "test_loss": test.loss,
         "test_acc": test.acc,
         "test_ece": test.ece,
@@ -223,6 +251,8 @@ def train_run(
             f"The training set has {rd.train.x.shape[0]} images, fewer than one batch of {tc.batch_size}; "
             "lower --batch-size."
         )
+    if rd.noise is not None and rd.noise.corrupted in (0, rd.noise.images):
+        emit({"type": "message", "text": noise_warning(cfg, rd.noise)})
     state = start_or_resume(cfg, data, run_dir, device, steps)
     ctx = step_context(cfg, state, device, amp)
     forward, normalize = ctx.forward, ctx.normalize
@@ -241,8 +271,9 @@ def train_run(
             calib = rd.train.x[:BN_RECALIBRATE_IMAGES]
             model = recalibrate_batchnorm(state.model, calib, normalize, tc.batch_size, amp)
         clean_eval = evaluate(model, rd.clean, normalize, tc.eval_batch_size, amp, memorised_labels=rd.clean_noisy)
+        val_eval = evaluate(model, rd.val, normalize, tc.eval_batch_size, amp) if rd.val is not None else None
         test_eval = evaluate(model, rd.test, normalize, tc.eval_batch_size, amp)
-        row = metrics_row(cfg, epoch, state.optimizer.param_groups[0]["lr"], tr, clean_eval, test_eval)
+        row = metrics_row(cfg, epoch, state.optimizer.param_groups[0]["lr"], tr, clean_eval, val_eval, test_eval)
         row["epoch_seconds"] = time.perf_counter() - t0
         state.epoch = epoch
         state.history.append(row)

@@ -129,6 +129,8 @@ def cli_args(data_dir: Path, out: Path, *extra: str, seeds: int = 1, epochs: int
         "cpu",
         "--subset",
         "0",
+        "--val-size",
+        "0",  # as `experiment` (TrainingConfig's default): the presets' 5,000 would leave no tiny image
         "--jobs",
         "1",
         *extra,
