@@ -244,13 +244,9 @@ def train_run(
     amp = resolve_precision(tc.precision, device)
     if device.type == "cpu":
         keep_freed_memory()  # reuse freed activation memory: no page faults in every step
+    tc.check_data(data.train_x.shape[0])  # the one check of sizes: validation, subset, one batch at least
     rd = prepare_data(cfg, data, device)
     steps = rd.train.x.shape[0] // tc.batch_size  # drop the ragged last batch: every step sees bs images
-    if steps < 1:
-        raise UserError(
-            f"The training set has {rd.train.x.shape[0]} images, fewer than one batch of {tc.batch_size}; "
-            "lower --batch-size."
-        )
     if rd.noise is not None and rd.noise.corrupted in (0, rd.noise.images):
         emit({"type": "message", "text": noise_warning(cfg, rd.noise)})
     state = start_or_resume(cfg, data, run_dir, device, steps)
