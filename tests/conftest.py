@@ -33,8 +33,8 @@ def no_drawing(monkeypatch):
     """`plot` without rendering figures (drawing is covered by tests/figures): a fake PNG stands in."""
     from mixup_bench.figures import figures
 
-    def fake_plot_experiment(exp_dir, analysis, **kwargs):
-        path = Path(exp_dir) / "plots" / "fake.png"
+    def fake_plot_experiment(data, out_dir, **kwargs):
+        path = Path(out_dir) / "fake.png"
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(b"")
         return [path]

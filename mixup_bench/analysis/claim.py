@@ -1,35 +1,21 @@
-"""The MixUp claim and the verdict on it: which direction each paired difference should take, and a
-paragraph that says, for each part of the claim, whether the data support it, contradict it, or
-cannot decide.
+"""The MixUp claim and the verdict on it: for each part of the claim (`metrics.CLAIM`, each with the
+direction its `Metric` record predicts), whether the data support it, contradict it, or cannot decide,
+at each reporting point.
 
-The judgement is deliberately plain (does the 95% t interval exclude 0, and on which side) so that
-the wording never claims more than the intervals of `stats.paired_differences` show.
+The judgement is deliberately plain: the paired t test of arm − baseline over seeds, two-sided at
+the 5% level, after Holm's correction over every comparison the verdict judges at that reporting
+point (every arm × every part of the claim). Without the correction (`plot --no-correction`) a part
+is judged on its raw p-value, which says exactly whether its 95% t interval excludes 0.
 """
 
 from __future__ import annotations
 
 import math
 
-from mixup_bench.analysis.facts import Analysis
-from mixup_bench.analysis.stats import PAIRED_METRICS, Interval, Paired
-from mixup_bench.naming import FRACTION_METRICS, METRIC_NAMES, arm_label, format_alpha, format_diff
-
-# The sign of (MixUp - baseline) that the MixUp claim predicts for each paired metric.
-CLAIM_DIRECTION = {
-    "clean_train_loss": +1,  # training loss is higher
-    "test_acc": +1,  # generalises better: higher test accuracy
-    "test_loss": -1,  # ... lower test loss
-    "gap": -1,  # ... smaller gap between test and train loss
-    "test_ece": -1,  # ... better calibration
-}
-
-CLAIM_WORDS = {
-    "clean_train_loss": "higher",
-    "test_acc": "higher",
-    "test_loss": "lower",
-    "gap": "smaller",
-    "test_ece": "lower",
-}
+from mixup_bench.analysis.facts import Analysis, Point
+from mixup_bench.analysis.stats import Interval, Paired
+from mixup_bench.metrics import CLAIM, LEVEL, METRICS, epoch_span, p_clause
+from mixup_bench.naming import arm_label, format_alpha
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
@@ -37,50 +23,59 @@ INCONCLUSIVE = "inconclusive"
 NO_INTERVAL = "no interval"
 
 
-def judge(interval: Interval, direction: int) -> str:
-    """'supported' if the interval excludes 0 on the side `direction` (+1 above, -1 below) predicts,
-    'contradicted' if it excludes 0 on the other side, 'inconclusive' if it holds 0, and
-    'no interval' when there is none (fewer than two pairs)."""
-    if interval.n < 2 or not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+def judge(interval: Interval, direction: int, correction: bool = True) -> str:
+    """'supported' if the difference is significant (p < 0.05, Holm-adjusted unless `correction` is
+    False) on the side `direction` (+1 above 0, -1 below) predicts, 'contradicted' if on the other
+    side, 'inconclusive' if not significant, and 'no interval' when there is no test (fewer than two pairs)."""
+    p = interval.p_holm if correction else interval.p
+    if interval.n < 2 or not math.isfinite(p):
         return NO_INTERVAL
-    if interval.low > 0:
-        return SUPPORTED if direction > 0 else CONTRADICTED
-    if interval.high < 0:
-        return SUPPORTED if direction < 0 else CONTRADICTED
-    return INCONCLUSIVE
+    if p >= LEVEL:
+        return INCONCLUSIVE
+    return SUPPORTED if (interval.mean > 0) == (direction > 0) else CONTRADICTED
+
+
+def judgements(paired: Paired, correction: bool = True) -> dict[tuple[str, float], dict[str, str]]:
+    """For every arm with a pair: the judgement of each part of the claim (`judge` of its comparison)."""
+    out = {}
+    for arm in paired.compared:
+        ivs = {m: paired.get(arm, m) for m in CLAIM}
+        out[arm] = {m: judge(iv, METRICS[m].direction, correction) if iv else NO_INTERVAL for m, iv in ivs.items()}
+    return out
 
 
 # --- verdict --------------------------------------------------------------------------
 
 
-def _format_ci(metric: str, iv: Interval) -> str:
-    lo, hi = format_diff(metric, iv.low), format_diff(metric, iv.high)
-    if metric in FRACTION_METRICS:
-        lo, hi = lo.removesuffix(" pp"), hi
-    return f"95% CI {lo} to {hi}"
+def verdict(analysis: Analysis, correction: bool = True) -> str:
+    """What the data say about the MixUp claim: one paragraph per reporting point, then one of notes.
 
-
-def verdict(analysis: Analysis) -> str:
-    """One paragraph that states what the data say about the MixUp claim.
-
-    For each arm but the baseline (MixUp, CutMix, label smoothing, Manifold MixUp) with paired
-    seeds it gives arm - baseline at the final (common) epoch for clean train loss, test accuracy,
-    test loss, the gap and ECE, each with its 95% t interval and a judgement of the claimed
-    direction: supported (the interval excludes 0 in the claimed direction), contradicted (it
-    excludes 0 the other way) or inconclusive. With a single pair it says that no interval can be
-    given. Without a baseline arm, or any other arm, it says that no paired comparison is possible.
-    When the experiment holds arms other than MixUp, it opens with each part of the claim and the
-    arms that support it, contradict it or leave it inconclusive (`part_sentences`).
+    Paragraphs are separated by a blank line. For each reporting point (the last epoch, which is
+    pre-registered; then each run's best epoch by validation accuracy, when the runs logged it) and
+    each arm but the baseline (MixUp, CutMix, label smoothing, Manifold MixUp) with paired seeds it
+    gives arm − baseline for every part of the claim (clean train loss, test accuracy, test loss, the
+    gap, ECE), each with its 95% t interval, its p-value (Holm-adjusted unless `correction` is False)
+    and a judgement of the claimed direction (`judge`). With a single pair it says that no interval
+    can be given. Without a baseline arm, or any other arm, it says that no paired comparison is
+    possible. When the experiment holds arms other than MixUp, each point opens with each part of
+    the claim and the arms that support it, contradict it or leave it inconclusive.
     """
     missing = _missing_arm(analysis)
     if missing:
         return missing
-    sentences: list[str] = [] if analysis.mixup_only else part_sentences(analysis.paired)
+    paragraphs = [" ".join(_point_sentences(analysis, point, correction)) for point in analysis.points]
+    closing = _closing_sentences(analysis, correction)
+    return "\n\n".join(paragraphs + ([" ".join(closing)] if closing else []))
+
+
+def _point_sentences(analysis: Analysis, point: Point, correction: bool) -> list[str]:
+    """The sentences of one reporting point: the parts of the claim across arms, then each arm."""
+    where = f"at the {point.title}"
+    sentences = [] if analysis.mixup_only else part_sentences(point.paired, where, correction)
     for arm in analysis.other_arms:
         name = f"alpha={format_alpha(arm[1])}" if analysis.mixup_only else arm_label(*arm)
-        sentences += _arm_sentences(analysis.paired, arm, name)
-    sentences += _closing_sentences(analysis)
-    return " ".join(sentences)
+        sentences += _arm_sentences(point.paired, arm, name, where, correction)
+    return sentences
 
 
 def _missing_arm(analysis: Analysis) -> str | None:
@@ -100,32 +95,26 @@ def _missing_arm(analysis: Analysis) -> str | None:
     return None
 
 
-def judgements(paired: Paired) -> dict[tuple[str, float], dict[str, str]]:
-    """For every arm with a pair: the judgement of each part of the claim (`judge` of its interval)."""
-    out = {}
-    for arm in paired.compared:
-        ivs = {m: paired.get(arm, m) for m in PAIRED_METRICS}
-        out[arm] = {m: judge(iv, CLAIM_DIRECTION[m]) if iv else NO_INTERVAL for m, iv in ivs.items()}
-    return out
-
-
-def part_sentences(paired: Paired) -> list[str]:
+def part_sentences(paired: Paired, where: str = "", correction: bool = True) -> list[str]:
     """Per part of the claim, the arms that support it, contradict it, leave it inconclusive or give no
-    interval (one pair); nothing when no arm has an interval."""
-    judged = judgements(paired)
+    interval (one pair); nothing when no arm has an interval. `where` names the reporting point."""
+    judged = judgements(paired, correction)
     if all(j == NO_INTERVAL for per_arm in judged.values() for j in per_arm.values()):
         return []
+    at = f" {where}" if where else ""
     sentences = [
-        f"Part by part, the MixUp claim for every arm against the {_reference_name(paired)} (details per arm follow)."
+        f"Part by part{at}, the MixUp claim for every arm against the {_reference_name(paired)} "
+        "(details per arm follow)."
     ]
-    for metric in PAIRED_METRICS:
+    for name in CLAIM:
         groups = []
         for word, link in ((SUPPORTED, "by"), (CONTRADICTED, "by"), (INCONCLUSIVE, "for"), (NO_INTERVAL, "for")):
-            named = [arm_label(*arm) for arm, per_arm in judged.items() if per_arm[metric] == word]
+            named = [arm_label(*arm) for arm, per_arm in judged.items() if per_arm[name] == word]
             if named:
                 what = "no interval (one pair)" if word == NO_INTERVAL else word
                 groups.append(f"{what} {link} {_join(named)}")
-        sentences.append(_capital(f"{CLAIM_WORDS[metric]} {_short_name(metric)}: {'; '.join(groups)}."))
+        m = METRICS[name]
+        sentences.append(_capital(f"{m.claim} {m.label}: {'; '.join(groups)}."))
     return sentences
 
 
@@ -133,85 +122,96 @@ def _reference_name(paired: Paired) -> str:
     return "baseline" if paired.reference[0] == "baseline" else arm_label(*paired.reference)
 
 
-def _arm_sentences(paired: Paired, arm: tuple[str, float], name: str) -> list[str]:
-    """What the paired differences of one arm say: no pair, one pair, or judged intervals. `name` is how
-    the closing sentence names the arm ('alpha=0.4' in MixUp-only experiments, else its label)."""
+def _arm_sentences(paired: Paired, arm: tuple[str, float], name: str, where: str, correction: bool) -> list[str]:
+    """What the paired differences of one arm say at one point: no pair, one pair, or judged comparisons.
+    `name` is how the closing sentence names the arm ('alpha=0.4' in MixUp-only experiments, else its label)."""
     label = arm_label(*arm)
-    ivs = {m: paired.get(arm, m) for m in PAIRED_METRICS}
+    ivs = {m: paired.get(arm, m) for m in CLAIM}
     if any(iv is None for iv in ivs.values()):
-        no_pair = "has no run whose seed matches a baseline run, so no paired comparison is possible for it."
-        return [f"{_capital(label)} {no_pair}"]
+        no_pair = "has no run whose seed matches a baseline run, so no paired comparison is possible for it"
+        return [f"{_capital(label)} {no_pair} {where}."]
     s = paired.arm_summary(arm).iloc[0]
-    epochs = (
-        f"epoch {s['epoch_max']}" if s["epoch_min"] == s["epoch_max"] else f"epochs {s['epoch_min']}-{s['epoch_max']}"
-    )
+    span = epoch_span(s["epoch_min"], s["epoch_max"])
+    epochs = f"epoch {span}" if s["epoch_min"] == s["epoch_max"] else f"epochs {span}"
     if int(s["n"]) < 2:
-        return [_single_pair_sentence(label, s["seeds"], epochs, ivs)]
-    return _judged_sentences(name, label, int(s["n"]), epochs, ivs)
+        return [_single_pair_sentence(label, s["seeds"], f"{where}, {epochs}", ivs)]
+    return _judged_sentences(name, label, f"{_capital(where)}, over {int(s['n'])} paired seeds at {epochs}", ivs,
+                             correction)  # fmt: skip
 
 
-def _single_pair_sentence(label: str, seed: str, epochs: str, ivs: dict[str, Interval]) -> str:
-    parts = [
-        f"{METRIC_NAMES[m] if m != 'gap' else 'gap'} {format_diff(m, ivs[m].mean)} (claimed {CLAIM_WORDS[m]})"
-        for m in PAIRED_METRICS
-    ]
+def _single_pair_sentence(label: str, seed: str, where: str, ivs: dict[str, Interval]) -> str:
+    parts = [f"{METRICS[m].short} {METRICS[m].diff_text(ivs[m].mean)} (claimed {METRICS[m].claim})" for m in CLAIM]
     return (
-        f"{_capital(label)} was compared with the baseline on only one seed (seed {seed}, {epochs}), so no "
+        f"{_capital(label)} was compared with the baseline on only one seed (seed {seed}, {where}), so no "
         f"interval can be given and these differences are single-run observations, not evidence either way: "
         f"{'; '.join(parts)}. None of the claims can be tested with one seed; run more seeds (e.g. --seeds 3)."
     )
 
 
-def _judged_sentences(name: str, label: str, n: int, epochs: str, ivs: dict[str, Interval]) -> list[str]:
-    """Each difference with its interval and judgement, then the claim as a whole."""
-    judged = {m: judge(ivs[m], CLAIM_DIRECTION[m]) for m in PAIRED_METRICS}
-    parts = [
-        f"{METRIC_NAMES[m] if m != 'gap' else 'the test-train loss gap'} by {format_diff(m, ivs[m].mean)} "
-        f"({_format_ci(m, ivs[m])}; claimed {CLAIM_WORDS[m]}: {judged[m]})"
-        for m in PAIRED_METRICS
-    ]
-    gen = [m for m in PAIRED_METRICS if m != "clean_train_loss"]
-    counts = {k: [m for m in gen if judged[m] == k] for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
+def _comparison_text(name: str, iv: Interval, judged: str, correction: bool) -> str:
+    """'+0.201 (95% CI +0.172 to +0.231; Holm p=0.006; claimed higher: supported)'."""
+    m = METRICS[name]
+    lo, hi = m.diff_text(iv.low, unit=False), m.diff_text(iv.high)
+    p = p_clause(iv.p_holm if correction else iv.p, holm=correction)
+    return f"{m.diff_text(iv.mean)} (95% CI {lo} to {hi}; {p}; claimed {m.claim}: {judged})"
+
+
+def _judged_sentences(name: str, label: str, opening: str, ivs: dict[str, Interval], correction: bool) -> list[str]:
+    """Each difference with its interval, p-value and judgement, then the claim as a whole."""
+    judged = {m: judge(ivs[m], METRICS[m].direction, correction) for m in CLAIM}
+    parts = [f"{METRICS[m].label} by {_comparison_text(m, ivs[m], judged[m], correction)}" for m in CLAIM]
+    first, *generalisation = CLAIM  # the training loss, then the parts of "generalises better"
+    counts = {k: [m for m in generalisation if judged[m] == k] for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
     gen_text = "; ".join(
-        f"{k} {'on' if k == INCONCLUSIVE else 'by'} {_join([_short_name(m) for m in counts[k]])}"
+        f"{k} {'on' if k == INCONCLUSIVE else 'by'} {_join([METRICS[m].short for m in counts[k]])}"
         for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
         if counts[k]
     )
     return [
-        f"Over {n} paired seeds at {epochs}, {label} changed {', '.join(parts[:-1])} and {parts[-1]}.",
-        f"So for {name} the claim of a higher training loss is {judged['clean_train_loss']}, "
+        f"{opening}, {label} changed {', '.join(parts[:-1])} and {parts[-1]}.",
+        f"So for {name} the claim of a {METRICS[first].claim} training loss is {judged[first]}, "
         f"and the claim of better generalisation is {gen_text}.",
     ]
 
 
-def _closing_sentences(analysis: Analysis) -> list[str]:
-    """Notes on pairing, partial runs, and what the intervals are."""
+def _closing_sentences(analysis: Analysis, correction: bool) -> list[str]:
+    """Notes on pairing, partial runs, the reporting points, and how the comparisons are judged."""
     sentences = []
-    if analysis.paired.notes:
-        sentences.append("Note: " + " ".join(analysis.paired.notes))
+    notes = [n for point in analysis.points for n in point.paired.notes]
+    if notes:
+        sentences.append("Note: " + " ".join(dict.fromkeys(notes)))
     partial = analysis.partial_runs
     if partial:
         sentences.append(f"{len(partial)} run(s) are still partial ({', '.join(partial)}); their numbers may change.")
-    if (analysis.paired.summary["n"] >= 2).any():
-        sentences.append(
-            "Intervals are 95% t intervals over paired seeds, one per comparison, not corrected for making several."
-        )
+    if analysis.best_val is None:
+        sentences.append("The runs logged no validation accuracy, so only the last epoch is reported.")
+    if any((point.paired.summary["n"] >= 2).any() for point in analysis.points):
+        sentences.append(judging_sentence([point.paired for point in analysis.points], correction))
     return sentences
+
+
+def judging_sentence(paired: list[Paired], correction: bool) -> str:
+    """How the words were reached: the intervals, the test, and the family the correction runs over."""
+    text = "Intervals are 95% t intervals over paired seeds, one per comparison. "
+    if not correction:
+        total = sum(p.family_size for p in paired)
+        return text + (
+            f"A part is supported or contradicted when its paired t test gives p < {LEVEL:g} on its own "
+            f"(--no-correction: the {total} comparisons are not corrected for being several)."
+        )
+    sizes = sorted({p.family_size for p in paired})
+    family = f"the {sizes[0]}" if len(sizes) == 1 else f"each reporting point's ({' and '.join(map(str, sizes))})"
+    per = " of each reporting point" if len(paired) > 1 and len(sizes) == 1 else ""
+    return text + (
+        f"A part is supported or contradicted when its paired t test gives p < {LEVEL:g} after Holm's "
+        f"correction over {family} comparisons{per} (every arm × every part of the claim); the raw p-values "
+        "are in summary.md."
+    )
 
 
 def _capital(text: str) -> str:
     """`text` with its first letter in upper case, to open a sentence ('label smoothing' -> 'Label smoothing')."""
     return text[:1].upper() + text[1:]
-
-
-def _short_name(metric: str) -> str:
-    return {
-        "test_acc": "test accuracy",
-        "test_loss": "test loss",
-        "gap": "gap",
-        "test_ece": "ECE",
-        "clean_train_loss": "clean train loss",
-    }[metric]
 
 
 def _join(words: list[str]) -> str:

@@ -1,9 +1,13 @@
 """The numbers every output of `plot` shows, computed once per experiment.
 
 `analyze` turns the rows of `load.load_experiment` into an `Analysis`: the aggregates over
-seeds, each run's final epoch and the paired differences. `report.make_report` builds it once
-and hands the same object to the summary table, the verdict and the figures, so that no two
-outputs can disagree about a number.
+seeds, and for each reporting point each run's row there and the paired differences. The `plot`
+command builds it once and hands the same object to the summary table, the verdict and the
+figures, so that no two outputs can disagree about a number.
+
+The reporting points are the last epoch (pre-registered) and, when the runs logged validation
+accuracy, each run's epoch of highest validation accuracy (`stats.best_val_rows`). Nothing is
+ever chosen by test numbers.
 """
 
 from __future__ import annotations
@@ -15,17 +19,65 @@ import pandas as pd
 from mixup_bench.analysis import stats
 from mixup_bench.naming import arms
 
+POINT_TITLES = {
+    stats.LAST: "last epoch (pre-registered)",
+    stats.BEST_VAL: "best epoch by validation accuracy (chosen per run)",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Point:
+    """One reporting point: each run's row there, and the paired differences at it."""
+
+    key: str  # stats.LAST or stats.BEST_VAL
+    rows: pd.DataFrame  # one row per run: the epoch this point takes it at
+    paired: stats.Paired  # every other arm minus the baseline, paired by seed
+    versus: stats.Paired | None = None  # every other arm minus the arm of `plot --reference`, when one is chosen
+
+    @property
+    def title(self) -> str:
+        """'last epoch (pre-registered)' or 'best epoch by validation accuracy (chosen per run)'."""
+        return POINT_TITLES[self.key]
+
+    def arm_rows(self, method: str, alpha: float) -> pd.DataFrame:
+        """The rows of one arm at this point, one per seed."""
+        r = self.rows
+        return r[(r["method"] == method) & (r["alpha"] == alpha)]
+
 
 @dataclass(frozen=True, eq=False)
 class Analysis:
     """One experiment's numbers. Build it with `analyze`; treat its frames as read-only."""
 
     df: pd.DataFrame  # every finished epoch of every run (load.load_experiment)
-    agg: pd.DataFrame  # mean, std and t interval over seeds per arm, metric and epoch (stats.aggregate)
-    finals: pd.DataFrame  # the last finished epoch of every run, one row per run (stats.final_rows)
-    paired: stats.Paired  # every other arm minus the baseline, paired by seed (stats.paired_differences)
+    agg: pd.DataFrame  # mean, std and t interval over seeds per arm, measure and epoch (stats.aggregate)
+    points: tuple[Point, ...]  # the last epoch, then the best epoch by validation accuracy when logged
     arms: list[tuple[str, float]]  # (method, parameter) in naming.arm_order: baseline, MixUp by alpha, neighbours
-    versus: stats.Paired | None = None  # every other arm minus the arm of `plot --reference`, when one is chosen
+
+    @property
+    def last(self) -> Point:
+        """The pre-registered reporting point: each run's last finished epoch."""
+        return self.points[0]
+
+    @property
+    def best_val(self) -> Point | None:
+        """Each run at its epoch of highest validation accuracy; None when no run logged val_acc."""
+        return self.points[1] if len(self.points) > 1 else None
+
+    @property
+    def finals(self) -> pd.DataFrame:
+        """The last finished epoch of every run, one row per run (stats.final_rows)."""
+        return self.last.rows
+
+    @property
+    def paired(self) -> stats.Paired:
+        """Every other arm minus the baseline at the last epoch, paired by seed."""
+        return self.last.paired
+
+    @property
+    def versus(self) -> stats.Paired | None:
+        """Every other arm minus the `plot --reference` arm at the last epoch, when one is chosen."""
+        return self.last.versus
 
     @property
     def mixup_alphas(self) -> list[float]:
@@ -49,21 +101,23 @@ class Analysis:
 
     def arm_finals(self, method: str, alpha: float) -> pd.DataFrame:
         """The final-epoch rows of one arm, one per seed."""
-        f = self.finals
-        return f[(f["method"] == method) & (f["alpha"] == alpha)]
+        return self.last.arm_rows(method, alpha)
 
 
 def analyze(df: pd.DataFrame, reference: tuple[str, float] | None = None) -> Analysis:
-    """Compute every aggregate and paired difference of the rows `df` once; with `reference` (an arm
-    of `df` other than the baseline), also every other arm's paired differences against it."""
-    versus = None
-    if reference is not None and reference[0] != "baseline":
-        versus = stats.paired_differences(df, reference=reference)
-    return Analysis(
-        df=df,
-        agg=stats.aggregate(df),
-        finals=stats.final_rows(df),
-        paired=stats.paired_differences(df),
-        arms=arms(df),
-        versus=versus,
+    """Compute every aggregate and paired difference of the rows `df` once, at each reporting point;
+    with `reference` (an arm of `df` other than the baseline), also every other arm's paired
+    differences against it."""
+    keys = [stats.LAST] + ([stats.BEST_VAL] if stats.has_best_val(df) else [])
+    chosen = {stats.LAST: stats.final_rows, stats.BEST_VAL: stats.best_val_rows}
+    versus = reference is not None and reference[0] != "baseline"
+    points = tuple(
+        Point(
+            key=key,
+            rows=chosen[key](df),
+            paired=stats.paired_differences(df, point=key),
+            versus=stats.paired_differences(df, reference=reference, point=key) if versus else None,
+        )
+        for key in keys
     )
+    return Analysis(df=df, agg=stats.aggregate(df), points=points, arms=arms(df))

@@ -12,14 +12,14 @@ import math
 
 import pandas as pd
 
-from mixup_bench.analysis import stats
 from mixup_bench.analysis.facts import Analysis
+from mixup_bench.metrics import METRICS
 
 METRIC = "noise_memorised"
 
 # summary.csv columns, appended only when the experiment holds memorisation values.
 SUMMARY_COLUMNS = ("noise_memorised_pct_mean", "noise_memorised_pct_std")
-DISPLAY_HEADER = "memorised noisy labels (%)"
+DISPLAY_HEADER = f"{METRICS[METRIC].label} ({METRICS[METRIC].unit})"
 
 
 def has_memorisation(df: pd.DataFrame) -> bool:
@@ -27,11 +27,10 @@ def has_memorisation(df: pd.DataFrame) -> bool:
     return METRIC in df.columns and bool(pd.to_numeric(df[METRIC], errors="coerce").notna().any())
 
 
-def memorisation_agg(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean, std and t interval over seeds of `noise_memorised` per arm and epoch (as `stats.aggregate`),
-    keeping only the epochs where at least one seed has a value."""
-    agg = stats.aggregate(df, metrics=(METRIC,))
-    return agg[agg["n"] > 0].reset_index(drop=True)
+def memorisation_agg(agg: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `noise_memorised` in an aggregate over seeds (`Analysis.agg`), keeping only the
+    epochs where at least one seed has a value."""
+    return agg[(agg["metric"] == METRIC) & (agg["n"] > 0)].reset_index(drop=True)
 
 
 def add_summary_columns(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
@@ -45,14 +44,3 @@ def add_summary_columns(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame
         means.append(float(v.mean()) if len(v) else math.nan)
         stds.append(float(v.std()) if len(v) > 1 else math.nan)
     return table.assign(**{SUMMARY_COLUMNS[0]: means, SUMMARY_COLUMNS[1]: stds})
-
-
-def extend_display(table: pd.DataFrame, header: list[str], rows: list[list[str]], pm) -> None:
-    """Insert the memorisation column (mean ± std, via `pm(mean, std, digits, n)`) after the ECE column
-    of the display rows, in place; nothing when `table` has no memorisation columns."""
-    if SUMMARY_COLUMNS[0] not in table.columns:
-        return
-    at = header.index("ECE (%)") + 1 if "ECE (%)" in header else len(header) - 2
-    header.insert(at, DISPLAY_HEADER)
-    for row, (_, r) in zip(rows, table.iterrows(), strict=True):
-        row.insert(at, pm(r[SUMMARY_COLUMNS[0]], r[SUMMARY_COLUMNS[1]], 1, int(r["seeds"])))

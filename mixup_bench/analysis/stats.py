@@ -1,13 +1,19 @@
-"""Statistics over the runs of one experiment: means and t intervals over seeds, and paired differences.
+"""Statistics over the runs of one experiment: means and t intervals over seeds, paired differences,
+their t tests and Holm's correction.
 
 Everything here is a pure function of the rows read by `load.load_experiment`; `facts.analyze`
 calls each once per report:
 
 - `aggregate` gives the mean, standard deviation and a 95% t interval over seeds for
-  each arm (method, alpha), epoch and metric.
+  each arm (method, alpha), epoch and measure.
+- `final_rows` and `best_val_rows` give each run's row at a reporting point: its last finished
+  epoch (pre-registered), or its epoch of highest validation accuracy (chosen per run, never on
+  test numbers).
 - `paired_differences` pairs each run of every arm (MixUp, CutMix, label smoothing, Manifold
   MixUp) with the baseline run of the same seed, or with the run of another chosen reference
-  arm, and summarises arm minus reference at the last epoch both runs reached. Pairing by seed
+  arm, and summarises arm minus reference at one reporting point: mean, 95% t interval, the
+  two-sided paired t test's p-value, and that p-value after Holm's correction over the family of
+  the comparison set (every arm × every part of the claim, `metrics.CLAIM`). Pairing by seed
   removes the seed-to-seed variation both arms share (data order, initialisation).
 
 Accuracies and ECE are fractions in [0, 1] here; they become percent only when shown.
@@ -22,43 +28,41 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from mixup_bench.metrics import CLAIM, CURVES, SELECTION_METRIC
 from mixup_bench.naming import METHOD_NAMES, arm_label, arms
 
 CONFIDENCE = 0.95
 
-# Metrics drawn per epoch. `gap` is derived: test_loss - clean_train_loss.
-CURVE_METRICS = (
-    "train_loss",
-    "train_acc",
-    "clean_train_loss",
-    "clean_train_acc",
-    "test_loss",
-    "test_acc",
-    "test_ece",
-    "gap",
-)
-
-# Metrics compared pairwise (arm minus baseline, same seed), in the order the verdict names them.
-PAIRED_METRICS = ("clean_train_loss", "test_acc", "test_loss", "gap", "test_ece")
+# The two reporting points: each run's last finished epoch (pre-registered), and each run's epoch
+# of highest validation accuracy (the earliest such epoch on a tie).
+LAST = "last"
+BEST_VAL = "best_val"
 
 
-# --- intervals ------------------------------------------------------------------
+# --- intervals and tests --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Interval:
-    """Mean, sample standard deviation (ddof=1), count and a two-sided t interval for the mean."""
+    """Mean, sample standard deviation (ddof=1), count, a two-sided t interval for the mean, the
+    two-sided one-sample t test of mean 0 (`p`) and, for a paired comparison, `p` after Holm's
+    correction over its family (`p_holm`; NaN outside a family)."""
 
     mean: float
     std: float
     n: int
     low: float
     high: float
+    p: float = math.nan
+    p_holm: float = math.nan
 
     @classmethod
     def from_row(cls, row) -> Interval:
-        """The interval of one row of `Paired.summary` (columns mean, std, n, ci_low, ci_high)."""
-        return cls(float(row["mean"]), float(row["std"]), int(row["n"]), float(row["ci_low"]), float(row["ci_high"]))
+        """The interval of one row of `Paired.summary` (columns mean, std, n, ci_low, ci_high, p, p_holm)."""
+        return cls(
+            float(row["mean"]), float(row["std"]), int(row["n"]), float(row["ci_low"]), float(row["ci_high"]),
+            float(row.get("p", math.nan)), float(row.get("p_holm", math.nan)),
+        )  # fmt: skip
 
 
 def t_halfwidth(std, n, confidence: float = CONFIDENCE):
@@ -75,8 +79,22 @@ def t_halfwidth(std, n, confidence: float = CONFIDENCE):
     return float(half) if np.ndim(half) == 0 else half
 
 
+def t_test_p(mean: float, std: float, n: int) -> float:
+    """Two-sided p-value of the one-sample t test of mean 0 (scipy's `ttest_1samp`), NaN for n < 2.
+
+    p < 1 - confidence exactly when the t interval excludes 0, so judging by p at the uncorrected
+    level gives the same words as judging by the interval. Values that do not vary give p = 0 when
+    their mean is not 0 (the interval is that one point) and p = 1 when it is."""
+    if n < 2 or not (math.isfinite(mean) and math.isfinite(std)):
+        return math.nan
+    if std == 0:
+        return 0.0 if mean != 0 else 1.0
+    t = mean / (std / math.sqrt(n))
+    return float(2 * sps.t.sf(abs(t), n - 1))
+
+
 def mean_interval(values, confidence: float = CONFIDENCE) -> Interval:
-    """Mean, std (ddof=1) and t interval of the finite values in `values` (NaN interval if fewer than 2)."""
+    """Mean, std (ddof=1), t interval and t test of the finite values in `values` (NaN interval if fewer than 2)."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     n = int(x.size)
@@ -85,20 +103,41 @@ def mean_interval(values, confidence: float = CONFIDENCE) -> Interval:
     mean = float(x.mean())
     std = float(x.std(ddof=1)) if n >= 2 else math.nan
     half = t_halfwidth(std, n, confidence)
-    return Interval(mean, std, n, mean - half, mean + half)
+    return Interval(mean, std, n, mean - half, mean + half, t_test_p(mean, std, n))
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjustment of a family of p-values; NaN entries are not tested and stay NaN.
+
+    With the m finite p-values sorted, p_(1) <= ... <= p_(m), the adjusted value of p_(i) is
+    max over k <= i of min(1, (m - k + 1) * p_(k)). Rejecting where the adjusted value is below
+    the level keeps the chance of any false rejection in the family at most that level, whatever
+    the dependence between the tests (Holm 1979)."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(np.isfinite(p))
+    m = tested.size
+    if m == 0:
+        return out
+    order = tested[np.argsort(p[tested], kind="stable")]
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(scaled)
+    return out
 
 
 # --- aggregation over seeds -----------------------------------------------------------
 
 
-def aggregate(df: pd.DataFrame, metrics=CURVE_METRICS, confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """Mean over seeds per (method, alpha, metric, epoch).
+def aggregate(df: pd.DataFrame, metrics=CURVES, confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """Mean over seeds per (method, alpha, metric, epoch), for the measures of `metrics` that `df` holds.
 
     Returns a long DataFrame with columns method, alpha, metric, epoch, mean, std (ddof=1),
     n (seeds with a finite value at that epoch), ci_low, ci_high (two-sided t interval,
     NaN when n < 2). When some runs are partial, later epochs average fewer seeds; `n` says how many.
+    A measure no run logged (an older metrics.csv without val_acc) has n = 0 throughout.
     """
-    long = df.melt(id_vars=["method", "alpha", "seed", "epoch"], value_vars=list(metrics), var_name="metric")
+    present = [m for m in metrics if m in df.columns]
+    long = df.melt(id_vars=["method", "alpha", "seed", "epoch"], value_vars=present, var_name="metric")
     out = (
         long.groupby(["method", "alpha", "metric", "epoch"], sort=True)["value"]
         .agg(mean="mean", std="std", n="count")
@@ -111,10 +150,43 @@ def aggregate(df: pd.DataFrame, metrics=CURVE_METRICS, confidence: float = CONFI
     return out
 
 
+# --- the reporting points ----------------------------------------------------------------
+
+
 def final_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The last finished epoch of every run (one row per run)."""
+    """The last finished epoch of every run (one row per run): the pre-registered reporting point."""
     idx = df.groupby("run_id")["epoch"].idxmax()
     return df.loc[idx].reset_index(drop=True)
+
+
+def best_val_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Each run's row at its epoch of highest validation accuracy (the earliest on a tie), one row per
+    run that logged val_acc; empty when none did (metrics.csv from before the validation split).
+
+    The epoch is chosen on validation numbers alone, per run, as early stopping would; the test
+    numbers of that row are what the second reporting point shows. Of a partial run, the best so far.
+    """
+    if SELECTION_METRIC not in df.columns:
+        return df.iloc[0:0].copy()
+    logged = df[df[SELECTION_METRIC].notna()]
+    if logged.empty:
+        return df.iloc[0:0].copy()
+    idx = logged.groupby("run_id", sort=False)[SELECTION_METRIC].idxmax()
+    order = df.loc[idx.to_numpy()].index.sort_values()
+    return df.loc[order].reset_index(drop=True)
+
+
+def has_best_val(df: pd.DataFrame) -> bool:
+    """Whether any run logged validation accuracy, so that the second reporting point exists."""
+    return SELECTION_METRIC in df.columns and bool(df[SELECTION_METRIC].notna().any())
+
+
+def _best_val_epoch(run: pd.DataFrame) -> int | None:
+    """The epoch of highest validation accuracy of one run indexed by epoch (earliest on a tie), or None."""
+    if SELECTION_METRIC not in run.columns:
+        return None
+    v = run[SELECTION_METRIC].dropna()
+    return int(v.idxmax()) if not v.empty else None
 
 
 # --- paired differences ---------------------------------------------------------------
@@ -124,14 +196,18 @@ BASELINE = ("baseline", 0.0)
 
 @dataclass
 class Paired:
-    """Every other arm minus the reference arm (by default the baseline), paired by seed.
+    """Every other arm minus the reference arm (by default the baseline), paired by seed, at one reporting point.
 
     `reference`: the arm every other arm is compared with, as (method, parameter).
-    `pairs`: one row per (method, alpha, seed, metric) with the epoch compared, both values
-    (`value` of the arm, `reference` of the reference arm) and `diff` = value - reference.
-    `summary`: one row per (method, alpha, metric) in `naming.arm_order`: mean, std, n, ci_low,
-    ci_high of the diffs, epoch_min/epoch_max of the compared epochs and `short` (True when a pair
-    was compared before the last epoch of one of its runs, because the other run stopped earlier).
+    `point`: LAST (the last epoch both runs of a pair reached) or BEST_VAL (each run at its own epoch
+    of highest validation accuracy).
+    `pairs`: one row per (method, alpha, seed, metric) with the epochs compared (`epoch` of the arm's
+    run, `epoch_reference` of the reference run), both values (`value`, `reference`) and `diff` = value
+    - reference.
+    `summary`: one row per (method, alpha, metric) in `naming.arm_order`: mean, std, n, ci_low, ci_high
+    of the diffs, `p` (paired t test), `p_holm` (Holm over the family: every row of a claim measure
+    with a p-value), epoch_min/epoch_max of the compared epochs and `short` (True when a pair is
+    taken before the last epoch of one of its runs, because the other run stopped earlier).
     `notes`: plain sentences about pairing (partial runs, unpaired seeds).
     `has_reference` / `has_others`: whether the reference arm, and any other arm, exist at all.
     """
@@ -142,6 +218,7 @@ class Paired:
     has_reference: bool = False
     has_others: bool = False
     reference: tuple[str, float] = BASELINE
+    point: str = LAST
 
     def get(self, arm: tuple[str, float], metric: str) -> Interval | None:
         """The summarised difference for one arm (method, parameter) and metric, or None when no pair exists."""
@@ -161,14 +238,22 @@ class Paired:
         """The arms with at least one pair, in `naming.arm_order`."""
         return arms(self.summary) if not self.summary.empty else []
 
+    @property
+    def family_size(self) -> int:
+        """How many comparisons Holm's correction runs over: the rows of claim measures with a p-value."""
+        s = self.summary
+        return int((s["metric"].isin(CLAIM) & s["p"].notna()).sum()) if not s.empty else 0
+
 
 _PAIR_COLUMNS = (
     "method",
     "alpha",
     "seed",
     "epoch",
+    "epoch_reference",
     "last_epoch",
     "last_epoch_reference",
+    "short",
     "metric",
     "value",
     "reference",
@@ -182,6 +267,8 @@ _SUMMARY_COLUMNS = (
     "n",
     "ci_low",
     "ci_high",
+    "p",
+    "p_holm",
     "epoch_min",
     "epoch_max",
     "short",
@@ -190,27 +277,37 @@ _SUMMARY_COLUMNS = (
 
 
 def paired_differences(
-    df: pd.DataFrame, metrics=PAIRED_METRICS, confidence: float = CONFIDENCE, reference: tuple[str, float] = BASELINE
+    df: pd.DataFrame,
+    metrics=CLAIM,
+    confidence: float = CONFIDENCE,
+    reference: tuple[str, float] = BASELINE,
+    point: str = LAST,
 ) -> Paired:
     """Pair each run of every arm but `reference` (by default the baseline) with the `reference` run of
-    the same seed and compare them at the last epoch both reached (the final epoch when both are complete).
+    the same seed and compare them at `point`.
 
-    For a pair where one run stopped earlier (a partial run), the comparison is made at the
-    largest epoch present in both, and a note says so. Seeds without a reference run are left out
-    with a note. Differences are arm minus reference, in the metric's own units (fractions for
-    accuracy and ECE).
+    At LAST, both runs are taken at the last epoch both reached (the final epoch when both are
+    complete); for a pair where one run stopped earlier (a partial run) a note says so. At BEST_VAL,
+    each run is taken at its own epoch of highest validation accuracy; a run that logged none is left
+    out with a note. Seeds without a reference run are left out with a note. Differences are arm minus
+    reference, in the measure's own units (fractions for accuracy and ECE).
     """
+    if point not in (LAST, BEST_VAL):
+        raise ValueError(f"unknown reporting point {point!r}")
     reference = (reference[0], float(reference[1]))
     is_ref = (df["method"] == reference[0]) & (df["alpha"] == reference[1])
     ref, others = df[is_ref], df[~is_ref]
-    rows, notes = _pair_rows(ref, others, reference, metrics)
+    rows, notes = _pair_rows(ref, others, reference, metrics, point)
     pairs = pd.DataFrame(rows, columns=list(_PAIR_COLUMNS))
     pairs["diff"] = pairs["value"] - pairs["reference"]
     summary = _summarise_pairs(pairs, confidence)
-    return Paired(pairs, summary, notes, has_reference=not ref.empty, has_others=not others.empty, reference=reference)
+    return Paired(
+        pairs, summary, notes, has_reference=not ref.empty, has_others=not others.empty, reference=reference,
+        point=point,
+    )  # fmt: skip
 
 
-def _pair_rows(ref: pd.DataFrame, others: pd.DataFrame, reference, metrics) -> tuple[list[dict], list[str]]:
+def _pair_rows(ref: pd.DataFrame, others: pd.DataFrame, reference, metrics, point) -> tuple[list[dict], list[str]]:
     """The rows of `Paired.pairs` (without diff) for every run of `others`, in `naming.arm_order` then
     seed, and the notes on the runs left out."""
     rows: list[dict] = []
@@ -226,8 +323,11 @@ def _pair_rows(ref: pd.DataFrame, others: pd.DataFrame, reference, metrics) -> t
                 if not ref.empty:
                     notes.append(f"{arm_label(*arm)} seed {seed} has no {ref_name} run with seed {seed}; left out.")
                 continue
-            pair_rows, note = _pair_one_run(arm, seed, g.set_index("epoch"), b, metrics, reference)
-            rows += pair_rows
+            pick = _last_common if point == LAST else _each_best_val
+            m = g.set_index("epoch")
+            epochs, short, note = pick(arm, seed, m, b, ref_name)
+            if epochs is not None:
+                rows += _metric_rows(arm, seed, m, b, epochs, short, metrics)
             if note:
                 notes.append(note)
     return rows, notes
@@ -238,15 +338,13 @@ def _reference_name(reference: tuple[str, float]) -> str:
     return "baseline" if reference[0] == "baseline" else arm_label(*reference)
 
 
-def _pair_one_run(
-    arm, seed: int, m: pd.DataFrame, b: pd.DataFrame, metrics, reference
-) -> tuple[list[dict], str | None]:
-    """Compare one run `m` of `arm` with its reference run `b` (both indexed by epoch) at the last epoch
-    both reached: one row per metric, and a note when that is not the last epoch of both (or none is shared)."""
-    label, ref_name = arm_label(*arm), _reference_name(reference)
+def _last_common(arm, seed: int, m: pd.DataFrame, b: pd.DataFrame, ref_name: str):
+    """(epoch of the arm's run, epoch of the reference run) at LAST: the last epoch both reached; whether
+    that is before the last epoch of either run (`short`); and a note when it is (or none is shared)."""
+    label = arm_label(*arm)
     common = sorted(set(m.index) & set(b.index))
     if not common:
-        return [], f"{label} seed {seed} shares no epoch with its {ref_name}; left out."
+        return None, False, f"{label} seed {seed} shares no epoch with its {ref_name}; left out."
     epoch = common[-1]
     last_m, last_b = int(m.index.max()), int(b.index.max())
     note = None
@@ -256,30 +354,48 @@ def _pair_one_run(
             f"{label} seed {seed} is compared with its {ref_name} at epoch {epoch}, "
             f"the last epoch both reached ({name} run at {last_m}, {ref_name} at {last_b})."
         )
-    rows = [
+    return (epoch, epoch), note is not None, note
+
+
+def _each_best_val(arm, seed: int, m: pd.DataFrame, b: pd.DataFrame, ref_name: str):
+    """(epoch of the arm's run, epoch of the reference run) at BEST_VAL: each run's own epoch of highest
+    validation accuracy; `short` when the two runs did not reach the same last epoch (one is partial);
+    None and a note when either logged no validation accuracy."""
+    em, eb = _best_val_epoch(m), _best_val_epoch(b)
+    if em is None or eb is None:
+        which = arm_label(*arm) if em is None else ref_name
+        return None, False, f"{arm_label(*arm)} seed {seed}: the {which} run logged no validation accuracy; left out."
+    return (em, eb), int(m.index.max()) != int(b.index.max()), None
+
+
+def _metric_rows(arm, seed: int, m: pd.DataFrame, b: pd.DataFrame, epochs, short: bool, metrics) -> list[dict]:
+    """One row of `Paired.pairs` per metric: run `m` of `arm` at epochs[0], its reference run `b` at epochs[1]."""
+    last_m, last_b = int(m.index.max()), int(b.index.max())
+    return [
         {
             "method": arm[0],
             "alpha": float(arm[1]),
             "seed": seed,
-            "epoch": epoch,
+            "epoch": int(epochs[0]),
+            "epoch_reference": int(epochs[1]),
             "last_epoch": last_m,
             "last_epoch_reference": last_b,
+            "short": short,
             "metric": metric,
-            "value": float(m.at[epoch, metric]),
-            "reference": float(b.at[epoch, metric]),
+            "value": float(m.at[epochs[0], metric]),
+            "reference": float(b.at[epochs[1], metric]),
         }
         for metric in metrics
     ]
-    return rows, note
 
 
 def _summarise_pairs(pairs: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    """One row per (method, alpha, metric) of `pairs`, in their order: the t interval of the diffs and
-    the epochs compared."""
+    """One row per (method, alpha, metric) of `pairs`, in their order: the t interval and t test of the
+    diffs, Holm's adjustment over the family, and the epochs compared."""
     rows = []
     for (method, alpha, metric), g in pairs.groupby(["method", "alpha", "metric"], sort=False):
         iv = mean_interval(g["diff"], confidence)
-        short = bool((g["epoch"] < g[["last_epoch", "last_epoch_reference"]].max(axis=1)).any())
+        epochs = pd.concat([g["epoch"], g["epoch_reference"]])
         rows.append(
             {
                 "method": str(method),
@@ -290,10 +406,15 @@ def _summarise_pairs(pairs: pd.DataFrame, confidence: float) -> pd.DataFrame:
                 "n": iv.n,
                 "ci_low": iv.low,
                 "ci_high": iv.high,
-                "epoch_min": int(g["epoch"].min()),
-                "epoch_max": int(g["epoch"].max()),
-                "short": short,
+                "p": iv.p,
+                "p_holm": math.nan,
+                "epoch_min": int(epochs.min()),
+                "epoch_max": int(epochs.max()),
+                "short": bool(g["short"].any()),
                 "seeds": ",".join(str(s) for s in sorted(g["seed"])),
             }
         )
-    return pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS))
+    summary = pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS))
+    in_family = summary["metric"].isin(CLAIM).to_numpy()
+    summary.loc[in_family, "p_holm"] = holm(summary.loc[in_family, "p"].to_numpy())
+    return summary

@@ -1,6 +1,8 @@
-"""The summary table: one row per arm of final values over seeds, for summary.csv and summary.md.
+"""The tables `plot` writes as CSV: summary.csv (one row per arm, at both reporting points),
+paired.csv (every paired comparison the verdict judges, with raw and Holm-adjusted p-values) and
+paired_vs_<arm>.csv (`plot --reference`).
 
-Numbers only; `report` turns them into text for the console and summary.md.
+Numbers only; `tables` turns them into text for the console and summary.md.
 """
 
 from __future__ import annotations
@@ -9,10 +11,22 @@ import math
 
 import pandas as pd
 
-from mixup_bench.analysis.facts import Analysis
+from mixup_bench.analysis.claim import judge
+from mixup_bench.analysis.facts import Analysis, Point
 from mixup_bench.analysis.memorisation import add_summary_columns
-from mixup_bench.analysis.stats import Paired
-from mixup_bench.naming import FRACTION_METRICS, arm_id, arm_label
+from mixup_bench.analysis.stats import Interval, Paired
+from mixup_bench.metrics import METRICS
+from mixup_bench.naming import arm_id, arm_label
+
+# The measures summary.csv gives at the best epoch by validation accuracy, mean and std over seeds.
+BEST_VAL_MEASURES = ("val_acc", "test_acc", "test_loss", "clean_train_loss", "gap", "test_ece")
+BEST_VAL_PREFIX = "best_val_"
+
+
+def _stem(name: str) -> str:
+    """The column stem of a measure: its name, with '_pct' for the ones shown in percent ('test_acc_pct')."""
+    return f"{name}_pct" if METRICS[name].fraction else name
+
 
 SUMMARY_COLUMNS = (
     "arm",
@@ -25,8 +39,6 @@ SUMMARY_COLUMNS = (
     "final_epoch_max",
     "test_acc_pct_mean",
     "test_acc_pct_std",
-    "best_test_acc_pct_mean",
-    "best_test_acc_pct_std",
     "test_loss_mean",
     "test_loss_std",
     "clean_train_loss_mean",
@@ -40,6 +52,15 @@ SUMMARY_COLUMNS = (
     "delta_test_acc_pp_ci_low",
     "delta_test_acc_pp_ci_high",
     "delta_pairs",
+    "val_acc_pct_mean",
+    "val_acc_pct_std",
+    f"{BEST_VAL_PREFIX}epoch_min",
+    f"{BEST_VAL_PREFIX}epoch_max",
+    *(f"{BEST_VAL_PREFIX}{_stem(m)}_{s}" for m in BEST_VAL_MEASURES for s in ("mean", "std")),
+    f"{BEST_VAL_PREFIX}delta_test_acc_pp",
+    f"{BEST_VAL_PREFIX}delta_test_acc_pp_ci_low",
+    f"{BEST_VAL_PREFIX}delta_test_acc_pp_ci_high",
+    f"{BEST_VAL_PREFIX}delta_pairs",
 )
 
 
@@ -47,51 +68,76 @@ def summary_table(analysis: Analysis) -> pd.DataFrame:
     """One row per arm, baseline first (columns `SUMMARY_COLUMNS`).
 
     "Final" values are each run's last finished epoch (`final_epoch_min/max` give the range;
-    they differ when a run is partial), averaged over seeds with the sample std. `best_test_acc`
-    is each seed's highest test accuracy over epochs, averaged. The delta columns are the paired
-    arm - baseline test accuracy in percentage points with its t interval (empty for the
-    baseline and when no pair exists). Accuracy and ECE columns are in percent.
+    they differ when a run is partial), averaged over seeds with the sample std. The `best_val_`
+    columns are each run's epoch of highest validation accuracy (chosen per run, never on test
+    numbers; `best_val_epoch_min/max` give the range of epochs chosen) and the numbers of that
+    epoch, averaged likewise; they are empty when the runs logged no validation accuracy. The
+    delta columns are the paired arm − baseline test accuracy in percentage points with its t
+    interval (empty for the baseline and when no pair exists). Accuracy and ECE columns are in
+    percent. Nothing here is chosen by test numbers.
     """
-    best = analysis.df.groupby("run_id")["test_acc"].max()
     rows = []
     for method, alpha in analysis.arms:
         f = analysis.arm_finals(method, alpha)
-        b = best.loc[f["run_id"]]
-        delta = analysis.paired.get((method, alpha), "test_acc") if method != "baseline" else None
-        rows.append(
-            {
-                "arm": arm_label(method, alpha),
-                "method": method,
-                "alpha": alpha,
-                "seeds": len(f),
-                "runs_done": int(f["done"].sum()),
-                "partial": bool((~f["done"]).any()),
-                "final_epoch_min": int(f["epoch"].min()),
-                "final_epoch_max": int(f["epoch"].max()),
-                "test_acc_pct_mean": 100 * f["test_acc"].mean(),
-                "test_acc_pct_std": 100 * f["test_acc"].std(),
-                "best_test_acc_pct_mean": 100 * b.mean(),
-                "best_test_acc_pct_std": 100 * b.std(),
-                "test_loss_mean": f["test_loss"].mean(),
-                "test_loss_std": f["test_loss"].std(),
-                "clean_train_loss_mean": f["clean_train_loss"].mean(),
-                "clean_train_loss_std": f["clean_train_loss"].std(),
-                "train_objective_mean": f["train_loss"].mean(),
-                "gap_mean": f["gap"].mean(),
-                "gap_std": f["gap"].std(),
-                "test_ece_pct_mean": 100 * f["test_ece"].mean(),
-                "test_ece_pct_std": 100 * f["test_ece"].std(),
-                "delta_test_acc_pp": 100 * delta.mean if delta else math.nan,
-                "delta_test_acc_pp_ci_low": 100 * delta.low if delta else math.nan,
-                "delta_test_acc_pp_ci_high": 100 * delta.high if delta else math.nan,
-                "delta_pairs": delta.n if delta else 0,
-            }
-        )
+        row = {
+            "arm": arm_label(method, alpha),
+            "method": method,
+            "alpha": alpha,
+            "seeds": len(f),
+            "runs_done": int(f["done"].sum()),
+            "partial": bool((~f["done"]).any()),
+            "final_epoch_min": int(f["epoch"].min()),
+            "final_epoch_max": int(f["epoch"].max()),
+            **_mean_std(f, ("test_acc", "test_loss", "clean_train_loss")),
+            "train_objective_mean": f["train_loss"].mean(),
+            **_mean_std(f, ("gap", "test_ece")),
+            **_delta(analysis.last, (method, alpha), ""),
+            **_mean_std(f, ("val_acc",)),
+        }
+        row.update(_best_val_values(analysis.best_val, (method, alpha)))
+        rows.append(row)
     # + memorisation.SUMMARY_COLUMNS, only for experiments trained with --label-noise
     return add_summary_columns(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)), analysis)
 
 
-VERSUS_COLUMNS = (
+def _mean_std(rows: pd.DataFrame, names, prefix: str = "") -> dict[str, float]:
+    """`<prefix><stem>_mean` and `_std` over the rows (one per seed) of each measure, in its shown unit."""
+    out = {}
+    for name in names:
+        v = METRICS[name].scale * rows[name].astype(float) if name in rows else pd.Series(dtype=float)
+        out[f"{prefix}{_stem(name)}_mean"] = v.mean()
+        out[f"{prefix}{_stem(name)}_std"] = v.std()
+    return out
+
+
+def _delta(point: Point, arm: tuple[str, float], prefix: str) -> dict[str, float]:
+    """`<prefix>delta_test_acc_pp` with its 95% interval and pair count at `point` (NaN for the baseline)."""
+    d = point.paired.get(arm, "test_acc") if arm[0] != "baseline" else None
+    return {
+        f"{prefix}delta_test_acc_pp": 100 * d.mean if d else math.nan,
+        f"{prefix}delta_test_acc_pp_ci_low": 100 * d.low if d else math.nan,
+        f"{prefix}delta_test_acc_pp_ci_high": 100 * d.high if d else math.nan,
+        f"{prefix}delta_pairs": d.n if d else 0,
+    }
+
+
+def _best_val_values(point: Point | None, arm: tuple[str, float]) -> dict[str, float]:
+    """The `best_val_` columns of one arm (NaN without a best-validation point, or for an arm without values)."""
+    if point is None or point.arm_rows(*arm).empty:
+        return {f"{BEST_VAL_PREFIX}delta_pairs": 0}
+    rows = point.arm_rows(*arm)
+    return {
+        f"{BEST_VAL_PREFIX}epoch_min": int(rows["epoch"].min()),
+        f"{BEST_VAL_PREFIX}epoch_max": int(rows["epoch"].max()),
+        **_mean_std(rows, BEST_VAL_MEASURES, BEST_VAL_PREFIX),
+        **_delta(point, arm, BEST_VAL_PREFIX),
+    }
+
+
+# --- every paired comparison -------------------------------------------------------------------
+
+PAIRED_COLUMNS = (
+    "point",
     "reference",
     "arm",
     "method",
@@ -102,6 +148,9 @@ VERSUS_COLUMNS = (
     "std",
     "ci_low",
     "ci_high",
+    "p",
+    "p_holm",
+    "claim",
     "pairs",
     "seeds",
     "epoch_min",
@@ -110,28 +159,54 @@ VERSUS_COLUMNS = (
 )
 
 
-def versus_table(paired: Paired) -> pd.DataFrame:
-    """paired_vs_<arm>.csv (`plot --reference ARM`): one row per (arm, metric) of every other arm minus the
-    reference arm, paired by seed (columns `VERSUS_COLUMNS`). `reference` is the reference arm's id
-    ('mixup-a0.2'); mean, std and the 95% t interval are in `unit`: percentage points (pp) for accuracy
-    and ECE, nats for the losses and the gap. `short` is True when a pair was compared before the last
-    epoch of one of its runs (a partial run)."""
+def paired_table(paired: Paired, correction: bool = True) -> pd.DataFrame:
+    """One row per (arm, measure) of `paired` (columns `PAIRED_COLUMNS`): `point` is the reporting point
+    ('last' or 'best_val'), `reference` the reference arm's id ('baseline-a0', 'mixup-a0.2'); mean, std
+    and the 95% t interval are in `unit`: percentage points (pp) for accuracy and ECE, nats for the
+    losses and the gap. `p` is the paired t test's, `p_holm` the same after Holm's correction over the
+    family (every arm × every part of the claim at this point, against this reference); `claim` the
+    judgement of the claimed direction (`claim.judge`, on `p_holm`, or on `p` without `correction`).
+    `short` is True when a pair was compared before the last epoch of one of its runs (a partial run).
+    paired.csv holds this table for both reporting points against the baseline; paired_vs_<arm>.csv
+    (`plot --reference`) against another arm."""
     s = paired.summary
-    scale = s["metric"].map(lambda m: 100.0 if m in FRACTION_METRICS else 1.0)
+    metrics = [METRICS[m] for m in s["metric"]]
+    scale = pd.Series([m.scale for m in metrics], index=s.index, dtype=float)
     table = pd.DataFrame(
         {
+            "point": paired.point,
             "reference": arm_id(*paired.reference),
             "arm": [arm_label(m, a) for m, a in zip(s["method"], s["alpha"], strict=True)],
             "method": s["method"],
             "alpha": s["alpha"],
             "metric": s["metric"],
-            "unit": s["metric"].map(lambda m: "pp" if m in FRACTION_METRICS else "nats"),
+            "unit": [m.diff_unit for m in metrics],
             **{c: scale * s[c] for c in ("mean", "std", "ci_low", "ci_high")},
+            "p": s["p"],
+            "p_holm": s["p_holm"],
+            "claim": [_judge_row(row, m, correction) for (_, row), m in zip(s.iterrows(), metrics, strict=True)],
             "pairs": s["n"],
             "seeds": s["seeds"],
             "epoch_min": s["epoch_min"],
             "epoch_max": s["epoch_max"],
             "short": s["short"],
-        }
+        },
+        index=s.index,
     )
-    return table[list(VERSUS_COLUMNS)]
+    return table[list(PAIRED_COLUMNS)]
+
+
+def _judge_row(row, metric, correction: bool) -> str:
+    """The judgement of one summary row, or '' for a measure the claim says nothing about."""
+    return judge(Interval.from_row(row), metric.direction, correction) if metric.direction else ""
+
+
+def every_paired_table(analysis: Analysis, correction: bool = True, versus: bool = False) -> pd.DataFrame:
+    """`paired_table` of every reporting point, the last epoch first; against the `plot --reference`
+    arm with `versus` (empty when no reference was chosen)."""
+    tables = [
+        paired_table(point.versus if versus else point.paired, correction)
+        for point in analysis.points
+        if (point.versus if versus else point.paired) is not None
+    ]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(PAIRED_COLUMNS))

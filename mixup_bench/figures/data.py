@@ -1,16 +1,18 @@
-"""What the figures draw, gathered once per experiment so that every figure shows the same numbers."""
+"""What the figures draw, gathered once per experiment so that every figure shows the same numbers.
+
+Figures take their data in memory and never read files: the command layer (`mixup_bench.plotting`)
+reads the experiment through `analysis` and hands the numbers over in a `PlotData`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from mixup_bench import naming as labels
 from mixup_bench.analysis.facts import Analysis
-from mixup_bench.analysis.load import experiment_arms
-from mixup_bench.analysis.run_logs import Reliability, load_calibration, load_lam
+from mixup_bench.analysis.run_logs import Reliability
 from mixup_bench.figures.style import arm_colors
 
 
@@ -67,23 +69,26 @@ class PlotData:
 
 
 def plot_data(
-    exp_dir: Path,
+    name: str,
     analysis: Analysis,
+    arms: list[tuple[str, float]] | None = None,
     lam: pd.DataFrame | None = None,
     reliability: list[Reliability] | None = None,
 ) -> PlotData:
-    """Collect what the figures need from `analysis`; lam and calibration files are read when not given."""
-    exp_dir = Path(exp_dir)
+    """What the figures of experiment `name` draw: the numbers of `analysis`, a colour per arm of `arms`
+    (every arm the experiment holds or plans, `load.experiment_arms`; by default those of `analysis`),
+    the lam values the mixing arms sampled and the pooled calibration bins (none by default)."""
     if lam is None:
-        lam, _ = load_lam(exp_dir, analysis.df)
-    if reliability is None:
-        reliability, _ = load_calibration(exp_dir, analysis.df)
+        lam = pd.DataFrame({"method": pd.Series(dtype=str), **{c: pd.Series(dtype=float) for c in _LAM}})
     return PlotData(
-        name=exp_dir.name,
+        name=name,
         analysis=analysis,
         # Colours come from every arm the experiment holds or plans, not only those drawn,
         # so an arm keeps its colour across plots of the same experiment.
-        colors=arm_colors(experiment_arms(exp_dir, analysis.df)),
+        colors=arm_colors(analysis.arms if arms is None else arms),
         lam=lam,
-        reliability=reliability,
+        reliability=list(reliability or []),
     )
+
+
+_LAM = ("alpha", "seed", "epoch", "step", "lam")

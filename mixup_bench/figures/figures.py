@@ -1,7 +1,8 @@
 """Figures of one experiment, written as PNG (150 dpi) and SVG into `<experiment>/plots/`.
 
 `plot_experiment` draws every figure of `FIGURES`; each `figure_*` builds one `Figure` from
-a `PlotData` (see `data`), from the panels of `panels`, in the style of `style`.
+a `PlotData` (see `data`: the numbers in memory, never read from files here), from the panels of
+`panels`, in the style of `style`.
 """
 
 from __future__ import annotations
@@ -10,15 +11,12 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from mixup_bench.analysis.facts import Analysis
-from mixup_bench.analysis.run_logs import Reliability
 from mixup_bench.figures import memorisation, methods
-from mixup_bench.figures.data import PlotData, plot_data
+from mixup_bench.figures.data import PlotData
 from mixup_bench.figures.panels import (
     MIN_BIN_COUNT,
     arm_handles,
@@ -48,39 +46,17 @@ from mixup_bench.figures.style import (
     save_figure,
     styled,
 )
+from mixup_bench.metrics import METRICS
 from mixup_bench.naming import arm_label, format_alpha, plural
 
 PLOTS_DIR = "plots"
 
-FIGURES = (
-    "loss_curves",
-    "mixed_vs_clean_train_loss",
-    "accuracy_curves",
-    "generalization_gap",
-    "final_vs_alpha",
-    "lambda_distribution",
-    "calibration",
-    "dashboard",
-)
 
-
-def plot_experiment(
-    exp_dir: Path,
-    analysis: Analysis,
-    out_dir: Path | None = None,
-    lam: pd.DataFrame | None = None,
-    reliability: list[Reliability] | None = None,
-    formats=FORMATS,
-) -> list[Path]:
-    """Draw every figure of `FIGURES` for the experiment in `exp_dir` (its numbers in `analysis`,
-    from `facts.analyze`) into `out_dir` (default `<exp_dir>/plots`), once per format (PNG at
-    150 dpi and SVG by default), and return the written paths.
-
-    `lam` and `reliability` are read from `exp_dir` when not given.
-    """
-    exp_dir = Path(exp_dir)
-    out_dir = Path(out_dir) if out_dir is not None else exp_dir / PLOTS_DIR
-    data = plot_data(exp_dir, analysis, lam=lam, reliability=reliability)
+def plot_experiment(data: PlotData, out_dir: Path, formats=FORMATS) -> list[Path]:
+    """Draw every figure of `FIGURES` from `data` (see `data.plot_data`), and each of `OPTIONAL_FIGURES`
+    whose data the experiment holds, into `out_dir` (`<experiment>/plots` for `plot`), once per format
+    (PNG at 150 dpi and SVG by default), and return the written paths."""
+    out_dir = Path(out_dir)
     written: list[Path] = []
     for name in FIGURES:
         written += save_figure(_BUILDERS[name](data), out_dir, name, formats)
@@ -153,15 +129,12 @@ def figure_final_vs_alpha(data: PlotData) -> Figure:
     """Final test accuracy, test loss and clean train loss against alpha (alpha=0 is the baseline)."""
     fig = Figure(figsize=(13, 4.8), layout="constrained")
     axes = fig.subplots(1, 3)
-    panels = (
-        ("test_acc", 100, "final test accuracy (%)", "Test accuracy (higher is better)"),
-        ("test_loss", 1, "final test loss (nats)", "Test loss (lower is better)"),
-        ("clean_train_loss", 1, "final clean train loss (nats)", "Clean train loss"),
-    )
-    for ax, (metric, scale, ylabel, title) in zip(axes, panels, strict=True):
-        draw_final(ax, data, metric, scale)
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
+    for ax, name in zip(axes, ("test_acc", "test_loss", "clean_train_loss"), strict=True):
+        m = METRICS[name]
+        draw_final(ax, data, name, m.scale)
+        ax.set_ylabel(f"final {m.label} ({m.unit})")
+        better = f"{m.claim} is better" if name != "clean_train_loss" else f"MixUp claim: {m.claim}"
+        ax.set_title(f"{m.title} ({better})")
     against = "against MixUp α" if data.mixup_only else "per arm"
     fig.suptitle(f"Final values {against} — experiment: {data.name}")
     handles = [
@@ -288,6 +261,9 @@ _BUILDERS = {
     "calibration": figure_calibration,
     "dashboard": figure_dashboard,
 }
+
+# The figures of every experiment, in the order they are drawn and linked from summary.md.
+FIGURES = tuple(_BUILDERS)
 
 # name -> (does the experiment hold its data?, builder): figures of some experiments only.
 OPTIONAL_FIGURES = {

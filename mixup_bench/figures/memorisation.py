@@ -30,7 +30,7 @@ def figure_memorisation(data: PlotData) -> Figure:
     """Memorisation of corrupted labels per epoch, every arm that logged it."""
     # The same PlotData with the memorisation aggregate in place of the usual one, so that the
     # shared `curve`, legend and band helpers draw it exactly like every other per-epoch metric.
-    agg = memorisation_agg(data.df)
+    agg = memorisation_agg(data.agg)
     memo = dataclasses.replace(data, analysis=dataclasses.replace(data.analysis, agg=agg))
     arms = [(m, a) for m, a in data.arms if ((agg["method"] == m) & (agg["alpha"] == a)).any()]
     fig = Figure(figsize=(9.5, 5.0), layout="constrained")

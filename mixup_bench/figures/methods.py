@@ -16,20 +16,15 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mixup_bench.analysis.claim import CLAIM_WORDS
 from mixup_bench.figures.data import PlotData
 from mixup_bench.figures.panels import arm_handles, arm_tick
 from mixup_bench.figures.style import no_data, styled
+from mixup_bench.metrics import CLAIM, METRICS
 
 NAME = "methods"
 
-# (metric, scale to its display unit, unit, column title, quantity on the y axis)
-PANELS = (
-    ("test_acc", 100.0, "%", "Test accuracy", "test accuracy"),
-    ("test_loss", 1.0, "nats", "Test loss", "test loss"),
-    ("gap", 1.0, "nats", "Gap", "gap: test − clean train loss"),
-    ("test_ece", 100.0, "%", "ECE", "expected calibration error"),
-)
+# One column per part of the claim about generalisation (test accuracy, test loss, gap, ECE).
+PANELS = tuple(METRICS[m] for m in CLAIM if m != "clean_train_loss")
 
 
 def applies(data: PlotData) -> bool:
@@ -43,14 +38,14 @@ def figure_methods(data: PlotData) -> Figure:
     fig = Figure(figsize=(16, 9), layout="constrained")
     axes = fig.subplots(2, len(PANELS), sharex=True)
     ticks = [_tick(data, m, a) for m, a in data.arms]
-    for col, (metric, scale, unit, title, quantity) in enumerate(PANELS):
+    for col, m in enumerate(PANELS):
         top, bottom = axes[0, col], axes[1, col]
-        _draw_values(top, data, metric, scale)
-        top.set_title(f"{title} ({CLAIM_WORDS[metric]} is better)")
-        top.set_ylabel(f"final {quantity} ({unit})")
-        _draw_deltas(bottom, data, metric, scale)
-        bottom.set_title(f"Δ {title.lower() if metric != 'test_ece' else title} vs baseline")
-        bottom.set_ylabel(f"arm − baseline ({'pp' if unit == '%' else unit})")
+        _draw_values(top, data, m.name, m.scale)
+        top.set_title(f"{m.title} ({m.claim} is better)")
+        top.set_ylabel(f"final {m.label} ({m.unit})")
+        _draw_deltas(bottom, data, m.name, m.scale)
+        bottom.set_title(f"Δ {m.short} vs baseline")
+        bottom.set_ylabel(f"arm − baseline ({m.diff_unit})")
         bottom.set_xticks(range(len(ticks)), ticks, fontsize=8)
         bottom.set_xlim(-0.6, len(ticks) - 0.4)
         for ax in (top, bottom):

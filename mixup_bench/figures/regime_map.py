@@ -17,19 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullLocator
 
-from mixup_bench.analysis.claim import CLAIM_WORDS
 from mixup_bench.figures.style import FORMATS, arm_colors, save_figure, styled
 from mixup_bench.naming import arm_label, arms
 
 # `result` below is an analysis.compare.CompareResult; figures never import analysis.compare (no cycle).
 CompareResult = Any
-
-PANEL_LABELS = {
-    "test_acc": ("Δ test accuracy", "Δ test accuracy (pp)"),
-    "test_loss": ("Δ test loss", "Δ test loss (nats)"),
-    "gap": ("Δ gap: test − clean train loss", "Δ gap (nats)"),
-    "test_ece": ("Δ expected calibration error", "Δ ECE (pp)"),
-}
 
 
 def draw_regime_map(result: CompareResult, out_dir: Path, stem: str, formats=FORMATS) -> list[Path]:
@@ -62,16 +54,15 @@ def figure_regime_map(result: CompareResult) -> Figure:
 
     fig = Figure(figsize=(12.5, 8.6), layout="constrained")
     axes = fig.subplots(2, 2, sharex=True).ravel()
-    for ax, (metric, stem, *_rest) in zip(axes, result.metrics, strict=True):
+    for ax, m in zip(axes, result.metrics, strict=True):
         ax.axhline(0, color="0.35", ls="--", lw=1.1, zorder=1)
         for arm in drawn:
             rows = table[(table["method"] == arm[0]) & (table["alpha"] == arm[1])]
             shift = offsets[arm]
             xs = [position[n] * 10**shift if log else position[n] + shift for n in rows["experiment"]]
-            _draw_arm(ax, np.asarray(xs, float), rows, stem, colors.get(arm, "#777777"))
-        title, ylabel = PANEL_LABELS[metric]
-        ax.set_title(f"{title} (MixUp claim: {CLAIM_WORDS[metric]})")
-        ax.set_ylabel(ylabel)
+            _draw_arm(ax, np.asarray(xs, float), rows, m.delta_column, colors.get(arm, "#777777"))
+        ax.set_title(f"Δ {m.label} (MixUp claim: {m.claim})")
+        ax.set_ylabel(f"Δ {m.short} ({m.diff_unit})")
         _pad_y_around_zero(ax)
     for ax in axes:
         if log:

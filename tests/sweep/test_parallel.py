@@ -1,6 +1,6 @@
 """`--jobs 2`: the same results layout and exactly the same numbers as one run at a time (one CPU
 thread per run in both), a Ctrl-C that stops every worker and resumes exactly, and results that
-`plot` (report.make_report) reads."""
+`plot` (plotting.plot_experiment) reads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from mixup_bench import results
-from mixup_bench.analysis.report import make_report
+from mixup_bench.plotting import plot_experiment
 from mixup_bench.sweep.execute import threads_per_job
 from mixup_bench.sweep.runner import run_experiment
 from tests.sweep.synthetic import (
@@ -59,7 +59,7 @@ def test_jobs_2_interrupted_then_resumed_equals_jobs_1(tiny_cifar, tmp_path, ref
     assert_same_results(exp.path, reference, ALL_RUNS)
 
     # `plot` reads what --jobs wrote
-    report = make_report(exp.path, Console(file=io.StringIO(), width=200))
+    report = plot_experiment(exp.path, Console(file=io.StringIO(), width=200))
     assert (exp.path / "summary.csv").exists() and report.summary is not None
     assert list(report.summary["arm"]) == ["baseline", "MixUp alpha=0.4"] and list(report.summary["seeds"]) == [2, 2]
     df = results.read_metrics(exp.path / "runs" / "mixup-a0.4-s1" / "metrics.csv")

@@ -1,0 +1,137 @@
+"""What each measure is and how it is shown: one `Metric` record per measure.
+
+The statistics, the verdict, the summary table, `compare` and the figures all read these records,
+so a measure is named, scaled, formatted and judged the same way everywhere. A new measure (a
+column of metrics.csv, or one derived from them such as `gap`) is added here once, in `METRICS`.
+
+Values are stored as they are in metrics.csv: accuracies and ECE as fractions in [0, 1], losses
+in nats. They become percent (differences: percentage points) only when shown, through
+`Metric.value_text` and `Metric.diff_text`.
+
+This module imports nothing of the package, nor pandas or torch: `naming`, the analysis and the
+figures can all read it, and `run` pays nothing for it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# The words a claim may use, and the sign of (arm − baseline) each predicts.
+_CLAIM_SIGN = {"higher": +1, "lower": -1, "smaller": -1}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measure: its column, its names, its unit and the direction the MixUp claim predicts for it."""
+
+    name: str  # its column in metrics.csv (or in the loaded frame, for derived measures such as gap)
+    label: str  # in tables and sentences: 'test accuracy', 'test ECE'
+    short: str  # where room is scarce (lists, figure titles, narrow columns): 'test accuracy', 'ECE'
+    fraction: bool  # stored in [0, 1] and shown in percent (differences in percentage points); else nats
+    claim: str = ""  # what the MixUp claim says of (arm − baseline): 'higher', 'lower', 'smaller'; '' = no claim
+    digits: int | None = None  # decimals shown: by default 2 in percent, 3 in nats
+
+    @property
+    def direction(self) -> int:
+        """The sign of (arm − baseline) the claim predicts: +1, -1, or 0 when the claim says nothing."""
+        return _CLAIM_SIGN.get(self.claim, 0)
+
+    @property
+    def scale(self) -> float:
+        """Factor from the stored value to the shown one: 100 for fractions (percent), else 1."""
+        return 100.0 if self.fraction else 1.0
+
+    @property
+    def unit(self) -> str:
+        """The unit of a shown value: '%' or 'nats'."""
+        return "%" if self.fraction else "nats"
+
+    @property
+    def diff_unit(self) -> str:
+        """The unit of a shown difference: 'pp' (percentage points) or 'nats'."""
+        return "pp" if self.fraction else "nats"
+
+    @property
+    def title(self) -> str:
+        """The short name opening a title: 'Test accuracy', 'ECE', 'Gap'."""
+        return self.short[:1].upper() + self.short[1:]
+
+    @property
+    def delta_column(self) -> str:
+        """The CSV column of a paired difference in the shown unit: 'delta_test_acc_pp', 'delta_test_loss'."""
+        return f"delta_{self.name}_pp" if self.fraction else f"delta_{self.name}"
+
+    @property
+    def decimals(self) -> int:
+        return self.digits if self.digits is not None else (2 if self.fraction else 3)
+
+    def value_text(self, value: float) -> str:
+        """A stored value as shown, without unit: 0.7401 -> '74.01' (percent), 0.9731 -> '0.973'."""
+        return f"{self.scale * value:.{self.decimals}f}" if math.isfinite(value) else "n/a"
+
+    def diff_text(self, value: float, unit: bool = True) -> str:
+        """A signed difference in the shown unit: '+0.77 pp', '-0.186'. A value that would round to zero
+        keeps two significant digits instead ('-0.0013 pp'). Losses carry no unit word (nats)."""
+        if not math.isfinite(value):
+            return "n/a"
+        v = self.scale * value
+        text = f"{v:+.{self.decimals}f}"
+        if v != 0 and float(text) == 0:
+            text = f"{v:+.2g}"
+        return text + (" pp" if unit and self.fraction else "")
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("train_loss", "training objective (mixed batches)", "objective", False),
+        Metric("train_acc", "train accuracy (mixed batches)", "train accuracy", True),
+        Metric("clean_train_loss", "clean train loss", "clean train loss", False, claim="higher"),
+        Metric("clean_train_acc", "clean train accuracy", "clean train accuracy", True),
+        Metric("val_loss", "validation loss", "val loss", False),
+        Metric("val_acc", "validation accuracy", "val accuracy", True),
+        Metric("test_acc", "test accuracy", "test accuracy", True, claim="higher"),
+        Metric("test_loss", "test loss", "test loss", False, claim="lower"),
+        Metric("gap", "gap between test and clean train loss", "gap", False, claim="smaller"),
+        Metric("test_ece", "test ECE", "ECE", True, claim="lower"),
+        Metric("noise_memorised", "memorised noisy labels", "memorised", True, digits=1),
+    )
+}
+
+# The parts of the MixUp claim, in the order the verdict names them: training loss higher, then
+# generalisation (test accuracy higher, test loss lower, gap smaller, ECE lower).
+CLAIM = tuple(name for name, m in METRICS.items() if m.claim)
+# Every measure drawn or averaged per epoch.
+CURVES = tuple(METRICS)
+
+# The measure that picks each run's second reporting point (see `analysis.stats.best_val_rows`).
+SELECTION_METRIC = "val_acc"
+# Judgements use two-sided tests at this level (a 95% interval).
+LEVEL = 0.05
+
+
+def metric(name: str) -> Metric:
+    """The record of a measure by its column name; KeyError names the known ones."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise KeyError(f"unknown measure {name!r}; known: {', '.join(METRICS)}") from None
+
+
+def epoch_span(lo: int, hi: int) -> str:
+    """The epochs a number comes from: '15', or '9–13' when runs were taken at different epochs."""
+    return str(int(hi)) if int(lo) == int(hi) else f"{int(lo)}–{int(hi)}"
+
+
+def p_text(p: float) -> str:
+    """A p-value as shown in a table cell: '0.012', '<0.001', 'n/a'."""
+    if not math.isfinite(p):
+        return "n/a"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def p_clause(p: float, holm: bool) -> str:
+    """A p-value in a sentence: 'Holm p=0.012', 'p<0.001' (`holm`: adjusted by Holm's correction)."""
+    text = p_text(p)
+    return f"{'Holm ' if holm else ''}p{'' if text.startswith('<') else '='}{text}"

@@ -1,0 +1,63 @@
+"""The `plot` and `compare` commands as plain functions, for the CLI and for notebooks.
+
+This is the one module that joins the two subpackages: `analysis` reads the results and computes
+every number once, `figures` draws those numbers from memory, and the files are written last. So the
+flow runs downhill (results -> analysis -> figures) and neither subpackage imports the other's caller.
+matplotlib is imported only here and only when drawing, so `import mixup_bench` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from mixup_bench.analysis import compare as comparing
+from mixup_bench.analysis import compare_report
+from mixup_bench.analysis import report as reporting
+
+
+def plot_experiment(
+    path: Path, console: Console | None = None, reference: str | None = None, correction: bool = True
+) -> reporting.Report:
+    """Read the experiment at `path` (or the latest one under a results root), draw its figures into
+    `<experiment>/plots/`, write summary.csv, paired.csv and summary.md, print the tables and the verdict
+    on `console` (when given) and return the `Report`.
+
+    `reference`: also pair every other arm with this arm ('mixup-a0.2'). `correction=False`
+    (`--no-correction`): judge the raw p-values instead of Holm-adjusted ones."""
+    from mixup_bench.figures import figures  # local: matplotlib is slow to import
+
+    report = reporting.read_report(path, reference=reference, correction=correction)
+    drawn = figures.plot_experiment(figure_data(report), report.experiment_dir / figures.PLOTS_DIR)
+    reporting.write_report(report, drawn)
+    if console is not None:
+        reporting.print_report(report, console)
+    return report
+
+
+def figure_data(report: reporting.Report):
+    """The `figures.data.PlotData` of a report: its numbers, a colour per arm, lam and calibration bins."""
+    from mixup_bench.figures.data import plot_data
+
+    return plot_data(report.name, report.analysis, report.arms, report.lam, report.reliability)
+
+
+def compare_experiments(
+    paths: list[Path],
+    out: Path | None = None,
+    setting: str | None = None,
+    console: Console | None = None,
+    correction: bool = True,
+) -> comparing.CompareResult:
+    """Compare experiments that differ in one setting (see `analysis.compare.compare_experiments`), draw
+    the regime map, write regime_map.csv and regime_map.md into `out` (default
+    `<common parent>/compare-<setting>`), print the table on `console` (when given) and return the result."""
+    from mixup_bench.figures.regime_map import draw_regime_map  # local: matplotlib is slow to import
+
+    result = comparing.compare_experiments(paths, out, setting=setting, correction=correction)
+    drawn = draw_regime_map(result, result.out_dir, comparing.FIGURE_STEM)
+    compare_report.write_comparison(result, drawn)
+    if console is not None:
+        compare_report.print_comparison(result, console)
+    return result
