@@ -3,6 +3,7 @@ call a plain function, turn a UserError into one line and exit code 2."""
 
 from __future__ import annotations
 
+import platform
 import shlex
 import sys
 from collections.abc import Iterator
@@ -13,9 +14,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand
 
-from mixup_bench.config import MAX_SEEDS, PRESETS, ExperimentConfig, check_int, default_data_dir, experiment_from_preset
+from mixup_bench.config import PRESETS, ExperimentConfig, default_data_dir
 from mixup_bench.errors import UserError
+from mixup_bench.integrations.mlflow_tracker import DEFAULT_STORE as DEFAULT_MLFLOW_STORE
+from mixup_bench.settings import build_experiment, default_help, settings_toml
+from mixup_bench.streams import guarded_streams, shown
 
 app = typer.Typer(
     name="mixup-bench",
@@ -24,6 +29,33 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from mixup_bench import __version__
+
+        try:
+            torch_version = version("torch")  # read from its metadata: importing torch takes seconds
+        except PackageNotFoundError:
+            torch_version = "not installed"
+        typer.echo(f"mixup-bench {__version__} (torch {torch_version}, Python {platform.python_version()})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool | None,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the mixup-bench and torch versions."
+        ),
+    ] = None,
+) -> None:
+    # The app's help is Typer(help=...); this callback only carries the options of `mixup-bench` itself.
+    pass
 
 
 def console() -> Console:
@@ -35,19 +67,23 @@ def user_errors() -> Iterator[None]:
     """Map known errors to one line on stderr and exit code 2: a UserError (its message), an OSError
     that escaped the code's own handling (`cannot access <path>: <reason>`; writes say `cannot
     write`, see errors.WriteError), and running out of memory. The text is the user's (paths, names)
-    and is printed as it is, never read as Rich markup."""
-    try:
-        yield
-    except UserError as e:
-        _error_line(str(e))
-    except OSError as e:
-        _error_line(os_error_line(e))
-    except MemoryError:
-        _error_line(_OUT_OF_MEMORY)
-    except RuntimeError as e:  # torch.OutOfMemoryError, or the CPU allocator's RuntimeError
-        if type(e).__name__ != "OutOfMemoryError" and "allocate memory" not in str(e):
-            raise
-        _error_line(_OUT_OF_MEMORY)
+    and is printed as it is, never read as Rich markup.
+
+    The command runs with guarded standard streams (`streams.guarded_streams`): a closed or broken
+    stdout or stderr (`| head -1`) drops the output, says so on the other stream, and the work goes on."""
+    with guarded_streams():
+        try:
+            yield
+        except UserError as e:
+            _error_line(str(e))
+        except OSError as e:
+            _error_line(os_error_line(e))
+        except MemoryError:
+            _error_line(_OUT_OF_MEMORY)
+        except RuntimeError as e:  # torch.OutOfMemoryError, or the CPU allocator's RuntimeError
+            if type(e).__name__ != "OutOfMemoryError" and "allocate memory" not in str(e):
+                raise
+            _error_line(_OUT_OF_MEMORY)
 
 
 _OUT_OF_MEMORY = "out of memory; lower --batch-size (or --jobs), or use a smaller --model."
@@ -55,7 +91,7 @@ _OUT_OF_MEMORY = "out of memory; lower --batch-size (or --jobs), or use a smalle
 
 def _error_line(text: str) -> None:
     err = Console(stderr=True, highlight=False)
-    err.print(f"[red]error:[/red] {escape(' '.join(text.split()))}", soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(shown(' '.join(text.split())))}", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -79,66 +115,111 @@ DataDir = Annotated[
 ]
 
 
-def _opt(help: str, *names: str):
-    return typer.Option(*names, help=help, show_default=False)
+def _opt(help: str, *names: str, key: str | None = None):
+    """An option without Typer's default display; `key` appends the setting's default, read from the dataclasses."""
+    return typer.Option(*names, help=help + (default_help(key) if key else ""), show_default=False)
 
 
-@app.command()
+class _RunCommand(TyperCommand):
+    """`run`: `--mlflow` may come without its URI (then ./mlruns), which Typer's parser cannot say."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        args = list(args)
+        for i, arg in enumerate(args):
+            if arg == "--mlflow" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+                args[i] = f"--mlflow={DEFAULT_MLFLOW_STORE}"
+        return super().parse_args(ctx, args)
+
+
+@app.command(cls=_RunCommand)
 def run(
     preset: Annotated[str, typer.Option(help=f"Named configuration: {', '.join(PRESETS)}. Flags override it.")] = (
         "default"
     ),
-    alpha: Annotated[
+    config: Annotated[
+        Path | None,
+        _opt("A TOML file of settings (the keys of `mixup-bench presets NAME --toml`) on top of the preset; "
+             "flags override it. Its name is the experiment's unless it sets one.", "--config"),
+    ] = None,
+    alphas: Annotated[
         list[float] | None,
-        _opt("MixUp alpha of an arm; repeat for several. lam ~ Beta(alpha, alpha). Preset: 0.4.", "--alpha", "-a"),
+        _opt("MixUp alpha of an arm; repeat for several. lam ~ Beta(alpha, alpha).", "--alpha", "-a", key="alphas"),
     ] = None,
     cutmix: Annotated[
         list[float] | None, _opt("CutMix arm with this alpha (box of area 1-lam from the partner); repeatable.")
     ] = None,
-    label_smoothing: Annotated[
-        list[float] | None, _opt("Label-smoothing arm with this epsilon (no mixing); repeatable.")
+    smoothing: Annotated[
+        list[float] | None, _opt("Label-smoothing arm with this epsilon (no mixing); repeatable.", "--label-smoothing")
     ] = None,
-    manifold_mixup: Annotated[
-        list[float] | None, _opt("Manifold MixUp arm with this alpha (mixes hidden states); repeatable.")
+    manifold: Annotated[
+        list[float] | None,
+        _opt("Manifold MixUp arm with this alpha (mixes hidden states); repeatable.", "--manifold-mixup"),
     ] = None,
     lam_mode: Annotated[
-        str | None, _opt("MixUp lam: one per batch (batch, the paper's) or one per image (elem, timm's).")
+        str | None,
+        _opt("MixUp lam: one per batch (batch, the paper's) or one per image (elem, timm's).", key="lam_mode"),
     ] = None,
     seed: Annotated[list[int] | None, _opt("Seed; repeat for several (instead of --seeds).", "--seed")] = None,
-    seeds: Annotated[int | None, _opt("Use seeds 0..N-1. Preset: 3.", "--seeds")] = None,
+    n_seeds: Annotated[int | None, _opt("Use seeds 0..N-1.", "--seeds", key="seeds")] = None,
     baseline: Annotated[
-        bool | None, _opt("Add the alpha=0 (plain ERM) arm. Default: on.", "--baseline/--no-baseline")
+        bool | None, _opt("Add the alpha=0 (plain ERM) arm.", "--baseline/--no-baseline", key="baseline")
     ] = None,
-    epochs: Annotated[int | None, _opt("Epochs per run. Preset: 15.")] = None,
-    batch_size: Annotated[int | None, _opt("Images per SGD step. Preset: 128.")] = None,
-    lr: Annotated[float | None, _opt("Peak learning rate (linear warmup, linear decay to 0). Preset: 0.1.")] = None,
-    weight_decay: Annotated[float | None, _opt("Weight decay (L2). Preset: 5e-4.")] = None,
-    model: Annotated[str | None, _opt("small-cnn (0.29M params) or preact-resnet18 (11M). Preset: small-cnn.")] = None,
+    epochs: Annotated[int | None, _opt("Epochs per run.", key="epochs")] = None,
+    batch_size: Annotated[int | None, _opt("Images per SGD step.", key="batch_size")] = None,
+    lr: Annotated[float | None, _opt("Peak learning rate (linear warmup, linear decay to 0).", key="lr")] = None,
+    weight_decay: Annotated[float | None, _opt("Weight decay (L2).", key="weight_decay")] = None,
+    model: Annotated[
+        str | None, _opt("small-cnn (0.29M params) or preact-resnet18 (11M).", key="model")
+    ] = None,
     augment: Annotated[
         bool | None,
-        _opt("Random crop (pad 4) + flip. Preset: off, so MixUp is the only regulariser.", "--augment/--no-augment"),
-    ] = None,  # fmt: skip
+        _opt("Random crop (pad 4) + flip; off, MixUp is the only regulariser.", "--augment/--no-augment",
+             key="augment"),
+    ] = None,
     subset: Annotated[
-        int | None, _opt("Train on the first N images of a fixed shuffle; 0 = all 50,000. Preset: 10,000.")
+        int | None,
+        _opt("Train on the first N images of a fixed shuffle; 0 = all beside the validation split.", key="subset"),
     ] = None,
     label_noise: Annotated[
-        float | None, _opt("Share of training labels made wrong, the same for every arm of a seed. Preset: 0.")
+        float | None,
+        _opt("Share of training labels made wrong, the same for every arm of a seed.", key="label_noise"),
     ] = None,
     clean_train_size: Annotated[
-        int | None, _opt("Unaugmented training images evaluated per epoch for clean_train_*. Preset: 2,000.")
+        int | None,
+        _opt("Unaugmented training images evaluated per epoch for clean_train_*.", key="clean_train_size"),
     ] = None,
-    device: Annotated[str | None, _opt("auto | cpu | cuda | mps. Default: auto.")] = None,
-    precision: Annotated[str | None, _opt("auto (bf16 where the hardware has it) | fp32 | bf16.")] = None,
-    compile: Annotated[bool | None, _opt("torch.compile the model. Default: off.", "--compile/--no-compile")] = None,
+    val_size: Annotated[
+        int | None,
+        _opt("Validation images held out of the training pool, the same for every seed and arm; 0 = none.",
+             key="val_size"),
+    ] = None,
+    device: Annotated[str | None, _opt("auto | cpu | cuda | mps.", key="device")] = None,
+    precision: Annotated[str | None, _opt("auto (bf16 where the hardware has it) | fp32 | bf16.", key="precision")] = (
+        None
+    ),
+    compile: Annotated[bool | None, _opt("torch.compile the model.", "--compile/--no-compile", key="compile")] = None,
     data_dir: DataDir = None,  # type: ignore[assignment]
-    out: Annotated[Path, typer.Option(help="Results root.")] = Path("results"),
+    out: Annotated[Path | None, _opt("Results root.", key="out")] = None,
     name: Annotated[str | None, _opt("Experiment name: results go to <out>/<name>/. Default: the preset's.")] = None,
-    jobs: Annotated[int | None, _opt("Runs at once, in separate processes (local backend). Preset: 2.")] = None,
-    backend: Annotated[str | None, _opt("local | ray. Default: local.")] = None,
+    jobs: Annotated[int | None, _opt("Runs at once, in separate processes (local backend).", key="jobs")] = None,
+    backend: Annotated[str | None, _opt("local | ray.", key="backend")] = None,
     ray_address: Annotated[str | None, _opt("Ray cluster: auto or HOST:PORT. Default: start a local Ray.")] = None,
-    gpus_per_run: Annotated[float | None, _opt("Ray: GPUs (or a fraction) per run. Default: 0.")] = None,
+    gpus_per_run: Annotated[float | None, _opt("Ray: GPUs (or a fraction) per run.", key="gpus_per_run")] = None,
+    dry_run: Annotated[
+        bool, _opt("Print the resolved settings, the runs and the time estimate; train and write nothing.",
+                   "--dry-run")
+    ] = False,
+    tensorboard: Annotated[
+        bool, _opt("Log live to TensorBoard: <out>/<name>/tensorboard/<run_id>/.", "--tensorboard")
+    ] = False,
+    mlflow: Annotated[
+        str | None,
+        typer.Option("--mlflow", metavar="[URI]", show_default=False,
+                     help="Log live to MLflow: a tracking server, a store URI, or a folder "
+                     f"(alone: ./{DEFAULT_MLFLOW_STORE})."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
-) -> None:
+) -> None:  # fmt: skip
     """Train the baseline and one MixUp arm per --alpha, for every seed, writing per-epoch CSVs.
 
     Without flags this is the `default` preset: 3 paired seeds on a 10,000-image subset, about 11 minutes on a
@@ -147,38 +228,91 @@ def run(
     Re-running the same command skips finished runs and resumes unfinished ones.
     """
     with user_errors():
-        if seeds is not None and seed:
-            raise UserError("Give --seed or --seeds, not both.")
-        if seeds is not None:
-            check_int("--seeds", seeds, 1, MAX_SEEDS)
-        exp = experiment_from_preset(
-            preset,
-            name=name, out=out, alphas=tuple(alpha) if alpha else None,
-            seeds=tuple(range(seeds)) if seeds is not None else (tuple(dict.fromkeys(seed)) if seed else None),
-            cutmix=tuple(cutmix) if cutmix else None, smoothing=tuple(label_smoothing) if label_smoothing else None,
-            manifold=tuple(manifold_mixup) if manifold_mixup else None, lam_mode=lam_mode,
-            baseline=baseline, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, model=model,
-            augment=augment, precision=precision, subset=subset, label_noise=label_noise,
-            clean_train_size=clean_train_size, compile=compile, device=device, data_dir=data_dir or default_data_dir(),
-            jobs=jobs, backend=backend, ray_address=ray_address, gpus_per_run=gpus_per_run,
+        exp = build_experiment(
+            preset=preset, config_file=config, seed=seed, n_seeds=n_seeds, alphas=alphas, cutmix=cutmix,
+            smoothing=smoothing, manifold=manifold, lam_mode=lam_mode, baseline=baseline, epochs=epochs,
+            batch_size=batch_size, lr=lr, weight_decay=weight_decay, model=model, augment=augment, subset=subset,
+            label_noise=label_noise, clean_train_size=clean_train_size, val_size=val_size, device=device,
+            precision=precision, compile=compile, data_dir=data_dir, out=out, name=name, jobs=jobs,
+            backend=backend, ray_address=ray_address, gpus_per_run=gpus_per_run,
         )  # fmt: skip
-        _run_and_report(exp, quiet)
+        if dry_run:
+            _dry_run(exp)
+        else:
+            _run_and_report(exp, quiet, tensorboard, mlflow)
 
 
-def _run_and_report(exp: ExperimentConfig, quiet: bool) -> None:
+def _dry_run(exp: ExperimentConfig) -> None:
+    """What `run` would do, from the resolved config alone: nothing is loaded, trained or written."""
+    from mixup_bench.sweep.plan import run_plan
+
+    out = console()
+    out.print(settings_toml(exp, [f"{exp.path}: the resolved settings (`run --config` reads this back)"]),
+              markup=False, highlight=False, soft_wrap=True)  # fmt: skip
+    for line in run_plan(exp):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _run_and_report(exp: ExperimentConfig, quiet: bool, tensorboard: bool = False, mlflow: str | None = None) -> None:
+    from mixup_bench.integrations.sync import LiveLogging, Sync, make_trackers
     from mixup_bench.sweep.progress import final_table, make_reporter
     from mixup_bench.sweep.runner import run_experiment
 
     out_console = console()
-    exp.validate()
+    trackers = make_trackers(exp.path, tensorboard=tensorboard, mlflow=mlflow)  # before any folder is made
     with make_reporter(out_console, len(exp.runs()), quiet) as reporter:
-        outcome = run_experiment(exp, reporter, rerun_command=shlex.join(["mixup-bench", *sys.argv[1:]]))
+        logged = LiveLogging(reporter, Sync(exp.path, trackers, say=reporter.say)) if trackers else reporter
+        with logged:
+            outcome = run_experiment(exp, logged, rerun_command=shlex.join(["mixup-bench", *sys.argv[1:]]))
     if outcome.finished and not quiet:
         out_console.print(final_table(outcome.finished))
     plot_cmd = shlex.join(["mixup-bench", "plot", str(exp.path)])
     out_console.print(escape(f"Results: {exp.path}  (draw them with: {plot_cmd})"), soft_wrap=True)
     if outcome.stopped:
         raise typer.Exit(130)
+
+
+@app.command()
+def presets(
+    name: Annotated[str | None, typer.Argument(help="A preset to show whole. Default: list them all.")] = None,
+    toml: Annotated[
+        bool, _opt("Print the preset as a TOML file to start your own from (`run --config`).", "--toml")
+    ] = False,
+) -> None:
+    """List the built-in presets and their settings, or print one as a TOML file."""
+    with user_errors():
+        from mixup_bench.settings import preset_lines, preset_toml
+
+        if toml and name is None:
+            raise UserError("--toml prints one preset: give its name, e.g. `mixup-bench presets default --toml`.")
+        text = preset_toml(name) if toml else "\n".join(preset_lines(name))
+        typer.echo(text.rstrip("\n"))
+
+
+@app.command()
+def export(
+    experiment: Annotated[
+        Path, typer.Argument(help="Experiment folder, or a results root (its latest experiment is used).")
+    ],
+    to: Annotated[str, typer.Option("--to", help="tensorboard | mlflow.", show_default=False)],
+    mlflow: Annotated[
+        str, typer.Option("--mlflow", metavar="URI", help="MLflow tracking server, store URI or folder.")
+    ] = DEFAULT_MLFLOW_STORE,
+    logdir: Annotated[
+        Path | None, _opt("TensorBoard: where the event folders go. Default: <experiment>/tensorboard.", "--logdir")
+    ] = None,
+) -> None:
+    """Send a finished (or partial) experiment to TensorBoard or MLflow from its CSVs; again sends only what is new."""
+    with user_errors():
+        from mixup_bench.integrations.export import export_experiment
+
+        for line in export_experiment(experiment, to, mlflow=mlflow, logdir=logdir):
+            console().print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+_CORRECTION_HELP = (
+    "Judge the verdict on Holm-adjusted p-values over every comparison it makes (--no-correction: raw p-values)."
+)
 
 
 @app.command()
@@ -193,12 +327,17 @@ def plot(
             "smooth-e0.1, manifold-a2): a second table in summary.md and paired_vs_<arm>.csv."
         ),
     ] = None,
+    correction: Annotated[bool, _opt(_CORRECTION_HELP, "--correction/--no-correction")] = True,
 ) -> None:
-    """Draw the figures and write summary.csv / summary.md with a seed-aware verdict."""
-    with user_errors():
-        from mixup_bench.analysis.report import make_report
+    """Draw the figures and write summary.csv, paired.csv and summary.md with a seed-aware verdict.
 
-        make_report(experiment, console(), reference=reference)
+    The verdict and tables give the last epoch (pre-registered) and each run's best epoch by validation
+    accuracy; a claim is supported or contradicted when its paired t test passes after Holm's correction.
+    """
+    with user_errors():
+        from mixup_bench.plotting import plot_experiment
+
+        plot_experiment(experiment, console(), reference=reference, correction=correction)
 
 
 @app.command()
@@ -211,6 +350,7 @@ def compare(
         _opt("The setting to compare along (subset, label_noise, epochs, model, ...). Default: the one that differs."),
     ] = None,
     out: Annotated[Path | None, _opt("Output folder. Default: <common parent>/compare-<setting>.")] = None,
+    correction: Annotated[bool, _opt(_CORRECTION_HELP, "--correction/--no-correction")] = True,
 ) -> None:
     """Regime map: MixUp − baseline (paired by seed, 95% CI) against the setting the experiments differ in.
 
@@ -218,9 +358,9 @@ def compare(
     `mixup-bench compare results/subset-5k results/subset-20k results/subset-50k`.
     """
     with user_errors():
-        from mixup_bench.analysis.compare import compare_experiments, print_comparison
+        from mixup_bench.plotting import compare_experiments
 
-        print_comparison(compare_experiments(experiments, out, setting=setting), console())
+        compare_experiments(experiments, out, setting=setting, console=console(), correction=correction)
 
 
 @app.command()
