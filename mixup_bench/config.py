@@ -8,12 +8,15 @@ functions with them; nothing reads global state.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mixup_bench.errors import UserError
-from mixup_bench.naming import format_alpha, method_for, run_id_for  # noqa: F401 (format_alpha: re-exported)
+from mixup_bench.naming import BASELINE, CUTMIX, MANIFOLD, MIXUP, MODEL_NAMES, SMOOTH, method_for, run_id_for
+from mixup_bench.streams import is_text, quoted
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -35,6 +38,7 @@ TRAINING_KEYS = (
     "precision",
     "subset",
     "clean_train_size",
+    "val_size",
     "label_noise",
     "lam_mode",
 )
@@ -58,14 +62,48 @@ def check_int(option: str, value: int, lo: int, hi: int, why: str = "") -> None:
 
 def check_float(option: str, value: float, lo: float, hi: float = float("inf"), lo_open: bool = False) -> None:
     """One line for a float option that is not finite or lies outside its range."""
-    import math
-
     if not math.isfinite(value):
-        raise UserError(f"{option} must be a finite number, got {value}.")
+        raise UserError(f"{option} must be a finite number, got {value!r}.")
     if value < lo or (lo_open and value == lo) or value > hi:
         low = f"{'above' if lo_open else 'at least'} {lo:g}"
         rng = low if hi == float("inf") else f"{low} and at most {hi:g}"
-        raise UserError(f"{option} must be {rng}, got {value:g}.")
+        raise UserError(f"{option} must be {rng}, got {value!r}.")  # repr: 0.9500001, never rounded to 0.95
+
+
+NAME_MAX_BYTES = 255  # the longest folder name common file systems hold
+
+
+def check_name(option: str, value: str) -> None:
+    """One line for a name that cannot be a single folder name whose text every results file can hold:
+    empty, hidden (a leading dot), with a path separator, a control character or a byte that is not UTF-8
+    (a surrogate escape from the command line), or longer than a folder name may be."""
+    if not value or value.startswith(".") or any(c in value for c in "/\\"):
+        raise UserError(f"{option} must be a plain folder name (no /, no leading dot), got {quoted(value)}.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise UserError(f"{option} must not hold control characters (tab, newline, ...), got {quoted(value)}.")
+    if not is_text(value):
+        raise UserError(f"{option} must be UTF-8 text, got {quoted(value)}, which holds other bytes; rename it.")
+    if (size := len(value.encode("utf-8"))) > NAME_MAX_BYTES:
+        raise UserError(f"{option} must be at most {NAME_MAX_BYTES} bytes long (a folder name), got {size}.")
+
+
+def canonical(value):
+    """A number as it is stored, named and compared: -0.0 becomes 0.0 (it equals 0.0, but would be written
+    and shown as '-0'); a tuple element by element; anything else as it is."""
+    if isinstance(value, float):
+        return value + 0.0
+    if isinstance(value, tuple):
+        return tuple(canonical(v) for v in value)
+    return value
+
+
+def _canonical_fields(config) -> None:
+    """Every field of a (frozen) config object made `canonical`, once, when the object is made: whatever
+    built it (flags, a preset, a TOML file, the Python API), its run ids, files and checks see one value."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, (float, tuple)):
+            object.__setattr__(config, f.name, canonical(value))
 
 
 def check_choice(option: str, value: str, choices) -> None:
@@ -74,8 +112,8 @@ def check_choice(option: str, value: str, choices) -> None:
 
 
 def default_data_dir() -> Path:
-    """`$MIXUP_BENCH_DATA` if set, else ./data."""
-    return Path(os.environ.get("MIXUP_BENCH_DATA", "data"))
+    """`$MIXUP_BENCH_DATA` if set (an empty value counts as unset), else ./data."""
+    return Path(os.environ.get("MIXUP_BENCH_DATA") or "data")
 
 
 @dataclass(frozen=True)
@@ -83,51 +121,61 @@ class TrainingConfig:
     """Hyperparameters shared by every run of an experiment."""
 
     epochs: int = 15  # full passes over the training set
-    batch_size: int = 256  # images per SGD step
+    batch_size: int = 128  # images per SGD step
     lr: float = 0.1  # peak learning rate, reached at the end of warmup
     weight_decay: float = 5e-4  # L2 coefficient, applied to all weights
     momentum: float = 0.9  # Nesterov momentum
     warmup_fraction: float = 0.15  # share of all steps spent warming up linearly from 0
-    model: str = "small-cnn"  # key in models.MODELS
+    model: str = "fast-cnn"  # one of naming.MODEL_NAMES
     augment: bool = False  # random crop (pad 4) + horizontal flip on the device
     precision: str = "auto"  # auto | fp32 | bf16 (autocast)
-    subset: int | None = None  # train on the first N images of a fixed shuffle
-    clean_train_size: int = 10_000  # unaugmented training images for clean_train_*
+    subset: int | None = 5_000  # train on the first N images of a fixed shuffle; None = the whole pool
+    clean_train_size: int = 1_000  # unaugmented training images for clean_train_*
+    val_size: int = 5_000  # fixed validation images, the last of the pool's fixed shuffle (val_*); 0 = none
     eval_batch_size: int = 1024  # images per evaluation forward pass
     compile: bool = False  # torch.compile the model
     label_noise: float = 0.0  # share of training labels replaced by a wrong one, per seed (symmetric noise)
     lam_mode: str = "batch"  # MixUp: one lam per batch, or per image ("elem", as timm)
 
+    def __post_init__(self) -> None:
+        _canonical_fields(self)  # -0.0 -> 0.0 in every float field, whoever built the object
+
     def validate(self) -> None:
         """Raise UserError with one line for the first value out of range."""
-        from mixup_bench.train.models import MODELS  # local: models imports torch
-
         check_int("--epochs", self.epochs, 1, MAX_EPOCHS)
         check_int("--batch-size", self.batch_size, 2, MAX_BATCH, " (MixUp pairs images)")
         check_float("--lr", self.lr, 0.0, 10.0, lo_open=True)
         check_float("--weight-decay", self.weight_decay, 0.0, 1.0)
         check_float("momentum", self.momentum, 0.0, 0.999)
         check_float("warmup fraction", self.warmup_fraction, 0.0, 0.99)
-        check_choice("--model", self.model, MODELS)
+        check_choice("--model", self.model, MODEL_NAMES)
         check_choice("--precision", self.precision, PRECISIONS)
         if self.subset is not None:
             check_int("--subset", self.subset, 0 if self.subset < 0 else self.batch_size, MAX_IMAGES,
                       " (0 = all)" if self.subset < 0 else f" (one batch of {self.batch_size})")  # fmt: skip
         check_int("--clean-train-size", self.clean_train_size, 1, MAX_IMAGES)
+        check_int("--val-size", self.val_size, 0, MAX_IMAGES, " (0 = no validation split)")
         check_int("eval batch size", self.eval_batch_size, 1, MAX_BATCH)
         check_float("--label-noise", self.label_noise, 0.0, 0.95)
         check_choice("--lam-mode", self.lam_mode, LAM_MODES)
 
     def check_data(self, n_train: int) -> None:
-        """The checks that need the data set's size: a --subset larger than it is refused, not clamped."""
-        if self.subset is not None and self.subset > n_train:
+        """The checks that need the data set's size: the validation split must leave training images,
+        and a --subset must fit beside it (refused, not clamped)."""
+        pool = n_train - self.val_size  # the images a training subset is drawn from
+        if pool < 1:
             raise UserError(
-                f"--subset {self.subset:,} is larger than the training set ({n_train:,} images); "
-                f"use at most {n_train}, or --subset 0 for all of it."
+                f"--val-size {self.val_size:,} leaves no training images (the training set has {n_train:,}); "
+                "use a smaller --val-size, or 0 for no validation split."
             )
-        if (self.subset or n_train) < self.batch_size:
+        if self.subset is not None and self.subset > pool:
             raise UserError(
-                f"The training set has {n_train:,} images, fewer than one batch of {self.batch_size}; "
+                f"--subset {self.subset:,} does not fit beside the {self.val_size:,} validation images "
+                f"(the training set has {n_train:,}); use at most {pool}, or --subset 0 for all of them."
+            )
+        if (self.subset or pool) < self.batch_size:
+            raise UserError(
+                f"The training pool has {self.subset or pool:,} images, fewer than one batch of {self.batch_size}; "
                 "lower --batch-size."
             )
 
@@ -144,6 +192,7 @@ class RunConfig:
     method: str = ""  # baseline | mixup | cutmix | smooth | manifold; "" = from alpha (0: baseline, else mixup)
 
     def __post_init__(self) -> None:
+        _canonical_fields(self)
         if not self.method:
             object.__setattr__(self, "method", method_for(self.alpha))
 
@@ -164,7 +213,7 @@ class ExperimentConfig:
     name: str = "default"
     out: Path = Path("results")
     alphas: tuple[float, ...] = (0.4,)  # one MixUp arm each (0 = the baseline)
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] = (0, 1, 2)  # paired: every arm runs every seed
     baseline: bool = True  # add the alpha = 0 arm
     cutmix: tuple[float, ...] = ()  # one CutMix arm per alpha
     smoothing: tuple[float, ...] = ()  # one label-smoothing arm per epsilon
@@ -172,28 +221,22 @@ class ExperimentConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     device: str = "auto"
     data_dir: Path = field(default_factory=default_data_dir)
-    jobs: int = 1  # runs at once (local backend)
+    jobs: int = 2  # runs at once (local backend)
     backend: str = "local"
     ray_address: str | None = None
     gpus_per_run: float = 0.0  # Ray: GPU share per run
+
+    def __post_init__(self) -> None:
+        _canonical_fields(self)  # -0.0 -> 0.0 in every float field, whoever built the object
 
     @property
     def path(self) -> Path:
         return self.out / self.name
 
     @property
-    def arm_alphas(self) -> tuple[float, ...]:
-        """Alphas of all arms, baseline first, without repeats."""
-        arms = ([0.0] if self.baseline else []) + [float(a) for a in self.alphas]
-        return tuple(dict.fromkeys(arms))
-
-    @property
     def arms(self) -> tuple[tuple[str, float], ...]:
-        """(method, parameter) of every arm: baseline and MixUp arms first, then the neighbours."""
-        arms = [(method_for(a), a) for a in self.arm_alphas]
-        for method, params in (("cutmix", self.cutmix), ("smooth", self.smoothing), ("manifold", self.manifold)):
-            arms += [(method, float(p)) for p in params]
-        return tuple(dict.fromkeys(arms))
+        """(method, parameter) of every arm: `arms_of` this config."""
+        return arms_of(self)
 
     def runs(self) -> list[RunConfig]:
         """Every run, seed-major so that a partial sweep already holds complete pairs."""
@@ -221,12 +264,40 @@ class ExperimentConfig:
         check_int("the number of seeds", len(self.seeds), 1, MAX_SEEDS)
         for s in self.seeds:
             check_int("--seed", s, 0, MAX_SEED)
-        if not self.name or "/" in self.name or "\\" in self.name or self.name.startswith(".") or "\0" in self.name:
-            raise UserError(f"--name must be a plain folder name, got {self.name!r}.")
+        check_name("--name", self.name)
         check_choice("--device", self.device, DEVICES)
         check_int("--jobs", self.jobs, 1, MAX_JOBS)
         check_choice("--backend", self.backend, BACKENDS)
         check_float("--gpus-per-run", self.gpus_per_run, 0.0, 1024.0)
+
+
+# The field of ExperimentConfig (and key of experiment.json's config) that lists each method's arms,
+# in the order arms are run. `alphas` lists MixUp's arms; 0 there is the baseline.
+ARM_FIELDS = (("alphas", MIXUP), ("cutmix", CUTMIX), ("smoothing", SMOOTH), ("manifold", MANIFOLD))
+
+
+def arms_of(config: ExperimentConfig | Mapping) -> tuple[tuple[str, float], ...]:
+    """(method, parameter) of every arm a config plans, without repeats: the baseline first (unless
+    `baseline` is false), then MixUp by `alphas` (0 there is the baseline too), then CutMix, label
+    smoothing and Manifold MixUp by their lists (`ARM_FIELDS`).
+
+    The one arm expansion: `run` takes its runs from it, `status` the runs it expects, `plot` the arms
+    it colours. `config` is an ExperimentConfig, or experiment.json's config object as read back; there
+    a list that is missing or not a list counts as empty, and an entry that is not a finite number
+    (0 and up for `alphas`, above 0 for the others) is left out, as a hand-edited file may hold anything.
+    """
+
+    def get(key: str, default=None):
+        return config.get(key, default) if isinstance(config, Mapping) else getattr(config, key)
+
+    arms = [(BASELINE, 0.0)] if get("baseline", True) is not False else []
+    for key, method in ARM_FIELDS:
+        values = get(key)
+        for v in values if isinstance(values, (list, tuple)) else ():
+            number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            if number and (v > 0 or (v == 0 and method == MIXUP)):
+                arms.append((method_for(v) if method == MIXUP else method, float(v)))
+    return tuple(dict.fromkeys(arms))
 
 
 # --- presets --------------------------------------------------------------------------
@@ -234,12 +305,17 @@ class ExperimentConfig:
 
 @dataclass(frozen=True)
 class Preset:
-    """A named, documented configuration. Flags given on the command line override its values."""
+    """A named, documented configuration: how it differs from the dataclass defaults above.
+
+    Its words say what it is for and hold no numbers: `mixup-bench presets` prints its settings
+    beside them, from `settings` and the defaults, so the two cannot disagree. Flags and a
+    `--config` file override its values (see settings.build_experiment).
+    """
 
     name: str
     regime: str  # what it trains, in words
     shows: str  # what its verdict can and cannot show
-    settings: dict  # ExperimentConfig and TrainingConfig field -> value
+    settings: dict  # ExperimentConfig and TrainingConfig field -> value, only where it differs from the default
 
 
 PRESETS: dict[str, Preset] = {
@@ -247,49 +323,57 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             "default",
-            "small-cnn on a fixed 10,000-image subset, 15 epochs, batch 128, no augmentation; baseline and "
-            "MixUp alpha=0.4; 3 paired seeds, 2 runs at a time",
+            "the defaults: fast-cnn on a fixed subset without augmentation, so MixUp is the only regulariser; "
+            "the baseline and one MixUp arm over paired seeds; chosen on validation numbers of exploration "
+            "seeds to end within 10 minutes on a 2-core AVX2 CPU in fp32",
             "MixUp's higher training loss, lower test loss, smaller gap and ECE, with intervals; not a "
             "test-accuracy gain, which needs noisy labels or long schedules (see the label-noise preset)",
-            {"subset": 10_000, "epochs": 15, "batch_size": 128, "clean_train_size": 2_000, "alphas": (0.4,),
-             "seeds": (0, 1, 2), "jobs": 2},
+            {},
+        ),
+        Preset(
+            "classic",
+            "the default regime of the first releases: small-cnn (two convs at full resolution, 0.29M "
+            "parameters) on twice the images; several times slower than the default (about 10x on AVX2 in fp32)",
+            "the same claim parts as the default, on a larger net; its training subset is the one the archived "
+            "results trained on",
+            {"model": "small-cnn", "subset": 10_000, "clean_train_size": 2_000, "name": "classic"},
         ),
         Preset(
             "label-noise",
-            "the default regime with 40% of the training labels wrong (symmetric noise, fixed per seed); "
-            "baseline and MixUp alpha=1; 3 paired seeds",
+            "the default regime with a share of the training labels wrong (symmetric noise, fixed per seed) "
+            "and a stronger MixUp",
             "MixUp resisting memorisation of corrupted labels: higher test accuracy and lower test loss",
-            {"subset": 10_000, "epochs": 15, "batch_size": 128, "clean_train_size": 2_000, "alphas": (1.0,),
-             "seeds": (0, 1, 2), "jobs": 2, "label_noise": 0.4, "name": "label-noise"},
+            {"alphas": (1.0,), "label_noise": 0.4, "name": "label-noise"},
         ),
         Preset(
             "paper",
-            "PreAct ResNet-18 on all 50,000 images with crop+flip augmentation, 200 epochs, batch 128, "
-            "weight decay 1e-4; baseline and MixUp alpha=1 (Zhang et al., 2018); 1 seed",
+            "PreAct ResNet-18 on the whole training pool with crop+flip augmentation, the paper's long schedule "
+            "and weight decay, and MixUp alpha=1 (Zhang et al., 2018); one seed",
             "the paper's CIFAR-10 setting; meant for a GPU (days on a laptop CPU)",
-            {"model": "preact-resnet18", "augment": True, "subset": None, "epochs": 200, "batch_size": 128,
-             "weight_decay": 1e-4, "alphas": (1.0,), "seeds": (0,), "jobs": 1, "name": "paper"},
+            {"model": "preact-resnet18", "augment": True, "subset": None, "epochs": 200, "weight_decay": 1e-4,
+             "val_size": 0, "alphas": (1.0,), "seeds": (0,), "jobs": 1, "name": "paper"},
         ),
     )
 }  # fmt: skip
 
 
-def experiment_from_preset(preset: str = "default", **overrides) -> ExperimentConfig:
-    """The preset's ExperimentConfig with `overrides` (any ExperimentConfig or TrainingConfig field;
-    None means "not given") on top. `subset=0` means the whole training set."""
-    check_choice("--preset", preset, PRESETS)
-    settings = {**PRESETS[preset].settings, **{k: v for k, v in overrides.items() if v is not None}}
-    if settings.get("subset") == 0:
-        settings["subset"] = None
-    training_fields = {f.name for f in dataclasses.fields(TrainingConfig)}
-    training = TrainingConfig(**{k: v for k, v in settings.items() if k in training_fields})
-    return ExperimentConfig(training=training, **{k: v for k, v in settings.items() if k not in training_fields})
+def seeds_option(seed, n_seeds: int | None, seeds=None) -> tuple[int, ...] | None:
+    """The seeds that `--seed` (repeatable), `--seeds N` (0..N-1) or a `seeds` setting ask for; None when
+    none of them is given. Two of them at once is refused."""
+    given = [name for name, v in (("--seed", seed), ("--seeds", n_seeds), ("seeds", seeds)) if v]
+    if len(given) > 1 or (n_seeds is not None and seed):
+        raise UserError(f"Give {' or '.join(given)}, not both.")
+    if n_seeds is not None:
+        check_int("--seeds", n_seeds, 1, MAX_SEEDS)
+        return tuple(range(n_seeds))
+    return tuple(dict.fromkeys(seed)) if seed else None
 
 
 # --- mixup-bench bench ---------------------------------------------------------------
 
 BENCH_SEED = 0  # run seed of the project's pipeline: its initial weights and random streams
 BENCH_LR = 0.05  # a small peak lr: throughput does not depend on it, and the weights stay sane
+BENCH_CLEAN_TRAIN_SIZE = 10_000  # `--epoch` evaluates as many clean-train images as test images
 MAX_BENCH_STEPS = 1_000_000  # per pipeline and round
 MAX_ROUNDS = 1_000
 MAX_WORKERS = 256  # DataLoader worker processes
@@ -313,6 +397,9 @@ class BenchConfig:
     epoch: bool = False  # also time one real epoch + evaluation with train_run
     alpha: float = 0.4  # MixUp alpha of both pipelines
 
+    def __post_init__(self) -> None:
+        _canonical_fields(self)  # -0.0 -> 0.0 in every float field, whoever built the object
+
     @property
     def training(self) -> TrainingConfig:
         """The hyperparameters of the project's pipeline and of `--epoch`'s one-epoch `train_run`
@@ -323,6 +410,8 @@ class BenchConfig:
             lr=BENCH_LR,
             model=self.model,
             augment=True,
+            subset=None,  # `--epoch`: one epoch over the whole training pool
+            clean_train_size=BENCH_CLEAN_TRAIN_SIZE,
             precision=self.precision,
             compile=self.compile,
         )

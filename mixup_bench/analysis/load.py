@@ -12,8 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from mixup_bench import results
+from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
-from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, arms, method_for, parse_run_id
+from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, arms, parse_run_id
+from mixup_bench.sweep.locks import is_locked
 
 # Every metrics.csv column but the three text ones must parse as a number.
 _NUMERIC_COLUMNS = tuple(c for c in results.METRICS_COLUMNS if c not in ("experiment", "run_id", "method"))
@@ -26,6 +28,8 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
 
     - `done` (bool): the run folder holds the DONE marker; False means the run is still
       in progress (or was stopped) and its last row is its last finished epoch;
+    - `running` (bool): an unfinished run that a process trains right now (holds its lock); an
+      unfinished run that is not running was stopped, and `run` resumes it;
     - `gap` (float): test_loss - clean_train_loss, the generalisation gap in loss.
 
     Rows are sorted by method (baseline, mixup, cutmix, smooth, manifold), parameter, seed and epoch. A run whose
@@ -43,24 +47,9 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     warnings: list[str] = []
     seen: dict[tuple[str, float, int], str] = {}
     for run_dir in results.run_dirs(exp_dir):
-        metrics_path = run_dir / results.METRICS_FILE
-        if not metrics_path.exists():
-            warnings.append(f"Skipped run {run_dir.name}: no {results.METRICS_FILE} yet (no epoch finished).")
+        df = _read_run(run_dir, warnings)
+        if df is None:
             continue
-        torn = results.torn_metrics(run_dir)
-        if torn is not None:
-            warnings.append(f"Run {run_dir.name}: {torn_note(run_dir, torn)}")
-        try:
-            df = results.read_metrics(metrics_path)
-            if torn is not None and torn.last_row_cut:
-                df = df.iloc[:-1]
-                if df.empty:
-                    raise UserError(f"{metrics_path} holds no whole epoch row.")
-            df, notes = _clean_run(df, metrics_path)
-        except UserError as e:
-            warnings.append(f"Skipped run {run_dir.name}: {e}")
-            continue
-        warnings.extend(f"Run {run_dir.name}: {note}" for note in notes)
         key = (str(df["method"].iat[0]), float(df["alpha"].iat[0]), int(df["seed"].iat[0]))
         if key in seen:
             warnings.append(
@@ -71,6 +60,7 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
         seen[key] = run_dir.name
         df["run_id"] = run_dir.name  # the folder name is the run's identity (lam.csv, calibration.json live there)
         df["done"] = results.is_done(run_dir)
+        df["running"] = not df["done"].iat[0] and is_locked(run_dir)  # a process trains it right now
         frames.append(df)
 
     if not frames:
@@ -86,6 +76,36 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     df["_order"] = df["method"].map(list(METHOD_NAMES).index)  # baseline, MixUp, then the neighbours
     df = df.sort_values(["_order", "alpha", "seed", "epoch"]).drop(columns="_order").reset_index(drop=True)
     return df, warnings
+
+
+def _read_run(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
+    """One run's checked rows, or None when it cannot be used; what is wrong goes to `warnings`. The
+    files a finished run lacks are named (results.damaged_files), as `run` and `status` name them."""
+    metrics_path = run_dir / results.METRICS_FILE
+    damage = results.damaged_files(run_dir)
+    lost = [d for d in damage if d.path.name == results.METRICS_FILE]
+    warnings.extend(f"Run {run_dir.name} is damaged: {d}." for d in damage if d not in lost)
+    if lost:
+        warnings.append(f"Skipped run {run_dir.name}: it is finished (DONE), but {lost[0]}.")
+        return None
+    if not metrics_path.exists():
+        warnings.append(f"Skipped run {run_dir.name}: no {results.METRICS_FILE} yet (no epoch finished).")
+        return None
+    torn = results.torn_metrics(run_dir)
+    if torn is not None:
+        warnings.append(f"Run {run_dir.name}: {torn_note(run_dir, torn)}")
+    try:
+        df = results.read_metrics(metrics_path)
+        if torn is not None and torn.last_row_cut:
+            df = df.iloc[:-1]
+            if df.empty:
+                raise UserError(f"{metrics_path} holds no whole epoch row.")
+        df, notes = _clean_run(df, metrics_path)
+    except UserError as e:
+        warnings.append(f"Skipped run {run_dir.name}: {e}")
+        return None
+    warnings.extend(f"Run {run_dir.name}: {note}" for note in notes)
+    return df
 
 
 def torn_note(run_dir: Path, torn: results.Torn) -> str:
@@ -161,25 +181,8 @@ def experiment_arms(exp_dir: Path, df: pd.DataFrame | None = None) -> list[tuple
         parsed = parse_run_id(run_dir.name)
         if parsed:
             found.add((parsed[0], parsed[1]))
-    record, _ = read_record(exp_dir)  # an unreadable experiment.json is reported by make_report
+    record, _ = read_record(exp_dir)  # an unreadable experiment.json is reported by report.read_report
     for node in (record, record.get("config")):
         if isinstance(node, dict):
-            found.update(_planned_arms(node))
+            found.update(arms_of(node))
     return sorted(found, key=arm_order)
-
-
-# experiment.json lists of planned arms: (key, method); `alphas` holds 0 for the baseline.
-_PLANNED = (("alphas", "mixup"), ("cutmix", "cutmix"), ("smoothing", "smooth"), ("manifold", "manifold"))
-
-
-def _planned_arms(node: dict) -> set[tuple[str, float]]:
-    found = set()
-    for key, method in _PLANNED:
-        values = node.get(key)
-        if isinstance(values, list):
-            found.update(
-                (method_for(a) if method == "mixup" else method, float(a))
-                for a in values
-                if isinstance(a, (int, float)) and not isinstance(a, bool) and (a > 0 or (method == "mixup" and a == 0))
-            )
-    return found

@@ -48,22 +48,41 @@ def execute_run(
 
 
 def repair_finished_run(rdir: Path, cfg: RunConfig) -> str | None:
-    """A finished run whose metrics.csv was torn (see results.torn_metrics) gets it, and lam.csv,
-    rewritten from checkpoint.pt's history, the record every CSV is written from. Returns a line
-    saying what was done (or why it could not be), None when the file is whole."""
-    torn = results.torn_metrics(rdir)
-    if torn is None:
+    """A finished run whose files are torn (results.torn_metrics) or missing or unreadable
+    (results.damaged_files) gets what can be written again: metrics.csv and lam.csv from checkpoint.pt's
+    history, the record every CSV is written from, and config.json from the checkpoint's (or this run's)
+    config. Returns a line per file saying what was done or why it could not be, None when all is whole."""
+    torn, damage = results.torn_metrics(rdir), results.damaged_files(rdir)
+    if torn is None and not damage:
         return None
-    metrics = rdir / results.METRICS_FILE
     saved = load_checkpoint(rdir, cfg) if (rdir / results.CHECKPOINT_FILE).exists() else None
-    if not saved or not saved.get("history"):
-        return (
-            f"{cfg.run_id}: {metrics} is torn ({torn.reason}) and no readable checkpoint.pt holds its history; "
+    history = (saved or {}).get("history")
+    if history and (torn is not None or any(d.path.name in results.FROM_CHECKPOINT for d in damage)):
+        results.write_metrics(rdir, history)
+        results.write_lam_log(rdir, saved.get("lam_log") or [])
+    lines = []
+    if torn is not None:
+        metrics = rdir / results.METRICS_FILE
+        lines.append(
+            f"{cfg.run_id}: {metrics} was torn ({torn.reason}); rewrote it from checkpoint.pt."
+            if history
+            else f"{cfg.run_id}: {metrics} is torn ({torn.reason}) and no readable checkpoint.pt holds its history; "
             f"`plot` leaves out what is missing. Delete {rdir} to train the run again."
         )
-    results.write_metrics(rdir, saved["history"])
-    results.write_lam_log(rdir, saved.get("lam_log") or [])
-    return f"{cfg.run_id}: {metrics} was torn ({torn.reason}); rewrote it from checkpoint.pt."
+    for d in damage:
+        if d.path.name == results.CONFIG_FILE:
+            results.atomic_write_json(d.path, (saved or {}).get("config") or cfg.to_dict())
+            lines.append(f"{cfg.run_id}: {d.path} {d.problem}; wrote it again from the run's config.")
+        elif d.path.name in results.FROM_CHECKPOINT and history:
+            lines.append(f"{cfg.run_id}: {d.path} {d.problem}; rebuilt it from checkpoint.pt.")
+        elif d.path.name in results.FROM_CHECKPOINT:
+            lines.append(
+                f"{cfg.run_id}: {d.path} {d.problem} and no readable checkpoint.pt holds its history; "
+                f"delete {rdir} and run again to train the run anew."
+            )
+        else:
+            lines.append(f"{cfg.run_id}: {d}")
+    return "\n".join(lines)
 
 
 class GracefulStop:

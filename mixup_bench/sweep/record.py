@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from mixup_bench import results
-from mixup_bench.config import TRAINING_KEYS, ExperimentConfig
+from mixup_bench.config import ARM_FIELDS, TRAINING_KEYS, ExperimentConfig, canonical
 from mixup_bench.errors import UserError
 from mixup_bench.sweep.locks import experiment_lock
 from mixup_bench.train.data import Cifar10
@@ -92,7 +92,7 @@ def write_experiment_record(exp: ExperimentConfig, data: Cifar10) -> None:
 def _write_experiment_record(exp: ExperimentConfig, data: Cifar10, old: dict | None) -> None:
     cfg = dataclasses.asdict(exp)
     old_cfg = (old or {}).get("config", {})  # an object: check_compatible made sure
-    for key in ("alphas", "cutmix", "smoothing", "manifold"):  # arms added by later calls are merged in
+    for key, _ in ARM_FIELDS:  # arms added by later calls are merged in
         cfg[key] = sorted(set(_numbers(old_cfg.get(key))) | set(getattr(exp, key)))
     cfg["seeds"] = sorted(set(_numbers(old_cfg.get("seeds"), int)) | set(exp.seeds))
     record = {
@@ -107,7 +107,10 @@ def _write_experiment_record(exp: ExperimentConfig, data: Cifar10, old: dict | N
 
 
 def _numbers(values, kind: type = float) -> list:
-    """The numbers of a JSON list read back (a hand-edited record may hold anything else)."""
+    """The numbers of a JSON list read back (a hand-edited record may hold anything else), canonical (an
+    older record's -0.0 merges with 0.0 rather than standing for it)."""
     if not isinstance(values, list):
         return []
-    return [v for v in values if isinstance(v, kind if kind is int else (int, float)) and not isinstance(v, bool)]
+    return [
+        canonical(v) for v in values if isinstance(v, kind if kind is int else (int, float)) and not isinstance(v, bool)
+    ]

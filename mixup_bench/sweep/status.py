@@ -2,6 +2,8 @@
 
 A run is one of
 - done: its DONE file exists;
+- damaged: its DONE file exists, but a file it needs is missing or unreadable (results.damaged_files):
+  the note names it and says whether `run` rebuilds it;
 - locked: a live process holds its lock (it is being trained right now), with the holder;
 - partial: some epochs are finished (epoch k/N) and nobody trains it; `run` resumes it;
 - not started: no finished epoch yet, or no folder at all. The runs expected from
@@ -17,19 +19,20 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.table import Table
 from rich.text import Text
 
 from mixup_bench import results
+from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
 from mixup_bench.naming import arm_label, arm_order, method_for, parse_run_id, run_id_for
 from mixup_bench.sweep.locks import holder, is_locked
 
-DONE, PARTIAL, LOCKED, NOT_STARTED = "done", "partial", "locked", "not started"
-STATE_STYLE = {DONE: "green", PARTIAL: "yellow", LOCKED: "cyan", NOT_STARTED: "dim"}
+DONE, DAMAGED, PARTIAL, LOCKED, NOT_STARTED = "done", "damaged", "partial", "locked", "not started"
+STATE_STYLE = {DONE: "green", DAMAGED: "red", PARTIAL: "yellow", LOCKED: "cyan", NOT_STARTED: "dim"}
 
 
 @dataclass
@@ -39,13 +42,14 @@ class RunStatus:
     run_id: str
     alpha: float | None  # the method's parameter; None when neither config.json nor the run id tells
     seed: int | None
-    state: str  # done | partial | locked | not started
+    state: str  # done | damaged | partial | locked | not started
     epochs_done: int  # rows in metrics.csv
     epochs: int | None  # planned epochs, from config.json or experiment.json
     test_acc: float | None  # of the last finished epoch, in [0, 1]
     holder: str | None = None  # 'pid 123 on host' while locked
     path: Path | None = None  # the run folder, None when it does not exist yet
     method: str | None = None  # None: from alpha (0: baseline, else mixup)
+    damage: list[results.Damage] = field(default_factory=list)  # of a finished run (state damaged)
 
     @property
     def arm(self) -> tuple[str, float] | None:
@@ -82,15 +86,8 @@ def experiment_status(path: Path) -> list[RunStatus]:
 def _expected_runs(config: dict) -> list[tuple[str, float, int]]:
     """The runs (method, parameter, seed) experiment.json plans; values of the wrong type (a hand-edited
     file) are left out."""
-
-    def params(key: str) -> list[float]:
-        return [a for a in map(_float, _list(config.get(key))) if a is not None and a >= 0]
-
     seeds = [s for s in _list(config.get("seeds")) if _count(s) is not None]
-    arms = [(method_for(a), a) for a in ([0.0] if config.get("baseline", True) and config else []) + params("alphas")]
-    for method, key in (("cutmix", "cutmix"), ("smooth", "smoothing"), ("manifold", "manifold")):
-        arms += [(method, a) for a in params(key)]
-    return [(m, a, int(s)) for s in seeds for m, a in dict.fromkeys(arms)]
+    return [(m, a, int(s)) for s in seeds for m, a in arms_of(config)]
 
 
 def _object(value) -> dict:
@@ -124,6 +121,9 @@ def _run_status(rdir: Path, planned_epochs: int | None) -> RunStatus:
         final = _read_json_or_none(rdir / results.DONE_FILE) or {}
         status.test_acc = _float(final.get("test_acc", test_acc))
         status.epochs_done = max(status.epochs_done, _count(final.get("epoch")) or 0)
+        status.damage = results.damaged_files(rdir)
+        if status.damage:
+            status.state = DAMAGED
     elif is_locked(rdir):
         status.state = LOCKED
         status.holder = holder(rdir)
@@ -172,9 +172,11 @@ def status_table(statuses: list[RunStatus], title: str | None = None) -> Table:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for s in statuses:
         arm = "?" if s.arm is None else arm_label(*s.arm)
-        note = f"training: {s.holder}" if s.state == LOCKED else ""
+        notes = [f"training: {s.holder}"] if s.state == LOCKED else [d.short for d in s.damage]
         if s.path is not None and (torn := results.torn_metrics(s.path)) is not None:
-            note = f"metrics.csv torn ({torn.reason}); `run` repairs it" if s.state == DONE else "metrics.csv torn"
+            finished = s.state in (DONE, DAMAGED)
+            notes.append(f"metrics.csv torn ({torn.reason}); `run` repairs it" if finished else "metrics.csv torn")
+        note = "; ".join(notes)
         table.add_row(
             Text(s.run_id),  # Text: folder names and host names are shown as they are, never as markup
             arm,
