@@ -47,6 +47,7 @@ def _timed(fn, seconds: float, device: torch.device) -> float:
 
 def measure_rates(cfg: RunConfig, device: torch.device, amp: torch.dtype | None, threads: int) -> Rates:
     """Time real training steps and evaluation of `cfg`'s model on random uint8 batches (about 2 s)."""
+    from mixup_bench.train.evaluate import fold_batchnorm
     from mixup_bench.train.setup import new_state, step_context
     from mixup_bench.train.step import train_step
 
@@ -63,11 +64,11 @@ def measure_rates(cfg: RunConfig, device: torch.device, amp: torch.dtype | None,
             yb = torch.randint(0, 10, (tc.batch_size,), generator=g).to(device)
             train = _timed(lambda: train_step(ctx, xb, yb), TRAIN_SECONDS, device) * tc.batch_size
             xe = torch.randint(0, 256, (tc.eval_batch_size, 3, 32, 32), dtype=torch.uint8, generator=g).to(device)
-            state.model.eval()
+            model = fold_batchnorm(state.model.eval())  # as `evaluate` runs it
 
             def forward() -> None:
                 with torch.inference_mode(), ctx.autocast(device.type):
-                    state.model(ctx.normalize(xe))
+                    model(ctx.normalize(xe))
 
             evaluate = _timed(forward, EVAL_SECONDS, device) * tc.eval_batch_size
     finally:
