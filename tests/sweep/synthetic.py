@@ -37,7 +37,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def experiment(data_dir: Path, out: Path, seeds=(0,), alphas=(0.4,), epochs: int = EPOCHS, **kw) -> ExperimentConfig:
     """The tiny sweep as an ExperimentConfig (the same settings as `cli_args`)."""
-    training = TrainingConfig(epochs=epochs, batch_size=BATCH, precision="fp32")
+    training = TrainingConfig(epochs=epochs, batch_size=BATCH, precision="fp32", subset=None, val_size=0)  # all 72
+    kw.setdefault("jobs", 1)  # as `cli_args`: one run at a time unless a test asks for more
     return ExperimentConfig(
         name=NAME,
         out=Path(out),
