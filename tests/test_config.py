@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -13,11 +14,11 @@ from mixup_bench.config import (
     ExperimentConfig,
     RunConfig,
     TrainingConfig,
+    arms_of,
     default_data_dir,
-    format_alpha,
-    run_id_for,
 )
 from mixup_bench.errors import UserError
+from mixup_bench.naming import run_id_for
 
 
 @pytest.mark.parametrize(
@@ -30,13 +31,9 @@ def test_run_id_names_method_alpha_and_seed(alpha, seed, run_id):
     assert cfg.run_id == run_id and cfg.method == run_id.split("-")[0]
 
 
-def test_format_alpha_is_the_shortest_exact_text():
-    assert [format_alpha(a) for a in (0, 0.4, 1.0, 0.0001, 2.5)] == ["0", "0.4", "1", "0.0001", "2.5"]
-
-
 def test_runs_are_seed_major_baseline_first_without_repeats():
     exp = ExperimentConfig(alphas=(0.4, 1.0, 0.4), seeds=(3, 1))
-    assert exp.arm_alphas == (0.0, 0.4, 1.0)
+    assert exp.arms == (("baseline", 0.0), ("mixup", 0.4), ("mixup", 1.0))
     assert [r.run_id for r in exp.runs()] == [
         "baseline-a0-s3",
         "mixup-a0.4-s3",
@@ -46,7 +43,23 @@ def test_runs_are_seed_major_baseline_first_without_repeats():
         "mixup-a1-s1",
     ]
     assert all(r.training is exp.training and r.experiment == exp.name for r in exp.runs())
-    assert ExperimentConfig(alphas=(0.2,), baseline=False).arm_alphas == (0.2,)
+    assert ExperimentConfig(alphas=(0.2,), baseline=False).arms == (("mixup", 0.2),)
+
+
+def test_arms_of_a_config_and_of_its_record_are_the_same_arms():
+    """`run`, `status` and `plot` expand arms with the one `arms_of`: from the config, and from experiment.json."""
+    exp = ExperimentConfig(alphas=(1.0, 0.0, 0.2), cutmix=(1.0,), smoothing=(0.1,), manifold=(2.0,), baseline=False)
+    expected = (("mixup", 1.0), ("baseline", 0.0), ("mixup", 0.2), ("cutmix", 1.0), ("smooth", 0.1), ("manifold", 2.0))
+    assert arms_of(exp) == exp.arms == expected
+    record = json.loads(json.dumps(dataclasses.asdict(exp), default=str))  # as experiment.json holds it
+    assert arms_of(record) == expected
+    assert arms_of({**record, "baseline": True})[0] == ("baseline", 0.0)
+
+
+def test_arms_of_a_hand_edited_record_leaves_out_what_is_not_an_arm():
+    record = {"alphas": [0.4, "1", True, None, -1, float("nan"), 0.4], "cutmix": "1", "smoothing": [0, 0.1]}
+    assert arms_of(record) == (("baseline", 0.0), ("mixup", 0.4), ("smooth", 0.1))
+    assert arms_of({"baseline": False}) == ()
 
 
 def test_run_config_to_dict_carries_method_and_run_id():

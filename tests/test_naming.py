@@ -30,12 +30,25 @@ def test_arm_names():
     assert naming.plural(1, "seed") == "1 seed" and naming.plural(3, "seed") == "3 seeds"
 
 
-def test_config_uses_the_same_names_and_naming_does_not_import_pandas():
-    from mixup_bench import config
+def test_format_alpha_is_the_shortest_exact_text():
+    assert [naming.format_alpha(a) for a in (0, 0.4, 1.0, 0.0001, 2.5)] == ["0", "0.4", "1", "0.0001", "2.5"]
 
-    assert config.run_id_for is naming.run_id_for and config.format_alpha is naming.format_alpha
-    code = "import sys, mixup_bench.naming, mixup_bench.config; print('pandas' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+@pytest.mark.parametrize("method", list(naming.METHOD_NAMES))
+def test_every_method_names_its_runs_the_same_way_in_config(method):
+    """A run folder that `run` writes is one that `status`, `plot` and `compare` parse back to its arm."""
+    from mixup_bench.config import RunConfig
+
+    param = 0.0 if method == naming.BASELINE else 0.25
+    run_id = RunConfig("exp", param, 7, method=method).run_id
+    assert naming.parse_run_id(run_id) == (method, param, 7)
+    assert naming.parse_arm(run_id.rsplit("-s", 1)[0]) == (method, param)
+
+
+def test_naming_and_config_import_neither_pandas_nor_torch():
+    code = "import sys, mixup_bench.naming, mixup_bench.config; print('pandas' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False False", out.stderr
 
 
 @pytest.mark.parametrize(
