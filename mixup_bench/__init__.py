@@ -4,7 +4,7 @@ The public Python API, for notebooks and scripts (the CLI calls the same functio
 
     import mixup_bench as mb
 
-    exp = mb.experiment_from_preset("default", data_dir="data", name="nb")   # a config; flags as keywords
+    exp = mb.build_experiment(preset="default", data_dir="data", name="nb")  # a config; flags as keywords
     mb.run_experiment(exp)                                                  # trains, resumes, skips DONE runs
     df, warnings = mb.load_experiment(exp.path)                              # one tidy DataFrame, a row per epoch
     analysis = mb.analyze(df)                                                # aggregates + paired differences, once
@@ -25,7 +25,7 @@ _EXPORTS = {
     "TrainingConfig": "mixup_bench.config",
     "RunConfig": "mixup_bench.config",
     "PRESETS": "mixup_bench.config",
-    "experiment_from_preset": "mixup_bench.config",
+    "build_experiment": "mixup_bench.settings",
     "UserError": "mixup_bench.errors",
     "run_experiment": "mixup_bench.sweep.runner",
     "load_experiment": "mixup_bench.analysis.load",

@@ -12,8 +12,8 @@ import mixup_bench as mb
 
 @pytest.mark.slow  # end to end: trains or renders every figure
 def test_api_runs_loads_and_summarises_an_experiment(tiny_cifar, tmp_path):
-    exp = mb.experiment_from_preset(
-        "default", data_dir=tiny_cifar, out=tmp_path, name="nb", subset=0, epochs=2, batch_size=16,
+    exp = mb.build_experiment(
+        preset="default", data_dir=tiny_cifar, out=tmp_path, name="nb", subset=0, epochs=2, batch_size=16,
         seeds=(0, 1), jobs=1, device="cpu", precision="fp32", cutmix=(1.0,),
     )  # fmt: skip
     outcome = mb.run_experiment(exp)

@@ -88,14 +88,14 @@ def _final_row(done_file: Path, reporter: Reporter) -> dict | None:
     return row
 
 
-def _estimate_event(exp: ExperimentConfig, pending: list[RunConfig], data) -> dict:
-    """The "estimate" event: the expected wall time of the pending runs, timed on this machine now."""
+def estimate_event(exp: ExperimentConfig, pending: list[RunConfig], n_train: int, n_test: int) -> dict:
+    """The "estimate" event: the expected wall time of the pending runs, timed on this machine now
+    (also what `run --dry-run` prints, with CIFAR-10's sizes)."""
     device = resolve_device(exp.device)
     amp = resolve_precision(exp.training.precision, device)
     parallel = exp.jobs > 1 and len(pending) > 1
     threads = threads_per_job(exp.jobs) if parallel and device.type == "cpu" else torch.get_num_threads()
     rates = measure_rates(pending[0], device, amp, threads)
-    n_train, n_test = data.train_x.shape[0], data.test_x.shape[0]
     return {
         "type": "estimate",
         "seconds": expected_seconds(exp, len(pending), rates, n_train, n_test),
@@ -123,7 +123,7 @@ def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Rep
 
     if pending:
         if exp.backend == "local":
-            reporter.handle(_estimate_event(exp, pending, data))
+            reporter.handle(estimate_event(exp, pending, data.train_x.shape[0], data.test_x.shape[0]))
         if exp.backend == "ray":
             from mixup_bench.sweep.ray_backend import run_on_ray
 

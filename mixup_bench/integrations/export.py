@@ -1,0 +1,44 @@
+"""`mixup-bench export EXPERIMENT --to tensorboard|mlflow`: a finished experiment, from its CSVs.
+
+The same path as live logging (`sync.Sync`), run over the run folders: a committed experiment
+(results/demo) goes to a dashboard as it is, and exporting twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mixup_bench import results
+from mixup_bench.config import check_choice
+from mixup_bench.errors import UserError
+from mixup_bench.integrations.mlflow_tracker import DEFAULT_STORE, MlflowTracker
+from mixup_bench.integrations.sync import Sync, Tracker
+from mixup_bench.integrations.tensorboard_tracker import TENSORBOARD_DIR, TensorBoardTracker
+
+TARGETS = ("tensorboard", "mlflow")
+
+
+def export_experiment(path: Path, to: str, mlflow: str = DEFAULT_STORE, logdir: Path | None = None) -> list[str]:
+    """Send every run of the experiment at `path` to `to`; lines saying what was sent and how to see it."""
+    check_choice("--to", to, TARGETS)
+    exp_path = results.find_experiment(Path(path))
+    if not results.run_dirs(exp_path):
+        raise UserError(f"{exp_path} holds no runs yet; nothing to export.")
+    tracker: Tracker
+    if to == "tensorboard":
+        folder = Path(logdir) if logdir is not None else exp_path / TENSORBOARD_DIR
+        tracker, hint = TensorBoardTracker(folder), f"See it with: tensorboard --logdir {folder}"
+    else:
+        tracker = MlflowTracker(mlflow, exp_path)
+        where = tracker.uri
+        hint = (
+            f"See it with: mlflow ui --backend-store-uri {where}"
+            if where.startswith("sqlite:")
+            else f"See it at: {where}"
+        )
+    sync = Sync(exp_path, [tracker], strict=True)
+    try:
+        lines = sync.export()
+    finally:
+        sync.close()
+    return [*lines, f"{exp_path} -> {to} (experiment {exp_path.name!r}). {hint}"]

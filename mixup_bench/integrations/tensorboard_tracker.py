@@ -1,0 +1,110 @@
+"""TensorBoard event files: `run --tensorboard` and `export --to tensorboard`.
+
+    <experiment>/tensorboard/<run_id>/events.out.tfevents.*
+
+One folder per run, so `tensorboard --logdir <experiment>/tensorboard` lists every run. Tags:
+
+- `<column>/s<seed>`: every metrics.csv metric at step = epoch. TensorBoard draws one chart per
+  tag and one line per run folder, so each chart holds every arm of one seed (baseline and MixUp
+  of seed 0 overlaid), and the charts of one column sit together in a section named after it.
+- `lam/s<seed>`: a histogram of the lams drawn in each epoch (arms that mix).
+- HParams: the run's settings, with its final metrics as `hparams/<column>`, written once when
+  the run finishes, for the HParams dashboard's table and parallel coordinates.
+
+Resume: the epochs already in the folder are read back (their `train_loss` steps), and only the
+others are written, so a resumed or re-exported run holds every epoch once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mixup_bench.errors import UserError
+
+TENSORBOARD_DIR = "tensorboard"
+INSTALL_HINT = '--tensorboard needs TensorBoard: pip install "mixup-bench[tensorboard]"'
+_MARKER = "train_loss"  # written first in every epoch: its steps are the epochs a folder holds
+_HPARAMS_PREFIX = "hparams/"
+
+
+def _summary_writer():
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise UserError(INSTALL_HINT) from None
+    return SummaryWriter
+
+
+def held_scalars(run_logdir: Path) -> dict[str, dict[int, float]]:
+    """Every scalar a run's event folder holds: tag -> {step: value} ({} for a new folder)."""
+    if not run_logdir.is_dir():
+        return {}
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_logdir), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: {e.step: e.value for e in acc.Scalars(tag)} for tag in acc.Tags().get("scalars", [])}
+
+
+class TensorBoardTracker:
+    """Writes each run to its own event folder under `logdir` (see the module docstring)."""
+
+    name = "tensorboard"
+
+    def __init__(self, logdir: Path):
+        self.SummaryWriter = _summary_writer()  # fail before training when TensorBoard is missing
+        self.logdir = Path(logdir)
+        self.writers: dict = {}
+        self.has_hparams: set[str] = set()
+
+    def open_run(self, run: dict) -> set[int]:
+        run_id, seed = run["run_id"], run["seed"]
+        folder = self.logdir / run_id
+        held = held_scalars(folder)
+        if any(tag.startswith(_HPARAMS_PREFIX) for tag in held):
+            self.has_hparams.add(run_id)
+        return set(held.get(f"{_MARKER}/s{seed}", {}))
+
+    def _writer(self, run_id: str):
+        """The run's writer, made at its first write: a run with nothing new gets no new event file."""
+        if run_id not in self.writers:
+            self.writers[run_id] = self.SummaryWriter(log_dir=str(self.logdir / run_id))
+        return self.writers[run_id]
+
+    def log_epoch(self, run: dict, epoch: int, values: dict[str, float], lams: list[float]) -> None:
+        import numpy as np
+
+        writer, seed = self._writer(run["run_id"]), run["seed"]
+        for column in sorted(values, key=lambda c: c != _MARKER):  # the marker first
+            writer.add_scalar(f"{column}/s{seed}", values[column], epoch)
+        if lams:
+            writer.add_histogram(f"lam/s{seed}", np.asarray(lams), epoch, bins="auto")
+        writer.flush()  # live: visible at once; a kill loses nothing already logged
+
+    def finish_run(self, run: dict, final: dict[str, float], done: bool) -> None:
+        run_id = run["run_id"]
+        if done and final and run_id not in self.has_hparams:
+            self._write_hparams(self._writer(run_id), run, final)
+            self.has_hparams.add(run_id)
+        writer = self.writers.pop(run_id, None)
+        if writer is not None:
+            writer.close()
+
+    def _write_hparams(self, writer, run: dict, final: dict[str, float]) -> None:
+        from torch.utils.tensorboard.summary import hparams
+
+        settings = {"method": run.get("method"), "alpha": run.get("alpha"), "seed": run.get("seed")}
+        settings.update(run.get("training") or {})
+        hparam_dict = {k: v if isinstance(v, (bool, int, float, str)) else str(v) for k, v in settings.items()}
+        metric_dict = {f"{_HPARAMS_PREFIX}{k}": v for k, v in final.items()}
+        file_writer = writer._get_file_writer()
+        for summary in hparams(hparam_dict, metric_dict):
+            file_writer.add_summary(summary)
+        epoch = int(run.get("training", {}).get("epochs") or 0)
+        for tag, value in metric_dict.items():
+            writer.add_scalar(tag, value, epoch)
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+        self.writers.clear()

@@ -1,0 +1,253 @@
+"""From what the user gives to an ExperimentConfig: the dataclass defaults, then a preset, then a
+TOML file (`run --config`), then the command-line flags, each on top of the one before.
+
+Every layer speaks the same flat keys: the fields of ExperimentConfig and TrainingConfig by name
+(`epochs`, `alphas`, `seeds`, ...). The dataclass defaults are the one source of every default; a
+preset states only how it differs; a file may set any key; a flag left out is None ("not given").
+This is also where a config is written back as TOML (`mixup-bench presets NAME --toml`), so that
+what a file can hold and what is printed are one table.
+
+`subset = 0` (in a file or a flag) means the whole training pool, as `--subset 0` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import types
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
+
+
+from mixup_bench.config import PRESETS, ExperimentConfig, TrainingConfig, check_choice, seeds_option
+from mixup_bench.errors import UserError
+
+_TRAINING_FIELDS = {f.name: f for f in dataclasses.fields(TrainingConfig)}
+_EXPERIMENT_FIELDS = {f.name: f for f in dataclasses.fields(ExperimentConfig) if f.name != "training"}
+# Every key a preset, a file or a flag may set, with its type (from the dataclasses' annotations).
+SETTING_TYPES: dict[str, Any] = {
+    **{k: t for k, t in typing.get_type_hints(ExperimentConfig).items() if k in _EXPERIMENT_FIELDS},
+    **{k: t for k, t in typing.get_type_hints(TrainingConfig).items() if k in _TRAINING_FIELDS},
+}
+# Keys whose default depends on the machine or is "none": a printed preset shows them commented out,
+# with an example value and what the default is.
+_COMMENTED_WHEN_DEFAULT = {
+    "data_dir": ("data", "$MIXUP_BENCH_DATA, else ./data"),
+    "ray_address": ("auto", "start a local Ray"),
+}
+
+
+def default_of(key: str) -> Any:
+    """The default of a setting, read from its dataclass field."""
+    f = _TRAINING_FIELDS.get(key) or _EXPERIMENT_FIELDS[key]
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
+
+
+def describe(value: Any) -> str:
+    """A setting's value for people: 10,000; 0.4, 1; on/off; 'all' for subset None."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, tuple):
+        return ", ".join(describe(v) for v in value) or "none"
+    if value is None:
+        return "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def default_help(key: str) -> str:
+    """' Default: 128.' for a CLI option's help, generated from the dataclass default."""
+    value = default_of(key)
+    return f" Default: {'all' if key == 'subset' and value is None else describe(value)}."
+
+
+# --- the builder ---------------------------------------------------------------------
+
+
+def build_experiment(
+    *,
+    preset: str = "default",
+    config_file: Path | None = None,
+    seed: Sequence[int] | None = None,
+    n_seeds: int | None = None,
+    **flags: Any,
+) -> ExperimentConfig:
+    """The validated ExperimentConfig of `preset`, then `config_file`, then `flags` on top.
+
+    flags: any setting key (`epochs=3`, `alphas=(0.4, 1.0)`, ...); None means "not given" and a list
+    counts as a tuple. seed: explicit seeds (`--seed`, repeatable), n_seeds: seeds 0..N-1 (`--seeds`);
+    giving both is refused. A file's own errors name the file and the key; the file's name (without
+    .toml) is the experiment's name unless the file or a flag gives one.
+    """
+    unknown = sorted(set(flags) - set(SETTING_TYPES))
+    if unknown:
+        raise TypeError(f"build_experiment() got unknown settings: {', '.join(unknown)}")
+    check_choice("--preset", preset, PRESETS)
+    settings = dict(PRESETS[preset].settings)
+    if config_file is not None:
+        settings.update(read_settings_file(Path(config_file), settings))
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in flags.items() if v is not None}
+    seeds = seeds_option(seed, n_seeds, given.get("seeds"))
+    if seeds is not None:
+        given["seeds"] = seeds
+    exp = experiment_of({**settings, **given})
+    exp.validate()
+    return exp
+
+
+def experiment_of(settings: dict[str, Any]) -> ExperimentConfig:
+    """An ExperimentConfig from flat settings (missing keys: the dataclass defaults; subset 0: all)."""
+    settings = dict(settings)
+    if settings.get("subset") == 0:
+        settings["subset"] = None
+    training = TrainingConfig(**{k: v for k, v in settings.items() if k in _TRAINING_FIELDS})
+    return ExperimentConfig(training=training, **{k: v for k, v in settings.items() if k not in _TRAINING_FIELDS})
+
+
+def flat_settings(exp: ExperimentConfig) -> dict[str, Any]:
+    """Every setting of `exp` by key, in the dataclasses' order (the inverse of `experiment_of`)."""
+    d = {k: getattr(exp, k) for k in _EXPERIMENT_FIELDS}
+    d.update({k: getattr(exp.training, k) for k in _TRAINING_FIELDS})
+    return d
+
+
+# --- TOML files ----------------------------------------------------------------------
+
+
+def read_settings_file(path: Path, base: dict[str, Any]) -> dict[str, Any]:
+    """The settings a TOML file holds, each of the right type and, on top of `base`, in range.
+
+    Raises a one-line UserError naming the file (and the key) for a missing or unreadable file, bad
+    TOML, an unknown key, a wrong type, or a value out of range.
+    """
+    try:
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"--config {path}: no such file.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not a valid TOML file ({e}).") from None
+    except OSError as e:
+        raise UserError(f"--config {path}: cannot read it ({e.strerror or e}).") from None
+    settings = {key: _checked(path, key, value) for key, value in raw.items()}
+    settings.setdefault("name", path.stem)
+    _check_ranges(path, base, settings)
+    return settings
+
+
+def _checked(path: Path, key: str, value: Any) -> Any:
+    """`value` as the type of setting `key`, or a UserError naming the file and the key."""
+    if key not in SETTING_TYPES:
+        close = difflib.get_close_matches(key, SETTING_TYPES, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(SETTING_TYPES)}."
+        raise UserError(f"{path}: unknown key {key!r}; {hint}")
+    kind, converted = _convert(value, SETTING_TYPES[key])
+    if converted is _WRONG:
+        raise UserError(f"{path}: {key} must be {kind}, got {toml_value(value)}.")
+    return converted
+
+
+_WRONG = object()
+
+
+def _convert(value: Any, hint: Any) -> tuple[str, Any]:
+    """(what the type is called, `value` converted to it or _WRONG). TOML has no null: `X | None` takes X."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if typing.get_origin(hint) is tuple:
+        item_kind, _ = _convert(0, typing.get_args(hint)[0])
+        items = value if isinstance(value, list) else [value]
+        converted = [_convert(v, typing.get_args(hint)[0])[1] for v in items]
+        return f"a list of {item_kind.split(' ', 1)[1]}s", _WRONG if _WRONG in converted else tuple(converted)
+    if hint is bool:
+        return "true or false", value if isinstance(value, bool) else _WRONG
+    if hint is int:
+        return "an integer", value if isinstance(value, int) and not isinstance(value, bool) else _WRONG
+    if hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return "a number", float(value) if ok else _WRONG
+    if hint is Path:
+        return "a path (a string)", Path(value) if isinstance(value, str) else _WRONG
+    return "a string", value if isinstance(value, str) else _WRONG
+
+
+def _check_ranges(path: Path, base: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Validate the file on top of `base`; name the first key that is wrong on its own, else the file."""
+    try:
+        experiment_of({**base, **settings}).validate()
+    except UserError as whole:
+        for key, value in settings.items():
+            try:
+                experiment_of({**base, key: value}).validate()
+            except UserError as e:
+                raise UserError(f"{path}: {key} = {toml_value(value)}: {e}") from None
+        raise UserError(f"{path}: {whole}") from None
+
+
+def toml_value(value: Any) -> str:
+    """`value` as TOML text: true, 128, 0.0005, "small-cnn", [0, 1, 2]."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))  # a TOML basic string: JSON's escapes are TOML's
+
+
+def settings_toml(exp: ExperimentConfig, header: Sequence[str] = ()) -> str:
+    """`exp` as a TOML file that `run --config` reads back to the same config: every key, with
+    `subset = 0` for the whole pool and the keys whose default depends on the machine commented out."""
+    lines = [f"# {h}" for h in header]
+    lines += [setting_line(key, value) for key, value in flat_settings(exp).items()]
+    return "\n".join(lines) + "\n"
+
+
+def setting_line(key: str, value: Any) -> str:
+    """One TOML line: `key = value`; `subset = 0` for the whole pool; a machine-dependent key at its
+    default commented out, with an example and what the default is."""
+    if key in _COMMENTED_WHEN_DEFAULT and value == default_of(key):
+        example, note = _COMMENTED_WHEN_DEFAULT[key]
+        return f"# {key} = {toml_value(example)}  (default: {note})"
+    return f"{key} = {toml_value(0 if key == 'subset' and value is None else value)}"
+
+
+# --- presets as text ----------------------------------------------------------------------
+
+
+def preset_lines(name: str | None = None) -> list[str]:
+    """`mixup-bench presets [NAME]`: every preset with what it changes, then the defaults; or one
+    preset whole (every setting, `*` where it differs from the default)."""
+    if name is not None:
+        check_choice("preset", name, PRESETS)
+        p, lines = PRESETS[name], []
+        lines += [f"{name}: {p.regime}", f"  shows: {p.shows}", "  settings (* = not the default):"]
+        for key, value in flat_settings(build_experiment(preset=name)).items():
+            lines.append(f"  {'*' if key in p.settings else ' '} {setting_line(key, value)}")
+        return lines
+    lines = []
+    for p in PRESETS.values():
+        changes = ", ".join(setting_line(k, v) for k, v in p.settings.items())
+        lines += [f"{p.name}: {p.regime}", f"  settings: {changes or 'the defaults'}", f"  shows: {p.shows}", ""]
+    lines.append("Defaults (a preset changes some, a --config file and flags override both):")
+    lines += [f"  {setting_line(k, default_of(k))}" for k in SETTING_TYPES]
+    lines.append("`mixup-bench presets NAME` shows one whole; `--toml` prints it as a file for `run --config`.")
+    return lines
+
+
+def preset_toml(name: str) -> str:
+    """A preset as a TOML file to start from: every setting, resolved."""
+    check_choice("preset", name, PRESETS)
+    header = [
+        f"mixup-bench preset {name!r}: {PRESETS[name].regime}.",
+        "Run it with `mixup-bench run --config FILE.toml`; flags override what it says. subset = 0: the whole pool.",
+    ]
+    return settings_toml(build_experiment(preset=name), header)
