@@ -51,20 +51,39 @@ def metrics_row(
     return row
 
 
+PLAIN = "plain"  # write_run's default lam and calibration: plain ones for a finished run, as `run` writes them
+
+
 def write_run(
     exp_dir: Path,
     alpha: float,
     seed: int,
     rows: list[dict],
     done: bool = True,
-    lam: list[float] | None = None,
-    calibration: dict | None = None,
+    lam: list[float] | None | str = PLAIN,
+    calibration: dict | None | str = PLAIN,
     method: str | None = None,
+    complete: bool = True,
 ) -> Path:
-    """Write runs/<run_id>/ with metrics.csv from `rows`, optional lam.csv and calibration.json, and DONE."""
+    """Write runs/<run_id>/ with metrics.csv from `rows`, config.json, lam.csv and calibration.json, and DONE.
+
+    A finished run has every file `run` writes (results.damaged_files), plain ones unless given: lam 0.5
+    per epoch (for the arms that draw a lam) and one confidence bin. `None` leaves a file out; so does
+    `complete=False`, for a run that lacks them all (config.json too), as an odd or damaged run may.
+    """
     run_dir = Path(exp_dir) / results.RUNS_DIR / run_id(alpha, seed, method)
     run_dir.mkdir(parents=True, exist_ok=True)
     results.write_metrics(run_dir, rows)
+    method = method or method_for(alpha)
+    plain = done and complete
+    if complete:
+        config = {"experiment": Path(exp_dir).name, "alpha": float(alpha), "seed": int(seed), "method": method}
+        results.atomic_write_json(run_dir / results.CONFIG_FILE, {**config, "training": {"epochs": len(rows)}})
+    if lam == PLAIN:
+        lam = [0.5] * len(rows) if plain and method in LAM_METHODS else None
+    if calibration == PLAIN:
+        calibration = calibration_dict([0] * (N_BINS - 1) + [100], [0.0] * (N_BINS - 1) + [95.0],
+                                       [0.0] * (N_BINS - 1) + [90.0], epoch=len(rows)) if plain else None  # fmt: skip
     if lam is not None:
         results.write_lam_log(run_dir, [{"epoch": 1 + i // 50, "step": i, "lam": float(v)} for i, v in enumerate(lam)])
     if calibration is not None:
@@ -75,7 +94,14 @@ def write_run(
 
 
 def write_final_values(
-    exp_dir: Path, alpha: float, seed: int, epochs: int = 3, done: bool = True, method: str | None = None, **final
+    exp_dir: Path,
+    alpha: float,
+    seed: int,
+    epochs: int = 3,
+    done: bool = True,
+    method: str | None = None,
+    complete: bool = True,
+    **final,
 ) -> Path:
     """A run of `epochs` epochs whose last epoch holds the metric values in `final`.
 
@@ -86,7 +112,7 @@ def write_final_values(
         for e in range(1, epochs)
     ]
     rows.append(metrics_row(alpha, seed, epochs, method=method, **final))
-    return write_run(exp_dir, alpha, seed, rows, done=done, method=method)
+    return write_run(exp_dir, alpha, seed, rows, done=done, method=method, complete=complete)
 
 
 def calibration_dict(count, confidence_sum, correct_sum, epoch: int = 3) -> dict:
@@ -133,7 +159,8 @@ def synthetic_experiment(
 ) -> Path:
     """A realistic MixUp sweep on a small CNN without augmentation (numbers in the range of DESIGN.md).
 
-    The baseline memorises (clean train loss -> ~0.03) and its test loss turns up late; MixUp keeps a
+    Every run logs validation loss and accuracy (near the test numbers). The baseline memorises
+    (clean train loss -> ~0.03) and its test loss turns up late; MixUp keeps a
     higher clean train loss, a higher objective on mixed batches, a lower test loss, slightly higher
     test accuracy and lower ECE, more so for larger alpha. Seeds share an offset across arms, as a
     real seed does. `neighbours` adds arms (method, parameter) such as ("cutmix", 1.0) or ("smooth", 0.1),
@@ -216,6 +243,9 @@ def _synthetic_rows(name, method, a, s, epochs, n_epochs, noise, offset) -> list
                 test_loss=test_loss,
                 test_acc=test_acc,
                 test_ece=ece,
+                # validation: near test, off by a wobble of its own (no random draw, so the draws above stay)
+                val_loss=test_loss - 0.02 + 0.01 * math.sin(3.0 * e),
+                val_acc=test_acc + 0.004 * math.sin(2.0 * e + a),
                 epoch_seconds=22.0 + noise.normal(0, 0.5),
                 images_per_second=2280.0 + noise.normal(0, 20),
             )

@@ -13,7 +13,7 @@ from scipy import stats as sps
 from typer.testing import CliRunner
 
 from mixup_bench import results
-from mixup_bench.analysis.compare import compare_experiments
+from mixup_bench.analysis import compare, compare_report
 from mixup_bench.cli import app
 from tests.plot_fixtures import synthetic_experiment, write_final_values
 
@@ -45,6 +45,13 @@ def hand_experiment(exp: Path, shift: float = 0.0, **training) -> Path:
     return exp
 
 
+def compare_experiments(paths, out_dir, **kwargs) -> compare.CompareResult:
+    """compare without drawing (the regime map figure is drawn in the slow CLI test): compute, then write."""
+    result = compare.compare_experiments(paths, out_dir, **kwargs)
+    compare_report.write_comparison(result, [])
+    return result
+
+
 def paired_by_hand(index: int, scale: float, shift: float = 0.0) -> tuple[float, float, float]:
     """Mean and 95% t interval of MixUp - baseline over the three seeds, computed from FINALS directly."""
     diffs = []
@@ -60,7 +67,7 @@ def paired_by_hand(index: int, scale: float, shift: float = 0.0) -> tuple[float,
 def test_regime_table_equals_hand_computed_paired_means(tmp_path):
     small = hand_experiment(tmp_path / "small", subset=5_000)
     large = hand_experiment(tmp_path / "large", shift=0.02, subset=20_000)
-    res = compare_experiments([large, small], out_dir=tmp_path / "out")
+    res = compare_experiments([large, small], tmp_path / "out")
     assert res.setting == "subset"
     table = pd.read_csv(tmp_path / "out" / "regime_map.csv")
     assert list(table["value"]) == [5_000, 20_000]  # sorted by the setting, whatever the order given
@@ -76,14 +83,32 @@ def test_regime_table_equals_hand_computed_paired_means(tmp_path):
             mean, lo, hi = paired_by_hand(index, scale, shift)
             got = getattr(row, stem), getattr(row, f"{stem}_ci_low"), getattr(row, f"{stem}_ci_high")
             assert got == pytest.approx((mean, lo, hi), rel=1e-5, abs=1e-9), stem
-    # by hand: test loss -0.11 [-0.15, -0.07] -> supported; gap -0.40 [-0.65, -0.15] -> supported;
-    # ECE -6.33 pp [-7.8, -4.9] -> supported; accuracy +2.67 pp [-3.6, +8.9] -> inconclusive
+    # by hand: test loss -0.11 [-0.15, -0.07], raw p 0.008; gap -0.40 [-0.65, -0.15], p 0.020;
+    # ECE -6.33 pp [-7.8, -4.9], p 0.003; accuracy +2.67 pp [-3.6, +8.9]; clean train loss p 0.028.
+    # Holm over the experiment's 5 comparisons (as its `plot` verdict): ECE 0.014, loss 0.033, gap 0.061, ...
     assert list(table["test_loss_claim"]) == ["supported", "supported"]
-    assert list(table["gap_claim"]) == ["supported", "supported"]
+    assert list(table["gap_claim"]) == ["inconclusive", "inconclusive"]
     assert list(table["test_ece_claim"]) == ["supported", "supported"]
     assert table["test_acc_claim"].iat[0] == "inconclusive"
+    assert table["gap_p"].iat[0] == pytest.approx(0.0202, abs=5e-4)
+    assert table["gap_p_holm"].iat[0] == pytest.approx(3 * table["gap_p"].iat[0])
     md = (tmp_path / "out" / "regime_map.md").read_text()
-    assert "| 5,000 | small | MixUp alpha=0.4 | 3 | 3 |" in md and "![regime map](regime_map.png)" in md
+    assert "| 5,000 | small | MixUp alpha=0.4 | 3 | 3 |" in md and "inconclusive (Holm p=0.061)" in md
+    raw = compare_experiments([large, small], tmp_path / "raw", correction=False)  # --no-correction
+    assert list(raw.table["gap_claim"]) == ["supported", "supported"]
+    assert "not corrected for making several comparisons" in (tmp_path / "raw" / "regime_map.md").read_text()
+
+
+def test_compare_judges_each_experiment_as_its_plot_verdict_does(tmp_path):
+    from mixup_bench.analysis import claim, load
+    from mixup_bench.analysis.facts import analyze
+
+    small = hand_experiment(tmp_path / "small", subset=5_000)
+    large = hand_experiment(tmp_path / "large", shift=0.02, subset=20_000)
+    res = compare_experiments([small, large], tmp_path / "out")
+    for exp, (_, row) in zip((small, large), res.table.iterrows(), strict=True):
+        words = claim.judgements(analyze(load.load_experiment(exp)[0]).paired)[("mixup", 0.4)]
+        assert {m: row[f"{m}_claim"] for m in compare.COMPARED} == {m: words[m] for m in compare.COMPARED}
 
 
 @pytest.mark.slow  # end to end: trains or renders every figure
@@ -104,7 +129,8 @@ def test_compare_cli_writes_the_regime_map_on_a_log_axis(tmp_path):
     assert img.shape[0] > 600 and img.shape[1] > 900
     table = pd.read_csv(out / "regime_map.csv")
     assert list(table["value_label"]) == ["2,000"] * 2 + ["10,000"] * 2 + ["50,000 (all)"] * 2
-    assert "test acc, pp" in res.output and "regime_map.png" in res.output
+    assert "test accuracy, pp" in res.output and "regime_map.png" in res.output
+    assert "![regime map](regime_map.png)" in (out / "regime_map.md").read_text()
     # a second compare over results/*/ skips the first one's output folder
     again = runner.invoke(app, ["compare", *map(str, sorted(p for p in root.iterdir())), "--out", str(tmp_path / "o")])
     assert again.exit_code == 0, again.output
@@ -126,7 +152,7 @@ def test_setting_chooses_among_several_that_differ(tmp_path):
 def test_label_noise_is_found_on_its_own(tmp_path):
     a = hand_experiment(tmp_path / "clean")
     b = hand_experiment(tmp_path / "noisy", label_noise=0.4)
-    res = compare_experiments([a, b], out_dir=tmp_path / "o")
+    res = compare_experiments([a, b], tmp_path / "o")
     assert res.setting == "label_noise"
     assert list(res.table["value_label"]) == ["0%", "40%"]
 

@@ -1,4 +1,5 @@
-"""report.make_report and `mixup-bench plot`: files written, table and verdict printed, one-line errors."""
+"""`mixup-bench plot` (plotting.plot_experiment over analysis.report): files written, tables and verdict printed,
+one-line errors."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from mixup_bench import plotting
 from mixup_bench.analysis import (
     report,
     summary,
@@ -61,6 +63,9 @@ def test_plot_command_writes_summary_and_figures(plotted):
     assert list(table.columns) == list(summary.SUMMARY_COLUMNS)
     assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4"]
     assert list(table["seeds"]) == [3, 3]
+    paired = pd.read_csv(exp / "paired.csv")
+    assert list(paired.columns) == list(summary.PAIRED_COLUMNS)
+    assert list(paired["point"].drop_duplicates()) == ["last", "best_val"]  # the synthetic runs log val_acc
 
 
 def test_plot_command_prints_table_verdict_files_and_warning(plotted):
@@ -77,8 +82,11 @@ def test_summary_markdown_holds_table_verdict_and_figures(plotted):
     md = (exp / "summary.md").read_text()
     assert md.startswith("# MixUp benchmark: sweep")
     assert "| arm | seeds |" in md and "| MixUp alpha=0.4 | 3 |" in md
+    assert "## Last epoch (pre-registered), mean ± std over seeds" in md
+    assert "## Best epoch by validation accuracy (chosen per run); the test numbers of that epoch" in md
     assert "## Verdict" in md and "claimed higher" in md
-    assert "## Paired differences" in md
+    assert "## Paired differences (MixUp − baseline, same seed), last epoch (pre-registered)" in md
+    assert "| alpha | metric | mean | 95% CI | p | Holm p | claim | pairs | epoch |" in md
     assert "## Warnings" in md and "mixup-a0.4-s9" in md
     assert "![loss curves](plots/loss_curves.png)" in md
 
@@ -119,73 +127,81 @@ def make_bad(tmp_path: Path, setup: str) -> Path:
     return exp
 
 
-# --- make_report directly (figures stubbed: drawing is covered above) ----------------------
+# --- plot_experiment directly (figures stubbed: drawing is covered above) ----------------------
 
 
 @pytest.mark.usefixtures("no_drawing")
-def test_make_report_returns_what_it_did(tmp_path):
+def test_plot_experiment_returns_what_it_did(tmp_path):
     exp = tmp_path / "exp"
     for seed, acc in enumerate([0.80, 0.82, 0.84]):
         write_final_values(exp, 0, seed, test_acc=acc)
         write_final_values(exp, 0.4, seed, test_acc=acc + 0.01 * (seed + 1), done=seed != 2)
     add_broken_run(exp)
     console = Console(record=True, width=220)
-    res = report.make_report(exp, console)
+    res = plotting.plot_experiment(exp, console)
     assert res.experiment_dir == exp
-    assert [f.name for f in res.files] == ["summary.csv", "summary.md", "fake.png"]
+    assert [f.name for f in res.files] == ["summary.csv", "summary.md", "paired.csv", "fake.png"]
     assert len(res.warnings) == 1 and "mixup-a0.4-s9" in res.warnings[0]
-    assert res.verdict.startswith("Over 3 paired seeds")
+    assert res.verdict.startswith("At the last epoch (pre-registered), over 3 paired seeds")
     assert "test accuracy by +2.00 pp" in res.verdict
     text = console.export_text()
-    assert "partial: 1 of 3 running" in text
+    assert "partial: 1 of 3 stopped" in text  # no process trains it (see test_summary_says_running_or_stopped)
     assert "+2.00 [" in text  # delta with its interval in the table
     assert "Warning:" in text and res.verdict[:40] in text
     assert res.summary is not None and bool(res.summary.iloc[1]["partial"])
 
 
 @pytest.mark.usefixtures("no_drawing")
-def test_make_report_with_one_seed_says_so(tmp_path):
+def test_plot_experiment_with_one_seed_says_so(tmp_path):
     exp = tmp_path / "exp"
     write_final_values(exp, 0, 0, test_acc=0.8)
     write_final_values(exp, 0.4, 0, test_acc=0.81)
     console = Console(record=True, width=220)
-    res = report.make_report(exp, console)
+    res = plotting.plot_experiment(exp, console)
     assert "no interval can be given" in res.verdict
     assert "1 pair, no CI" in console.export_text()
 
 
 @pytest.mark.usefixtures("no_drawing")
 @pytest.mark.parametrize("setup", ["missing", "no_experiment", "no_runs", "missing_columns", "empty_csv"])
-def test_make_report_raises_user_error(tmp_path, setup):
+def test_plot_experiment_raises_user_error(tmp_path, setup):
     with pytest.raises(UserError):
-        report.make_report(make_bad(tmp_path, setup), Console(record=True))
+        plotting.plot_experiment(make_bad(tmp_path, setup), Console(record=True))
 
 
-def test_make_report_computes_the_numbers_once(tmp_path, no_drawing, monkeypatch):
-    from mixup_bench.analysis import stats
+def test_table_verdict_and_figures_show_one_analysis(tmp_path, monkeypatch):
+    """The figures get the very Analysis the table and the verdict were computed from, and the three agree."""
+    from mixup_bench.figures import figures
 
-    calls = {"aggregate": 0, "final_rows": 0, "paired_differences": 0}
-    for name in calls:
-        original = getattr(stats, name)
+    drawn = []
 
-        def counted(*args, _name=name, _original=original, **kwargs):
-            calls[_name] += 1
-            return _original(*args, **kwargs)
+    def fake_plot_experiment(data, out_dir, **kwargs):
+        drawn.append(data)
+        return []
 
-        monkeypatch.setattr(stats, name, counted)
+    monkeypatch.setattr(figures, "plot_experiment", fake_plot_experiment)
     exp = tmp_path / "exp"
-    for seed in (0, 1):
-        write_final_values(exp, 0, seed)
-        write_final_values(exp, 0.4, seed)
-    report.make_report(exp, Console(record=True, width=220))
-    assert calls == {"aggregate": 1, "final_rows": 1, "paired_differences": 1}
+    for seed, acc in enumerate((0.70, 0.74)):
+        write_final_values(exp, 0, seed, test_acc=acc)
+        write_final_values(exp, 0.4, seed, test_acc=acc + 0.02 + 0.01 * seed)
+    res = plotting.plot_experiment(exp, Console(record=True, width=220))
+    (data,) = drawn
+    assert data.analysis is res.analysis and data.name == "exp"
+    delta = res.analysis.paired.get(("mixup", 0.4), "test_acc")
+    assert delta.mean == pytest.approx(0.025)
+    table = pd.read_csv(exp / "summary.csv")
+    assert table.loc[1, "delta_test_acc_pp"] == pytest.approx(100 * delta.mean)
+    assert "test accuracy by +2.50 pp" in res.verdict
+    paired = pd.read_csv(exp / "paired.csv").set_index("metric")
+    assert paired.loc["test_acc", "mean"] == pytest.approx(2.5)
+    assert paired.loc["test_acc", "p"] == pytest.approx(delta.p)
 
 
 def test_an_unreadable_experiment_json_is_a_warning_not_an_error(tmp_path, no_drawing):
     exp = tmp_path / "exp"
     write_final_values(exp, 0, 0)
     (exp / "experiment.json").write_text("[1, 2]")
-    res = report.make_report(exp, Console(record=True, width=220))
+    res = plotting.plot_experiment(exp, Console(record=True, width=220))
     assert any("experiment.json" in w and "not a JSON object" in w for w in res.warnings)
 
 
@@ -199,3 +215,25 @@ def test_regime_line_comes_from_experiment_json():
     )
     full = {"config": {"training": {"subset": None, "label_noise": 0.0, "augment": True}}}
     assert report.config_line(full) == "Regime: all training images, crop+flip augmentation."
+
+
+@pytest.mark.usefixtures("no_drawing")
+def test_plot_no_correction_judges_raw_p_values_and_says_so(tmp_path):
+    # MixUp - baseline test accuracy +0.02, +0.03, +0.02: raw p 0.020; clean train loss and the gap are
+    # clearer still, so Holm's correction over the 5 comparisons multiplies the accuracy's p by 3: 0.059
+    exp = tmp_path / "exp"
+    for seed, (acc, ctl, loss) in enumerate(((0.80, 0.10, 0.70), (0.82, 0.12, 0.72), (0.84, 0.14, 0.68))):
+        write_final_values(exp, 0, seed, test_acc=acc, clean_train_loss=ctl, test_loss=loss, test_ece=0.08)
+        mixed = {"test_acc": acc + (0.02, 0.03, 0.02)[seed], "clean_train_loss": ctl + (0.30, 0.33, 0.33)[seed]}
+        write_final_values(exp, 0.4, seed, test_loss=loss - 0.01 * seed, test_ece=0.08 + 0.01 * (seed - 1), **mixed)
+    corrected = invoke(str(exp))
+    assert corrected.exit_code == 0, corrected.output
+    paired = pd.read_csv(exp / "paired.csv").set_index("metric")
+    assert paired.loc["test_acc", "p"] < 0.05 <= paired.loc["test_acc", "p_holm"]
+    assert paired.loc["test_acc", "claim"] == "inconclusive"
+    assert "| 0.4 | test accuracy | +2.33 pp |" in (exp / "summary.md").read_text()
+    raw = invoke(str(exp), "--no-correction")
+    assert raw.exit_code == 0, raw.output
+    assert pd.read_csv(exp / "paired.csv").set_index("metric").loc["test_acc", "claim"] == "supported"
+    md = (exp / "summary.md").read_text()
+    assert "--no-correction" in md and "claimed higher: supported)" in md.split("test accuracy by")[1]

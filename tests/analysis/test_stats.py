@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sps
 
-from mixup_bench import naming as labels
-from mixup_bench import results
+from mixup_bench import metrics, results
 from mixup_bench.analysis import (
     claim,
     run_logs,
@@ -182,7 +182,9 @@ def test_aggregate_over_seeds(tmp_path):
     assert first["mean"] == pytest.approx(0.31) and first["std"] == pytest.approx(0.0)
     gap = agg[(agg["method"] == "mixup") & (agg["metric"] == "gap") & (agg["epoch"] == 3)].iloc[0]
     assert gap["mean"] == pytest.approx(np.mean(np.array(MIX["test_loss"]) - np.array(MIX["clean_train_loss"])))
-    assert set(agg["metric"]) == set(stats.CURVE_METRICS)
+    assert set(agg["metric"]) == set(metrics.CURVES)
+    never = agg[agg["metric"] == "val_acc"]  # these hand-made runs logged no validation accuracy
+    assert len(never) and (never["n"] == 0).all() and never["mean"].isna().all()
 
 
 def test_aggregate_with_one_seed_has_no_interval(tmp_path):
@@ -243,7 +245,7 @@ def test_a_partial_run_is_paired_at_the_last_common_epoch(tmp_path):
     s = paired.arm_summary(MIXUP_04).set_index("metric").loc["test_acc"]
     assert s["short"] and s["epoch_min"] == 2 and s["epoch_max"] == 3 and s["n"] == 3
     text = claim.verdict(analyze(df))
-    assert "epoch 2" in text and "partial" in text and "epochs 2-3" in text
+    assert "epoch 2" in text and "partial" in text and "epochs 2–3" in text
 
 
 def test_unpaired_seeds_are_left_out_with_a_note(tmp_path):
@@ -255,19 +257,84 @@ def test_unpaired_seeds_are_left_out_with_a_note(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("low", "high", "direction", "expected"),
+    ("mean", "p", "p_holm", "direction", "correction", "expected"),
     [
-        (0.1, 0.2, +1, "supported"),
-        (0.1, 0.2, -1, "contradicted"),
-        (-0.2, -0.1, -1, "supported"),
-        (-0.2, -0.1, +1, "contradicted"),
-        (-0.1, 0.2, +1, "inconclusive"),
-        (0.0, 0.2, +1, "inconclusive"),
-        (math.nan, math.nan, +1, "no interval"),
+        (0.1, 0.001, 0.004, +1, True, "supported"),
+        (0.1, 0.001, 0.004, -1, True, "contradicted"),
+        (-0.1, 0.001, 0.004, -1, True, "supported"),
+        (-0.1, 0.001, 0.004, +1, True, "contradicted"),
+        (0.1, 0.02, 0.06, +1, True, "inconclusive"),  # significant alone, not after the correction
+        (0.1, 0.02, 0.06, +1, False, "supported"),  # --no-correction: the raw p decides
+        (0.1, 0.05, 0.05, +1, False, "inconclusive"),  # the level itself is not below it
+        (0.1, math.nan, math.nan, +1, True, "no interval"),
     ],
 )
-def test_judge(low, high, direction, expected):
-    assert claim.judge(stats.Interval((low + high) / 2, 0.1, 3, low, high), direction) == expected
+def test_judge(mean, p, p_holm, direction, correction, expected):
+    iv = stats.Interval(mean, 0.1, 3, mean - 0.05, mean + 0.05, p, p_holm)
+    assert claim.judge(iv, direction, correction) == expected
+
+
+def test_raw_p_judges_exactly_as_the_interval_does():
+    """Without the correction, supported/contradicted means the 95% t interval excludes 0 (the old rule)."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(2, 6))
+        iv = stats.mean_interval(rng.normal(rng.normal(0, 1), rng.uniform(0.1, 2), n))
+        excludes = iv.low > 0 or iv.high < 0
+        assert (claim.judge(iv, +1, correction=False) in ("supported", "contradicted")) == excludes
+
+
+def test_p_values_equal_scipys_paired_t_test(tmp_path):
+    df, _ = loading.load_experiment(write_pairs(tmp_path / "exp"))
+    paired = stats.paired_differences(df)
+    for metric in ("test_acc", "clean_train_loss", "test_loss", "gap"):
+        diffs = paired.pairs[paired.pairs["metric"] == metric]["diff"].to_numpy()
+        assert paired.get(MIXUP_04, metric).p == pytest.approx(sps.ttest_1samp(diffs, 0.0).pvalue, rel=1e-9)
+    assert paired.get(MIXUP_04, "test_ece").p < 1e-12  # every diff is -0.05 (up to rounding): next to no spread
+    assert math.isnan(stats.mean_interval([0.3]).p)
+    assert stats.mean_interval([0.0, 0.0]).p == 1.0
+
+
+def statsmodels_holm():
+    """statsmodels' multipletests (a test-only dependency: the dev extra); the test skips without it."""
+    return pytest.importorskip("statsmodels.stats.multitest").multipletests
+
+
+HOLM_CASES = [
+    [0.01, 0.04, 0.03, 0.005, 0.2],
+    [0.001, 0.001, 0.5, 0.049, 0.02, 0.9, 0.0],
+    [0.3],
+    [0.04, 0.04, 0.04],
+    [1e-6, 0.2, 0.011, 0.012, 0.013, 0.6, 0.0125, 0.03, 0.7, 0.0001],
+]
+
+
+@pytest.mark.parametrize("pvalues", HOLM_CASES)
+def test_holm_equals_statsmodels(pvalues):
+    multipletests = statsmodels_holm()
+    _, expected, _, _ = multipletests(pvalues, alpha=0.05, method="holm")
+    assert stats.holm(pvalues) == pytest.approx(expected, abs=1e-12)
+
+
+def test_holm_leaves_untested_comparisons_out_of_the_family():
+    multipletests = statsmodels_holm()
+    got = stats.holm([0.01, math.nan, 0.04, math.nan])
+    assert math.isnan(got[1]) and math.isnan(got[3])
+    assert got[[0, 2]] == pytest.approx(multipletests([0.01, 0.04], method="holm")[1])
+    assert stats.holm([]).size == 0
+
+
+def test_holm_runs_over_every_arm_and_every_part_of_the_claim(tmp_path):
+    """The family of one verdict: every arm × every part of the claim, checked against statsmodels."""
+    multipletests = statsmodels_holm()
+    exp = write_pairs(tmp_path / "exp")
+    mix2 = {k: [v + 0.01 * (i + 1) for i, v in enumerate(vals)] for k, vals in MIX.items()}
+    write_pairs(exp, mix=mix2, alpha=1.0)
+    paired = stats.paired_differences(loading.load_experiment(exp)[0])
+    s = paired.summary
+    assert len(s) == 2 * len(metrics.CLAIM) and paired.family_size == 10
+    assert s["p_holm"].to_numpy() == pytest.approx(multipletests(s["p"].to_numpy(), method="holm")[1])
+    assert (s["p_holm"] >= s["p"]).all()
 
 
 # --- summary table ---------------------------------------------------------------------
@@ -282,7 +349,7 @@ def test_summary_table(tmp_path):
     base, mix, one = (table.iloc[i] for i in range(3))
     assert base["test_acc_pct_mean"] == pytest.approx(82.0)
     assert base["test_acc_pct_std"] == pytest.approx(2.0)
-    assert base["best_test_acc_pct_mean"] == pytest.approx(82.0)
+    assert "best_test_acc_pct_mean" not in table.columns  # chosen on test numbers: never reported
     assert base["test_loss_mean"] == pytest.approx(0.70)
     assert base["clean_train_loss_mean"] == pytest.approx(0.12)
     assert base["gap_mean"] == pytest.approx(0.58)
@@ -298,18 +365,60 @@ def test_summary_table(tmp_path):
     assert list(table.columns) == list(summary.SUMMARY_COLUMNS)
 
 
-def test_best_test_acc_is_each_seeds_best_epoch(tmp_path):
+def val_run(exp, alpha, seed, val, test, **kw):
+    """A run whose epochs have the validation and test accuracies `val` and `test`."""
+    rows = [metrics_row(alpha, seed, e, val_acc=v, val_loss=1.0 - v, test_acc=t, test_loss=1.5 - t, **kw)
+            for e, (v, t) in enumerate(zip(val, test, strict=True), start=1)]  # fmt: skip
+    write_run(exp, alpha, seed, rows)
+
+
+def test_best_val_epoch_is_chosen_by_validation_never_by_test(tmp_path):
     exp = tmp_path / "exp"
-    write_run(
-        exp,
-        0,
-        0,
-        [metrics_row(0, 0, 1, test_acc=0.5), metrics_row(0, 0, 2, test_acc=0.9), metrics_row(0, 0, 3, test_acc=0.7)],
-    )
-    write_run(exp, 0, 1, [metrics_row(0, 1, 1, test_acc=0.6), metrics_row(0, 1, 2, test_acc=0.8)])
-    table = summary.summary_table(analyze(loading.load_experiment(exp)[0]))
-    assert table.iloc[0]["best_test_acc_pct_mean"] == pytest.approx(85.0)
-    assert table.iloc[0]["test_acc_pct_mean"] == pytest.approx(75.0)
+    # seed 0: validation peaks at epoch 2 (a tie with epoch 4: the earlier), test peaks at epoch 3
+    val_run(exp, 0, 0, val=[0.50, 0.70, 0.60, 0.70], test=[0.40, 0.60, 0.90, 0.50])
+    val_run(exp, 0, 1, val=[0.50, 0.55, 0.60, 0.65], test=[0.45, 0.50, 0.95, 0.58])
+    val_run(exp, 0.4, 0, val=[0.40, 0.60, 0.75, 0.72], test=[0.41, 0.62, 0.64, 0.99])
+    val_run(exp, 0.4, 1, val=[0.45, 0.80, 0.70, 0.71], test=[0.46, 0.65, 0.99, 0.70])
+    a = analyze(loading.load_experiment(exp)[0])
+    best = a.best_val.rows.set_index("run_id")
+    assert best["epoch"].to_dict() == {"baseline-a0-s0": 2, "baseline-a0-s1": 4, "mixup-a0.4-s0": 3, "mixup-a0.4-s1": 2}
+    table = summary.summary_table(a).set_index("arm")
+    assert table.loc["baseline", "best_val_test_acc_pct_mean"] == pytest.approx(100 * (0.60 + 0.58) / 2)
+    assert table.loc["MixUp alpha=0.4", "best_val_test_acc_pct_mean"] == pytest.approx(100 * (0.64 + 0.65) / 2)
+    assert table.loc["MixUp alpha=0.4", "best_val_val_acc_pct_mean"] == pytest.approx(100 * (0.75 + 0.80) / 2)
+    assert (table.loc["baseline", "best_val_epoch_min"], table.loc["baseline", "best_val_epoch_max"]) == (2, 4)
+    # each run at its own best epoch, paired by seed: (0.64 - 0.60, 0.65 - 0.58)
+    acc = a.best_val.paired.get(MIXUP_04, "test_acc")
+    assert acc.mean == pytest.approx(0.055) and acc.n == 2
+    pair = a.best_val.paired.pairs.query("metric == 'test_acc' and seed == 1").iloc[0]
+    assert (pair["epoch"], pair["epoch_reference"]) == (2, 4)
+    assert table.loc["MixUp alpha=0.4", "best_val_delta_test_acc_pp"] == pytest.approx(5.5)
+    # the last epoch is reported as before, next to it
+    assert table.loc["MixUp alpha=0.4", "test_acc_pct_mean"] == pytest.approx(100 * (0.99 + 0.70) / 2)
+    assert a.paired.get(MIXUP_04, "test_acc").mean == pytest.approx(((0.99 - 0.50) + (0.70 - 0.58)) / 2)
+
+
+def test_without_validation_accuracy_only_the_last_epoch_is_reported(tmp_path):
+    df, _ = loading.load_experiment(write_pairs(tmp_path / "exp"))  # runs from before the validation split
+    a = analyze(df)
+    assert a.best_val is None and [p.key for p in a.points] == [stats.LAST]
+    table = summary.summary_table(a)
+    assert table["best_val_test_acc_pct_mean"].isna().all() and (table["best_val_delta_pairs"] == 0).all()
+    text = claim.verdict(a)
+    assert "only the last epoch is reported" in text and "best epoch by validation" not in text
+
+
+def test_a_run_without_validation_accuracy_is_left_out_of_the_best_val_pairs(tmp_path):
+    exp = tmp_path / "exp"
+    for seed in (0, 1):
+        val_run(exp, 0, seed, val=[0.5, 0.6], test=[0.5, 0.6])
+        val_run(exp, 0.4, seed, val=[0.5, 0.7], test=[0.5, 0.7])
+    write_final_values(exp, 0.4, 2, epochs=2)  # an old run: no val_acc
+    write_final_values(exp, 0, 2, epochs=2)
+    a = analyze(loading.load_experiment(exp)[0])
+    assert a.best_val.paired.get(MIXUP_04, "test_acc").n == 2
+    assert a.paired.get(MIXUP_04, "test_acc").n == 3
+    assert any("seed 2" in n and "logged no validation accuracy" in n for n in a.best_val.paired.notes)
 
 
 # --- verdict ---------------------------------------------------------------------------
@@ -323,23 +432,45 @@ def test_verdict_judges_each_part_of_the_claim(tmp_path):
     mix = dict(MIX, test_acc=[0.78, 0.80, 0.81])  # diffs -0.02, -0.02, -0.03: lower accuracy
     exp = write_pairs(tmp_path / "exp", mix=mix)
     df, _ = loading.load_experiment(exp)
-    text = claim.verdict(analyze(df))
+    a = analyze(df)
+    text = claim.verdict(a)
+    p = {m: a.paired.get(MIXUP_04, m).p for m in metrics.CLAIM}
+    holm = dict(zip(metrics.CLAIM, statsmodels_holm()([p[m] for m in metrics.CLAIM], method="holm")[1], strict=True))
     h = half(math.sqrt(3e-4), 3, T_975_2)
     assert (
-        f"clean train loss by +0.320 (95% CI {fmt(0.32 - h, 3)} to {fmt(0.32 + h, 3)}; claimed higher: supported)"
-        in text
+        f"clean train loss by +0.320 (95% CI {fmt(0.32 - h, 3)} to {fmt(0.32 + h, 3)}; "
+        f"Holm p={holm['clean_train_loss']:.3f}; claimed higher: supported)" in text
     )
     d = np.array([-0.02, -0.02, -0.03])
     h = half(d.std(ddof=1), 3, T_975_2)
     lo, hi = 100 * (d.mean() - h), 100 * (d.mean() + h)
-    assert f"test accuracy by -2.33 pp (95% CI {fmt(lo, 2)} to {fmt(hi, 2)} pp; claimed higher: contradicted)" in text
+    # raw p 0.020; Holm multiplies it by 2 (the 4th smallest of 5): 0.040 < 0.05, still contradicted
+    assert holm["test_acc"] == pytest.approx(2 * p["test_acc"])
+    assert (
+        f"test accuracy by -2.33 pp (95% CI {fmt(lo, 2)} to {fmt(hi, 2)} pp; Holm p={holm['test_acc']:.3f}; "
+        "claimed higher: contradicted)" in text
+    )
     assert "test loss by -0.013 (95% CI" in text and "claimed lower: inconclusive)" in text
-    assert "test ECE by -5.00 pp (95% CI -5.00 to -5.00 pp; claimed lower: supported)" in text
-    assert "Over 3 paired seeds at epoch 15" not in text and "Over 3 paired seeds at epoch 3" in text
+    assert "test ECE by -5.00 pp (95% CI -5.00 to -5.00 pp; Holm p<0.001; claimed lower: supported)" in text
+    assert text.startswith("At the last epoch (pre-registered), over 3 paired seeds at epoch 3, MixUp alpha=0.4")
     assert "the claim of a higher training loss is supported" in text
     assert "contradicted by test accuracy" in text
     assert "inconclusive on test loss" in text
-    assert "\n" not in text  # one paragraph
+    assert "after Holm's correction over the 5 comparisons" in text
+    assert "\n" not in text.split("\n\n")[0]  # one paragraph per reporting point, then one of notes
+
+
+def test_no_correction_judges_raw_p_values(tmp_path):
+    # accuracy diffs +0.02, +0.03, +0.02: raw p 0.020 supports it; Holm over 5 comparisons, where it is the
+    # third smallest (after clean train loss and the gap; ECE diffs +0.02, -0.01, 0 are inconclusive), does not: 0.059
+    mix = dict(MIX, test_acc=[0.82, 0.85, 0.86], test_ece=[0.10, 0.08, 0.07])
+    a = analyze(loading.load_experiment(write_pairs(tmp_path / "exp", mix=mix))[0])
+    acc = a.paired.get(MIXUP_04, "test_acc")
+    assert acc.p < 0.05 <= acc.p_holm
+    corrected, raw = claim.verdict(a), claim.verdict(a, correction=False)
+    assert "claimed higher: inconclusive)" in corrected.split("test accuracy by")[1].split("test loss")[0]
+    assert f"p={acc.p:.3f}; claimed higher: supported)" in raw.split("test accuracy by")[1].split("test loss")[0]
+    assert "--no-correction" in raw and "Holm" not in raw
 
 
 def test_verdict_is_not_templated_to_agree(tmp_path):
@@ -385,11 +516,15 @@ def test_verdict_with_seeds_that_do_not_match(tmp_path):
     assert "no run whose seed matches a baseline run" in text and "seed 1" in text
 
 
-def test_format_diff_keeps_digits_near_zero():
-    assert labels.format_diff("test_acc", 0.0123) == "+1.23 pp"
-    assert labels.format_diff("test_acc", -0.0000131) == "-0.0013 pp"
-    assert labels.format_diff("test_loss", -0.00015) == "-0.00015"
-    assert labels.format_diff("test_loss", 0.0) == "+0.000"
+def test_diff_text_keeps_digits_near_zero():
+    acc, loss = metrics.METRICS["test_acc"], metrics.METRICS["test_loss"]
+    assert acc.diff_text(0.0123) == "+1.23 pp" and acc.diff_text(0.0123, unit=False) == "+1.23"
+    assert acc.diff_text(-0.0000131) == "-0.0013 pp"
+    assert loss.diff_text(-0.00015) == "-0.00015"
+    assert loss.diff_text(0.0) == "+0.000"
+    assert acc.value_text(0.74013) == "74.01" and loss.value_text(math.nan) == "n/a"
+    assert metrics.p_clause(0.0004, holm=True) == "Holm p<0.001" and metrics.p_clause(0.0123, holm=False) == "p=0.012"
+    assert metrics.epoch_span(15, 15) == "15" and metrics.epoch_span(9, 13) == "9–13"
 
 
 # --- lam and calibration files ---------------------------------------------------------

@@ -10,15 +10,14 @@ import matplotlib.colors as mcolors
 import matplotlib.image
 import pytest
 
-from mixup_bench.analysis import load as loading
 from mixup_bench.analysis.compare import compare_experiments
-from mixup_bench.analysis.facts import analyze
 from mixup_bench.figures import data as plotdata
 from mixup_bench.figures import figures as plots
 from mixup_bench.figures import methods
 from mixup_bench.figures import style as plotstyle
 from mixup_bench.figures.regime_map import figure_regime_map
 from tests.analysis.test_compare import write_record
+from tests.figures.test_figures import figure_data
 from tests.plot_fixtures import synthetic_experiment
 
 NEIGHBOURS = (("cutmix", 1.0), ("smooth", 0.1), ("manifold", 2.0))
@@ -35,13 +34,12 @@ def multi(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def data(multi) -> plotdata.PlotData:
-    return plotdata.plot_data(multi, analyze(loading.load_experiment(multi)[0]))
+    return figure_data(multi)
 
 
 @pytest.mark.slow  # end to end: trains or renders every figure
-def test_methods_png_is_written_for_an_experiment_with_neighbours(multi, tmp_path):
-    df, _ = loading.load_experiment(multi)
-    paths = plots.plot_experiment(multi, analyze(df), out_dir=tmp_path, formats=("png",))
+def test_methods_png_is_written_for_an_experiment_with_neighbours(data, tmp_path):
+    paths = plots.plot_experiment(data, tmp_path, formats=("png",))
     names = {p.name for p in paths}
     assert names == {f"{n}.png" for n in plots.FIGURES} | {"methods.png"}
     img = matplotlib.image.imread(tmp_path / "methods.png")
@@ -77,7 +75,7 @@ def test_methods_figure_has_a_column_per_arm_and_the_paired_intervals(data):
 def test_methods_figure_only_with_arms_other_than_mixup(tmp_path, data):
     assert methods.applies(data)
     exp = synthetic_experiment(tmp_path / "mix", alphas=(0.4,), seeds=(0, 1), epochs=2, with_lam=False)
-    assert not methods.applies(plotdata.plot_data(exp, analyze(loading.load_experiment(exp)[0])))
+    assert not methods.applies(figure_data(exp))
 
 
 def _legend_colors(fig) -> dict[str, str]:
