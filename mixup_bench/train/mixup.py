@@ -1,17 +1,21 @@
-"""MixUp (Zhang et al., 2018) as small pure functions, and one callable class on top.
+"""MixUp (Zhang et al., 2018) as small pure functions, and the `Mixer` protocol every method follows.
 
     lam ~ Beta(alpha, alpha)
-    x   = lam * x_i + (1 - lam) * x_j          (j = a permutation of the batch)
+    x   = lam * x_i + (1 - lam) * x_j          (j = a permutation of the batch; `mix`, the one formula)
     obj = lam * CE(f(x), y_i) + (1 - lam) * CE(f(x), y_j)
 
 Integer labels are never multiplied by lam: the mixed loss takes both label
 vectors, and `soft_targets` builds the equivalent one-hot mixture.
 alpha = 0 means lam = 1, so the baseline runs through the very same code.
+MixUp's neighbours (CutMix, label smoothing, Manifold MixUp) and the registry of every
+method's mixer are in `train.neighbours`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -61,26 +65,24 @@ def sample_permutation(batch_size: int, generator: torch.Generator) -> torch.Ten
     return torch.randperm(batch_size, generator=generator)
 
 
-def mix_batch(
-    x: torch.Tensor, y: torch.Tensor, lam: float, perm: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mix a batch with its permuted self.
+def mix(x: torch.Tensor, perm: torch.Tensor, lam: float | torch.Tensor) -> torch.Tensor:
+    """The one mixing formula, lam * x + (1 - lam) * x[perm], for images and hidden states alike.
 
     Args:
-        x: images (B, ...) of a floating dtype; any trailing shape.
-        y: integer labels (B,).
-        lam: weight of the original images.
-        perm: pairing (B,), on any device.
+        x: a batch (B, ...) of a floating dtype; any trailing shape.
+        perm: the pairing (B,), on any device: row i is mixed with row perm[i].
+        lam: the weight of x: one float for the batch, or (B,) per-sample weights (`elem` mode).
 
     Returns:
-        (x_mixed, y_a, y_b) where x_mixed = lam*x + (1-lam)*x[perm] has x's shape
-        and dtype, y_a = y and y_b = y[perm]. With lam == 1 x is returned as is.
+        A tensor of x's shape and dtype; x itself when lam == 1 (the baseline draws nothing to mix).
     """
     perm = perm.to(x.device, non_blocking=True)
+    if isinstance(lam, torch.Tensor):
+        w = lam.to(x.device, non_blocking=True).view(-1, *([1] * (x.dim() - 1)))
+        return x * w + x[perm] * (1 - w)
     if lam == 1.0:
-        return x, y, y
-    x_mixed = x.mul(lam).add_(x[perm], alpha=1.0 - lam)
-    return x_mixed, y, y[perm.to(y.device)]
+        return x
+    return x.mul(lam).add_(x[perm], alpha=1.0 - lam)
 
 
 def mixed_cross_entropy(
@@ -128,9 +130,11 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
 
 @dataclass
 class MixedBatch:
-    x: torch.Tensor  # (B, C, H, W) mixed images
+    """One batch as a mixer hands it to the step: the (mixed) input and what the loss needs."""
+
+    x: torch.Tensor  # (B, C, H, W) the input images, mixed when the method mixes at the input
     y_a: torch.Tensor  # (B,) labels of the original images
-    y_b: torch.Tensor  # (B,) labels of their partners
+    y_b: torch.Tensor  # (B,) labels of their partners (y_a when nothing is mixed)
     lam: float | torch.Tensor  # weight of y_a: one float, or (B,) on the CPU in `elem` mode
     perm: torch.Tensor | None = None  # (B,) the pairing, for mixers that mix later (Manifold MixUp)
     layer: int = 0  # where the mixing happens: 0 = the input
@@ -141,12 +145,51 @@ class MixedBatch:
         return float(self.lam.mean()) if isinstance(self.lam, torch.Tensor) else self.lam
 
 
-class MixUp:
-    """Callable that mixes a batch: `MixUp(alpha, generator)(x, y) -> MixedBatch`.
+def unmixed(x: torch.Tensor, y: torch.Tensor) -> MixedBatch:
+    """The batch as it is: lam = 1, every image its own partner (the baseline, label smoothing)."""
+    return MixedBatch(x, y, y, 1.0)
+
+
+def paired(
+    x: torch.Tensor, y: torch.Tensor, lam: float | torch.Tensor, perm: torch.Tensor, layer: int = 0
+) -> MixedBatch:
+    """A batch whose image i was paired with image perm[i]: the partners' labels follow the pairing.
+    x: the input, already mixed when `layer` is 0 (the mixer mixes at the input)."""
+    return MixedBatch(x, y, y[perm.to(y.device)], lam, perm, layer)
+
+
+class Mixer(Protocol):
+    """What every training method is to `train_step`: one arm's way of turning a batch into a loss.
+
+    `train_step` calls the three in order: `batch = mixer(x, y)` (draws from the mixer's own
+    generator only, so the data order and the weight init are the same in every arm), then
+    `mixer.logits(forward, batch)` under autocast, then `mixer.loss(logits, batch)` in fp32.
+    The lam-weighted accuracy is `mixed_correct` on the batch's labels, the same for every method.
+    """
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> MixedBatch: ...
+
+    def logits(self, forward: Callable[[torch.Tensor], torch.Tensor], batch: MixedBatch) -> torch.Tensor: ...
+
+    def loss(self, logits: torch.Tensor, batch: MixedBatch) -> torch.Tensor: ...
+
+
+class PairMixer:
+    """Shared by the methods that mix pairs (MixUp, CutMix, Manifold MixUp): the forward on the batch's
+    input and the mixed cross-entropy lam * CE(y_a) + (1 - lam) * CE(y_b). Not a Mixer by itself."""
+
+    def logits(self, forward: Callable[[torch.Tensor], torch.Tensor], batch: MixedBatch) -> torch.Tensor:
+        return forward(batch.x)
+
+    def loss(self, logits: torch.Tensor, batch: MixedBatch) -> torch.Tensor:
+        return mixed_cross_entropy(logits, batch.y_a, batch.y_b, batch.lam)
+
+
+class MixUp(PairMixer):
+    """MixUp: `MixUp(alpha, generator)(x, y) -> MixedBatch`; alpha = 0 is the baseline (lam = 1, no draw).
 
     lam_mode 'batch': one lam per batch (the paper's reference code); 'elem': one lam per
-    image (timm's `elem` mode). lam and the pairing come from `generator` alone, so they never
-    disturb the data order or weight init.
+    image (timm's `elem` mode). Draws, all from `generator`: lam (or the B lams), then the pairing.
     """
 
     def __init__(self, alpha: float, generator: torch.Generator, lam_mode: str = "batch"):
@@ -160,21 +203,10 @@ class MixUp:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> MixedBatch:
         if self.alpha == 0:  # baseline: lam = 1, draw nothing
-            return MixedBatch(x, y, y, 1.0)
+            return unmixed(x, y)
         if self.lam_mode == "elem":
-            lam = sample_lams(self.alpha, x.shape[0], self.generator)  # (B,)
-            perm = sample_permutation(x.shape[0], self.generator)
-            w = lam.to(x.device, non_blocking=True).view(-1, *([1] * (x.dim() - 1)))
-            x_mixed = x * w + x[perm.to(x.device)] * (1 - w)
-            return MixedBatch(x_mixed, y, y[perm.to(y.device)], lam, perm)
-        lam = sample_lam(self.alpha, self.generator)
+            lam: float | torch.Tensor = sample_lams(self.alpha, x.shape[0], self.generator)  # (B,)
+        else:
+            lam = sample_lam(self.alpha, self.generator)
         perm = sample_permutation(x.shape[0], self.generator)
-        x_mixed, y_a, y_b = mix_batch(x, y, lam, perm)
-        return MixedBatch(x_mixed, y_a, y_b, lam, perm)
-
-    def logits(self, forward, batch: MixedBatch) -> torch.Tensor:
-        """The model's output on the batch (mixers that mix inside the network override this)."""
-        return forward(batch.x)
-
-    def loss(self, logits: torch.Tensor, batch: MixedBatch) -> torch.Tensor:
-        return mixed_cross_entropy(logits, batch.y_a, batch.y_b, batch.lam)
+        return paired(mix(x, perm, lam), y, lam, perm)

@@ -13,7 +13,7 @@ from torch import nn
 
 from mixup_bench.train.augment import random_crop_flip
 from mixup_bench.train.data import CIFAR10_MEAN, CIFAR10_STD
-from mixup_bench.train.mixup import MixUp, mixed_correct
+from mixup_bench.train.mixup import Mixer, mixed_correct
 from mixup_bench.train.splits import Split
 
 
@@ -52,7 +52,7 @@ class StepContext:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler | None
     normalize: Normalize
-    mixup: MixUp
+    mixer: Mixer  # the arm's method: MixUp, CutMix, label smoothing, ... (train.neighbours.build_mixer)
     data_gen: torch.Generator  # augmentation draws (batch order is drawn by the caller from it too)
     augment: bool
     amp: torch.dtype | None  # autocast dtype, None = fp32
@@ -82,10 +82,10 @@ def train_step(ctx: StepContext, xb: torch.Tensor, yb: torch.Tensor) -> StepOutp
     """
     if ctx.augment:
         xb = random_crop_flip(xb, ctx.data_gen)
-    batch = ctx.mixup(ctx.normalize(xb), yb)
+    batch = ctx.mixer(ctx.normalize(xb), yb)
     with ctx.autocast(xb.device.type):
-        logits = ctx.mixup.logits(ctx.forward, batch)  # (B, C)
-    loss = ctx.mixup.loss(logits, batch)
+        logits = ctx.mixer.logits(ctx.forward, batch)  # (B, C)
+    loss = ctx.mixer.loss(logits, batch)
     ctx.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     ctx.optimizer.step()

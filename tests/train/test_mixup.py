@@ -1,4 +1,4 @@
-"""The MixUp math: shapes, labels, alpha = 0, lam statistics, loss forms, torchvision parity."""
+"""The MixUp math: the mixing formula, labels, alpha = 0, lam statistics, loss forms, torchvision parity."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from torchvision.transforms import v2
 
 from mixup_bench.train.mixup import (
     MixUp,
-    mix_batch,
+    mix,
     mixed_correct,
     mixed_cross_entropy,
+    paired,
     sample_lam,
     sample_permutation,
     soft_cross_entropy,
@@ -23,20 +24,34 @@ def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def test_mix_keeps_shape_and_dtype():
-    x = torch.randn(32, 3, 64, 64)
+def test_mixup_mixes_each_image_with_its_partner_by_lam():
+    """A MixUp that hands the batch back unmixed, or mixes with the wrong weight or partner, fails here."""
+    x = torch.randn(32, 3, 8, 8)
     y = torch.randint(0, 10, (32,))
     out = MixUp(0.4, gen())(x, y)
-    assert out.x.shape == (32, 3, 64, 64)
-    assert out.x.dtype == x.dtype
-    assert out.y_a.shape == out.y_b.shape == (32,)
+    assert isinstance(out.lam, float) and 0.0 < out.lam < 1.0
+    assert sorted(out.perm.tolist()) == list(range(32)) and not torch.equal(out.perm, torch.arange(32))
+    assert out.x.shape == x.shape and out.x.dtype == x.dtype
+    assert torch.allclose(out.x, out.lam * x + (1 - out.lam) * x[out.perm], atol=1e-6)
+    assert not torch.allclose(out.x, x)
+    assert torch.equal(out.y_a, y) and torch.equal(out.y_b, y[out.perm])
+
+
+def test_mix_is_one_formula_for_a_batch_lam_and_per_sample_lams():
+    x = torch.randn(4, 2, 3)
+    perm = torch.tensor([1, 2, 3, 0])
+    assert torch.allclose(mix(x, perm, 0.3), 0.3 * x + 0.7 * x[perm])
+    lams = torch.tensor([0.1, 0.5, 0.9, 1.0])
+    assert torch.allclose(mix(x, perm, lams), lams.view(4, 1, 1) * x + (1 - lams.view(4, 1, 1)) * x[perm])
+    assert mix(x, perm, 1.0) is x
 
 
 def test_integer_labels_stay_integers_and_are_permuted_with_the_images():
     x = torch.arange(8, dtype=torch.float32).view(8, 1, 1, 1).expand(8, 3, 2, 2).clone()
     y = torch.arange(8)
     perm = torch.tensor([3, 0, 1, 2, 7, 4, 5, 6])
-    xm, ya, yb = mix_batch(x, y, 0.25, perm)
+    batch = paired(mix(x, perm, 0.25), y, 0.25, perm)
+    xm, ya, yb = batch.x, batch.y_a, batch.y_b
     assert ya.dtype == yb.dtype == torch.int64
     assert torch.equal(ya, y) and torch.equal(yb, y[perm])
     # image i is 0.25 * i + 0.75 * perm[i]
@@ -123,7 +138,7 @@ def test_matches_torchvision_v2_mixup_for_same_lam_and_pairing():
     tv_x, tv_y = tv(x.clone(), y.clone())
 
     perm = torch.roll(torch.arange(b), 1)
-    xm, ya, yb = mix_batch(x, y, lam, perm)
+    xm, ya, yb = mix(x, perm, lam), y, y[perm]
     assert torch.allclose(xm, tv_x, atol=1e-6)
     assert torch.allclose(soft_targets(ya, yb, lam, classes), tv_y, atol=1e-6)
     logits = torch.randn(b, classes)

@@ -7,9 +7,11 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms import v2
 
+from mixup_bench.naming import BASELINE, CUTMIX, MANIFOLD, METHOD_NAMES, MIXUP, SMOOTH
 from mixup_bench.train.mixup import MixUp, mixed_correct, soft_cross_entropy, soft_targets
 from mixup_bench.train.models import MODELS, build_model
 from mixup_bench.train.neighbours import (
+    MIXERS,
     CutMix,
     LabelSmoothing,
     ManifoldMixUp,
@@ -127,11 +129,38 @@ def test_elem_mode_draws_one_lam_per_sample_and_matches_the_soft_target_loss():
     assert b.lam_value == pytest.approx(float(b.lam.mean()))
 
 
-def test_batch_mode_is_unchanged_by_the_elem_option():
+def test_batch_mode_draws_one_lam_for_the_batch_and_elem_one_per_image():
+    """The default is batch mode (the paper's): one float lam weighs every image; elem mode, from the same
+    generator state, weighs each image by its own lam."""
+    x, y = _batch(16)
+    b = MixUp(0.4, torch.Generator().manual_seed(3))(x, y)
+    assert isinstance(b.lam, float) and 0.0 < b.lam < 1.0
+    assert torch.allclose(b.x, b.lam * x + (1 - b.lam) * x[b.perm], atol=1e-6)
+    e = MixUp(0.4, torch.Generator().manual_seed(3), lam_mode="elem")(x, y)
+    assert isinstance(e.lam, torch.Tensor) and not torch.allclose(e.x, b.lam * x + (1 - b.lam) * x[e.perm])
+
+
+def test_every_method_has_its_own_mixer_registered_by_name():
+    """Registration is by name: each method gets its own mixer class, whatever the order of METHOD_NAMES;
+    label smoothing is a Mixer of its own, not a MixUp that happens not to mix."""
+    model = build_model("small-cnn")
+    g = torch.Generator().manual_seed(0)
+    built = {m: build_mixer(m, 0.0 if m == BASELINE else 0.1, g, model) for m in METHOD_NAMES}
+    assert set(MIXERS) == set(METHOD_NAMES)
+    kinds = {m: type(mixer) for m, mixer in built.items()}
+    assert kinds == {BASELINE: MixUp, MIXUP: MixUp, CUTMIX: CutMix, SMOOTH: LabelSmoothing, MANIFOLD: ManifoldMixUp}
+    assert built[BASELINE].alpha == 0.0 and built[MIXUP].alpha == 0.1 and built[SMOOTH].eps == 0.1
+    assert not isinstance(built[SMOOTH], MixUp)
+
+
+@pytest.mark.parametrize("method", [BASELINE, SMOOTH])
+def test_methods_that_do_not_mix_draw_nothing(method):
     x, y = _batch()
-    a = MixUp(0.4, torch.Generator().manual_seed(3))(x, y)
-    b = MixUp(0.4, torch.Generator().manual_seed(3), lam_mode="batch")(x, y)
-    assert isinstance(a.lam, float) and a.lam == b.lam and torch.equal(a.x, b.x)
+    g = torch.Generator().manual_seed(4)
+    before = g.get_state()
+    b = build_mixer(method, 0.0 if method == BASELINE else 0.1, g, None)(x, y)
+    assert b.x is x and b.lam == 1.0 and torch.equal(b.y_b, y)
+    assert torch.equal(g.get_state(), before)
 
 
 @pytest.mark.parametrize(
