@@ -40,8 +40,8 @@ RUNS = ("baseline-a0-s0", "mixup-a0.4-s0")
 def run_args(data_dir: Path, out: Path, *extra: str, name: str = "exp") -> list[str]:
     return [
         "run", "--data-dir", str(data_dir), "--out", str(out), "--name", name, "--seeds", "1", "--epochs", "2",
-        "--batch-size", "16", "--subset", "0", "--clean-train-size", "24", "--jobs", "1", "--device", "cpu",
-        "--precision", "fp32", *extra,
+        "--batch-size", "16", "--subset", "0", "--clean-train-size", "24", "--val-size", "0", "--jobs", "1",
+        "--device", "cpu", "--precision", "fp32", *extra,
     ]  # fmt: skip
 
 
@@ -409,3 +409,180 @@ def test_resume_and_status_hints_are_whole_lines(tmp_path, monkeypatch):
     assert f"  {rerun}" in lines  # one line, brackets kept, however long
     status = next(x for x in lines if "shows how they are getting on" in x)
     assert shlex.join(["mixup-bench", "status", str(exp.path)]) in status
+
+
+# --- 9. names and paths that are not UTF-8 (issue 18, class 1) -------------------------------------------------------
+
+
+def odd(raw: bytes) -> str:
+    """A name as Python gets it from the command line or the disk when its bytes are not UTF-8."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def test_a_name_that_is_not_utf8_is_one_line_before_any_work(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner_mod, "load_cifar10", lambda *a, **k: pytest.fail("loaded the data"))
+    result = cli.invoke(app, run_args(data_dir, tmp_path / "results", name=odd(b"bad\xffname")))
+    one_line_error(result, "--name must be UTF-8 text, got 'bad\\xffname'")
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [("a\nb", "control characters"), ("x" * 256, "at most 255 bytes"), ("..", "plain folder name"), ("a/b", "plain")],
+)
+def test_names_no_folder_can_hold_are_one_line(data_dir, tmp_path, name, says):
+    one_line_error(cli.invoke(app, run_args(data_dir, tmp_path / "results", name=name)), "--name", says)
+
+
+def test_paths_and_file_names_that_are_not_utf8_work_end_to_end(tmp_path):
+    """Bytes that are not UTF-8 in --out, --data-dir, a class folder and an image file: `run`, `status`
+    and `data` work, and every text they print or write shows the bytes as \\xNN."""
+    data = write_image_folder(tmp_path / odd(b"data\xff"), classes=("cat", odd(b"d\xfeg"), "frog"))
+    image = next((data / "train" / "cat").iterdir())
+    image.rename(image.with_name(odd(b"x\xfe.png")))
+    out = tmp_path / odd(b"res\xff")
+    result = cli.invoke(app, run_args(data, out, "--epochs", "1"))
+    assert result.exit_code == 0, result.output
+    assert f"Results: {tmp_path}/res\\xff/exp" in result.output
+    record = json.loads((out / "exp" / "experiment.json").read_text())
+    assert record["data"]["classes"] == ["cat", "d\\xfeg", "frog"]
+    assert all((out / "exp" / "runs" / r / "DONE").exists() for r in RUNS)
+    status = cli.invoke(app, ["status", str(out / "exp")], env={"COLUMNS": "200"})
+    assert status.exit_code == 0 and "2 done" in status.output, status.output
+    described = cli.invoke(app, ["data", "--data-dir", str(data)])
+    assert described.exit_code == 0 and "classes: cat, d\\xfeg, frog" in described.output, described.output
+
+
+def test_text_files_never_fail_to_encode(tmp_path):
+    """No text a run writes can fail halfway through its files: a byte that is not UTF-8 is written as \\xNN."""
+    results.atomic_write_text(tmp_path / "m.csv", "experiment\n" + odd(b"e\xff") + "\n")
+    assert (tmp_path / "m.csv").read_text() == "experiment\ne\\xff\n"
+
+
+# --- 10. a finished run with a file missing or unreadable (issue 18, class 3) -------------------------------------
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+# (file, run, whether the next `run` rebuilds it: metrics.csv and lam.csv from checkpoint.pt, config.json from
+# the run's config; calibration.json is not in the checkpoint)
+DAMAGE = [
+    ("metrics.csv", "baseline-a0-s0", True),
+    ("config.json", "baseline-a0-s0", True),
+    ("lam.csv", "mixup-a0.4-s0", True),
+    ("calibration.json", "mixup-a0.4-s0", False),
+]
+
+
+@pytest.mark.usefixtures("no_drawing")
+@pytest.mark.parametrize(("name", "run_id", "rebuilt"), DAMAGE)
+@pytest.mark.parametrize("how", ["missing", "unreadable"])
+def test_a_finished_run_with_a_file_missing_is_named_by_status_plot_and_run(
+    experiment, data_dir, name, run_id, rebuilt, how
+):
+    path = experiment / "runs" / run_id / name
+    whole = path.read_bytes()
+    if how == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(b"\xff\xfe{")  # neither UTF-8 nor JSON
+    problem = "is missing" if how == "missing" else "is not UTF-8 text"
+    status = cli.invoke(app, ["status", str(experiment)], env={"COLUMNS": "250"})
+    row = next(line for line in status.output.splitlines() if run_id in line)
+    assert status.exit_code == 0 and "damaged" in row and f"{name} {problem}" in row, status.output
+    plot = cli.invoke(app, ["plot", str(experiment)])
+    assert plot.exit_code == 0, plot.output
+    assert f"{path} {problem}" in flat(plot.output)
+    again = cli.invoke(app, run_args(data_dir, experiment.parent))
+    assert again.exit_code == 0, again.output
+    assert f"{run_id}: {path} {problem}" in flat(again.output)
+    after = cli.invoke(app, ["status", str(experiment)], env={"COLUMNS": "250"})
+    if rebuilt:
+        assert path.read_bytes() == whole, "rebuilt byte for byte"
+        assert "damaged" not in after.output and "2 done" in after.output
+    else:
+        assert "nothing can rebuild it" in flat(again.output) and "damaged" in after.output
+
+
+def test_a_missing_metrics_csv_without_a_checkpoint_is_named_as_lost(experiment, data_dir):
+    run_dir = experiment / "runs" / "baseline-a0-s0"
+    (run_dir / "metrics.csv").unlink()
+    (run_dir / "checkpoint.pt").unlink()
+    status = cli.invoke(app, ["status", str(experiment)], env={"COLUMNS": "250"})
+    assert "metrics.csv is missing (lost)" in status.output, status.output
+    again = cli.invoke(app, run_args(data_dir, experiment.parent))
+    assert again.exit_code == 0
+    assert "no readable checkpoint.pt holds its history; delete" in flat(again.output)
+
+
+def test_compare_names_a_damaged_baseline_instead_of_a_missing_one(experiment):
+    other = experiment.parent / "exp-noise"
+    shutil.copytree(experiment, other)
+    record = json.loads((other / "experiment.json").read_text())
+    record["config"]["training"]["label_noise"] = 0.2
+    (other / "experiment.json").write_text(json.dumps(record))
+    (other / "runs" / "baseline-a0-s0" / "metrics.csv").unlink()
+    result = cli.invoke(app, ["compare", str(experiment), str(other), "--out", str(experiment.parent / "cmp")])
+    line = one_line_error(result, "no baseline run", "it is finished (DONE), but")
+    assert "metrics.csv is missing; the same `mixup-bench run` command rebuilds it from checkpoint.pt" in line
+
+
+# --- 11. output paths a probe must try (issue 18, class 8) --------------------------------------------------------
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_bench_out_in_proc_fails_before_the_benchmark(monkeypatch):
+    """/proc looks writable to root (os.access says yes), yet no file can be made there: the probe tries."""
+    monkeypatch.setattr("mixup_bench.bench.bench._run", lambda *a, **k: pytest.fail("benchmarked"))
+    result = cli.invoke(app, ["bench", "--device", "cpu", "--out", "/proc/x.json"])
+    one_line_error(result, "cannot write /proc/x.json")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_run_and_compare_out_in_proc_fail_before_reading(data_dir, monkeypatch):
+    monkeypatch.setattr(runner_mod, "load_cifar10", lambda *a, **k: pytest.fail("loaded the data"))
+    one_line_error(cli.invoke(app, run_args(data_dir, Path("/proc/results"))), "cannot write /proc/results/exp")
+
+
+def test_bench_out_that_is_a_device_is_refused(monkeypatch):
+    """The atomic rename would replace /dev/null itself (as root): a file that is no regular file is refused."""
+    monkeypatch.setattr("mixup_bench.bench.bench._run", lambda *a, **k: pytest.fail("benchmarked"))
+    result = cli.invoke(app, ["bench", "--device", "cpu", "--out", os.devnull])
+    one_line_error(result, f"cannot write {os.devnull}: it is not a regular file")
+
+
+def test_the_probe_leaves_nothing_behind(tmp_path):
+    results.check_output_dir(tmp_path / "a" / "b")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- 12. one value, one spelling (issue 18, class 4) ---------------------------------------------------------------
+
+
+def test_negative_zero_is_stored_and_named_as_zero(data_dir, tmp_path):
+    out = tmp_path / "results"
+    args = run_args(data_dir, out, "--epochs", "1", "--label-noise", "-0.0", "--weight-decay", "-0", "-q")
+    result = cli.invoke(app, [*args, "--alpha", "-0.0", "--alpha", "0.4"])
+    assert result.exit_code == 0, result.output
+    text = (out / "exp" / "experiment.json").read_text()
+    assert "-0.0" not in text  # json writes a negative zero as -0.0
+    record = json.loads(text)
+    assert str(record["config"]["training"]["label_noise"]) == "0.0"
+    assert record["config"]["alphas"] == [0.0, 0.4]
+    assert sorted(p.name for p in (out / "exp" / "runs").iterdir()) == list(RUNS)  # -0.0 is the baseline
+    for run in RUNS:
+        config = json.loads((out / "exp" / "runs" / run / "config.json").read_text())
+        assert str(config["training"]["label_noise"]) == "0.0" and str(config["training"]["weight_decay"]) == "0.0"
+
+
+def test_compare_reads_an_old_negative_zero_as_zero(experiment):
+    """A record written before the normalisation holds -0.0: compare sees one value, not '0%' and '-0%'."""
+    other = experiment.parent / "exp-old"
+    shutil.copytree(experiment, other)
+    record = json.loads((other / "experiment.json").read_text())
+    record["config"]["training"]["label_noise"] = -0.0
+    (other / "experiment.json").write_text(json.dumps(record))
+    result = cli.invoke(app, ["compare", str(experiment), str(other)])
+    one_line_error(result, "differ in no training setting")

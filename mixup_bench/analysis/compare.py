@@ -135,7 +135,8 @@ def compare_experiments(
         warnings += [f"{d.name}: {w}" for w in load_warnings]
         paired = stats.paired_differences(df)  # every part of the claim: the same Holm family as `plot`
         if paired.summary.empty:
-            raise UserError(f"{d} has no paired seeds: {_why_unpaired(paired)}; compare needs them.")
+            skipped = next((f" ({w})" for w in load_warnings if w.startswith("Skipped run")), "")  # e.g. damaged
+            raise UserError(f"{d} has no paired seeds: {_why_unpaired(paired)}{skipped}; compare needs them.")
         warnings += [f"{d.name}: {n}" for n in paired.notes]
         partial = sorted(df.loc[~df["done"], "run_id"].unique())
         if partial:

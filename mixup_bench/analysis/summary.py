@@ -34,6 +34,7 @@ SUMMARY_COLUMNS = (
     "alpha",
     "seeds",
     "runs_done",
+    "runs_running",  # unfinished runs that a process trains right now; the other unfinished runs were stopped
     "partial",
     "final_epoch_min",
     "final_epoch_max",
@@ -85,6 +86,7 @@ def summary_table(analysis: Analysis) -> pd.DataFrame:
             "alpha": alpha,
             "seeds": len(f),
             "runs_done": int(f["done"].sum()),
+            "runs_running": int(f["running"].sum()) if "running" in f else 0,
             "partial": bool((~f["done"]).any()),
             "final_epoch_min": int(f["epoch"].min()),
             "final_epoch_max": int(f["epoch"].max()),
@@ -113,10 +115,11 @@ def _mean_std(rows: pd.DataFrame, names, prefix: str = "") -> dict[str, float]:
 def _delta(point: Point, arm: tuple[str, float], prefix: str) -> dict[str, float]:
     """`<prefix>delta_test_acc_pp` with its 95% interval and pair count at `point` (NaN for the baseline)."""
     d = point.paired.get(arm, "test_acc") if arm[0] != "baseline" else None
+    m = METRICS["test_acc"]
     return {
-        f"{prefix}delta_test_acc_pp": 100 * d.mean if d else math.nan,
-        f"{prefix}delta_test_acc_pp_ci_low": 100 * d.low if d else math.nan,
-        f"{prefix}delta_test_acc_pp_ci_high": 100 * d.high if d else math.nan,
+        f"{prefix}{m.delta_column}": m.scale * d.mean if d else math.nan,
+        f"{prefix}{m.delta_column}_ci_low": m.scale * d.low if d else math.nan,
+        f"{prefix}{m.delta_column}_ci_high": m.scale * d.high if d else math.nan,
         f"{prefix}delta_pairs": d.n if d else 0,
     }
 

@@ -56,7 +56,14 @@ def _measure(name: str, prefix: str = "") -> tuple[str, Callable]:
 
 
 def _status(r, n: int) -> str:
-    return f"partial: {n - int(r['runs_done'])} of {n} running" if r["partial"] else "done"
+    """'done', or how many runs are unfinished and whether a process trains them now: 'partial: 1 of 3
+    running', 'partial: 1 of 3 stopped' (`run` resumes it), 'partial: 2 of 3 (1 running, 1 stopped)'."""
+    if not r["partial"]:
+        return "done"
+    unfinished, running = n - int(r["runs_done"]), int(r.get("runs_running", 0))
+    if running in (0, unfinished):
+        return f"partial: {unfinished} of {n} {'running' if running else 'stopped'}"
+    return f"partial: {unfinished} of {n} ({running} running, {unfinished - running} stopped)"
 
 
 _LAST_MEASURES = ("test_acc", "test_loss", "clean_train_loss", "gap", "test_ece")

@@ -480,8 +480,9 @@ def test_verdict_is_not_templated_to_agree(tmp_path):
     mix = {"test_acc": [0.70, 0.71, 0.75], "clean_train_loss": [0.2, 0.25, 0.3], "test_loss": [0.9, 0.95, 0.92]}
     mix["test_ece"] = [0.10, 0.12, 0.11]
     text = claim.verdict(analyze(loading.load_experiment(write_pairs(tmp_path / "exp", base=base, mix=mix))[0]))
-    assert "supported" not in text
-    assert text.count("contradicted") >= 5
+    judged, closing = text.rsplit("\n\n", 1)  # the last epoch's paragraph; how the words are reached
+    assert "supported" not in judged and closing.startswith("Intervals are 95% t intervals")
+    assert judged.count("contradicted") >= 5
     assert "the claim of a higher training loss is contradicted" in text
 
 
@@ -537,7 +538,7 @@ def test_load_lam_and_calibration(tmp_path):
     cal_b = calibration_dict([0] * 13 + [20, 40], zeros[:13] + [17.8, 38.0], zeros[:13] + [15, 36])
     write_run(exp, 0, 0, [metrics_row(0, 0, 1)], calibration=cal_a)
     write_run(exp, 0, 1, [metrics_row(0, 1, 1)], calibration=cal_b)
-    write_run(exp, 0.4, 0, [metrics_row(0.4, 0, 1)], lam=[0.1, 0.5, 0.9])
+    write_run(exp, 0.4, 0, [metrics_row(0.4, 0, 1)], lam=[0.1, 0.5, 0.9], calibration=None)
     bad = write_run(exp, 0.4, 1, [metrics_row(0.4, 1, 1)])
     (bad / "lam.csv").write_text("epoch,step,lam\n1,0,1.5\n")
     (bad / "calibration.json").write_text("{not json")
