@@ -15,10 +15,10 @@ $(BIN)/mixup-bench: pyproject.toml
 
 install: $(BIN)/mixup-bench  ## virtual environment with the project and its dev tools
 
-run: install  ## the default preset: baseline + MixUp(0.4), 3 paired seeds on a 10,000-image subset
-	$(BIN)/mixup-bench run --alpha 0.4 --data-dir $(DATA)
+run: install  ## the default preset: baseline + MixUp, 3 paired seeds (mixup-bench presets shows it)
+	$(BIN)/mixup-bench run --data-dir $(DATA)
 
-run-label-noise: install  ## the label-noise preset: 40% wrong labels, baseline + MixUp(1), 3 paired seeds
+run-label-noise: install  ## the label-noise preset: 40% wrong labels, baseline + MixUp, 3 paired seeds
 	$(BIN)/mixup-bench run --preset label-noise --data-dir $(DATA)
 
 plot: install  ## figures + summary of the latest experiment

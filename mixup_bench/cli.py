@@ -169,7 +169,7 @@ def run(
     lr: Annotated[float | None, _opt("Peak learning rate (linear warmup, linear decay to 0).", key="lr")] = None,
     weight_decay: Annotated[float | None, _opt("Weight decay (L2).", key="weight_decay")] = None,
     model: Annotated[
-        str | None, _opt("small-cnn (0.29M params) or preact-resnet18 (11M).", key="model")
+        str | None, _opt("fast-cnn (0.07M params), small-cnn (0.29M) or preact-resnet18 (11M).", key="model")
     ] = None,
     augment: Annotated[
         bool | None,
@@ -222,8 +222,9 @@ def run(
 ) -> None:  # fmt: skip
     """Train the baseline and one MixUp arm per --alpha, for every seed, writing per-epoch CSVs.
 
-    Without flags this is the `default` preset: 3 paired seeds on a 10,000-image subset, about 11 minutes on a
-    2-core CPU, ending in a verdict with intervals (`mixup-bench plot`).
+    Without flags this is the `default` preset (`mixup-bench presets` shows it): 3 paired seeds, ending in a
+    verdict with intervals (`mixup-bench plot`). Before it trains, it times a few steps on this machine and
+    prints how long the whole experiment will take.
 
     Re-running the same command skips finished runs and resumes unfinished ones.
     """
@@ -403,7 +404,7 @@ def data(
 
 @app.command()
 def bench(
-    model: Annotated[str, typer.Option(help="small-cnn or preact-resnet18.")] = "small-cnn",
+    model: Annotated[str, typer.Option(help="fast-cnn, small-cnn or preact-resnet18.")] = "small-cnn",
     batch_size: Annotated[int, typer.Option(help="Images per step, both pipelines.")] = 256,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")] = "auto",
     precision: Annotated[
