@@ -131,6 +131,27 @@ def make_bad(tmp_path: Path, setup: str) -> Path:
 
 
 @pytest.mark.usefixtures("no_drawing")
+def test_summary_says_running_or_stopped(tmp_path):
+    """An unfinished run is 'running' only while a process holds its lock; otherwise it was stopped."""
+    from mixup_bench.sweep.locks import RunLock
+
+    exp = tmp_path / "exp"
+    for seed in (0, 1, 2):
+        write_final_values(exp, 0, seed, done=seed != 2)
+        write_final_values(exp, 0.4, seed, done=seed == 0)
+    lock = RunLock(exp / "runs" / "mixup-a0.4-s1")
+    assert lock.acquire()  # as a `run` training it would
+    try:
+        plotting.plot_experiment(exp, Console(record=True, width=220))
+    finally:
+        lock.release()
+    md = (exp / "summary.md").read_text()
+    assert "partial: 1 of 3 stopped" in md  # the baseline's seed 2: nobody trains it
+    assert "partial: 2 of 3 (1 running, 1 stopped)" in md
+    assert list(pd.read_csv(exp / "summary.csv")["runs_running"]) == [0, 1]
+
+
+@pytest.mark.usefixtures("no_drawing")
 def test_plot_experiment_returns_what_it_did(tmp_path):
     exp = tmp_path / "exp"
     for seed, acc in enumerate([0.80, 0.82, 0.84]):
