@@ -12,6 +12,7 @@ import torch
 from mixup_bench import results
 from mixup_bench.config import RunConfig
 from mixup_bench.errors import UserError
+from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.locks import HOLD_GRACE_S, RunLock, holder
 from mixup_bench.train.checkpoint import load_checkpoint
 from mixup_bench.train.data import Cifar10
@@ -28,23 +29,23 @@ def execute_run(
     exp_path: Path,
     emit: Callable[[dict], None],
     should_stop: Callable[[], bool],
-) -> str:
-    """Train one run under its lock. Returns 'done', 'held' or 'stopped'."""
+) -> RunOutcome:
+    """Train one run under its lock. Returns DONE, HELD (another process trains it) or STOPPED."""
     rdir = run_dir(exp_path, cfg)
     if results.is_done(rdir):
-        return "done"
+        return RunOutcome.DONE
     with RunLock(rdir) as lock:
         if not lock.acquire(wait=HOLD_GRACE_S):
             emit({"type": "message", "text": f"{cfg.run_id}: being trained by {holder(rdir)}; skipped here."})
-            return "held"
+            return RunOutcome.HELD
         if results.is_done(rdir):  # finished by another process while we waited
-            return "done"
+            return RunOutcome.DONE
         results.atomic_write_json(rdir / results.CONFIG_FILE, cfg.to_dict())
         try:
             train_run(cfg, data, rdir, emit, should_stop)
         except StopRequested:
-            return "stopped"
-    return "done"
+            return RunOutcome.STOPPED
+    return RunOutcome.DONE
 
 
 def repair_finished_run(rdir: Path, cfg: RunConfig) -> str | None:
@@ -113,9 +114,11 @@ class GracefulStop:
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
-            os.write(2, b"\nQuitting now; re-run the same command to resume.\n")  # os.write: safe in a handler
             try:
+                os.write(2, b"\nQuitting now; re-run the same command to resume.\n")  # os.write: safe in a handler
                 self.on_force()
+            except OSError:  # a closed or broken stderr: quit all the same
+                pass
             finally:
                 os._exit(130)
         self.requested = True
