@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -90,6 +91,12 @@ def parse_arm(text: str) -> tuple[str, float] | None:
     except ValueError:
         return None
     return (m.group(1), value) if math.isfinite(value) else None
+
+
+def mixup_only(methods: Iterable[str]) -> bool:
+    """True when no arm but the baseline and MixUp is among `methods`: such experiments and comparisons keep
+    the MixUp-only wording (alphas on the axes, "MixUp - baseline")."""
+    return set(methods) <= {BASELINE, MIXUP}
 
 
 def arm_label(method: str, alpha: float, greek: bool = False) -> str:

@@ -61,3 +61,9 @@ def test_arm_ids_round_trip(text, arm):
     assert naming.parse_arm(text) == arm
     if arm is not None and text != "baseline":
         assert naming.arm_id(*arm) == text
+
+
+def test_mixup_only_counts_the_baseline_in_and_every_neighbour_out():
+    """One rule for the report (arms of an experiment) and compare (compared arms, the baseline left out)."""
+    assert naming.mixup_only(["baseline", "mixup"]) and naming.mixup_only(["mixup"]) and naming.mixup_only([])
+    assert not naming.mixup_only(["baseline", "mixup", "smooth"]) and not naming.mixup_only(["cutmix"])

@@ -34,7 +34,7 @@ from mixup_bench.analysis.load import experiment_arms, load_experiment
 from mixup_bench.config import CIFAR10_TRAIN_IMAGES, TRAINING_KEYS, TrainingConfig, canonical
 from mixup_bench.errors import UserError
 from mixup_bench.metrics import CLAIM, METRICS, Metric
-from mixup_bench.naming import arm_label
+from mixup_bench.naming import arm_label, mixup_only
 
 # The differences the regime map shows: every part of the claim about generalisation.
 COMPARED = tuple(m for m in CLAIM if m != "clean_train_loss")
@@ -100,7 +100,7 @@ class CompareResult:
     @property
     def mixup_only(self) -> bool:
         """True when every compared arm is a MixUp arm: the outputs then keep their MixUp wording."""
-        return set(self.table["method"]) <= {"mixup"} if "method" in self.table else True
+        return mixup_only(self.table["method"]) if "method" in self.table else True
 
     @property
     def numeric_axis(self) -> bool:

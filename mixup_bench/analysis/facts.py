@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from mixup_bench.analysis import stats
-from mixup_bench.naming import arms
+from mixup_bench.naming import arms, mixup_only
 
 POINT_TITLES = {
     stats.LAST: "last epoch (pre-registered)",
@@ -92,7 +92,7 @@ class Analysis:
     @property
     def mixup_only(self) -> bool:
         """True when every arm is the baseline or MixUp: such experiments keep the MixUp-only wording."""
-        return all(m in ("baseline", "mixup") for m, _ in self.arms)
+        return mixup_only(m for m, _ in self.arms)
 
     @property
     def partial_runs(self) -> list[str]:
