@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -203,8 +202,3 @@ class NaivePipeline:
         """Stop the worker processes."""
         self._it = None
         self.loader = None  # type: ignore[assignment]
-
-
-def fp32_reference_loss(model: nn.Module, x: torch.Tensor, y_a: torch.Tensor, y_b: torch.Tensor, lam: float):
-    """The mixed loss of an fp32 NCHW forward: what the fast path is checked against in the tests."""
-    return mixup_criterion(F.cross_entropy, model(x.contiguous()), y_a, y_b, lam)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch.utils.data import RandomSampler
 from typer.testing import CliRunner
 
 from mixup_bench.bench import naive
 from mixup_bench.bench.bench import BenchConfig, epoch_estimate, model_flops
 from mixup_bench.bench.naive import NaivePipeline, default_workers, mixup_data, naive_dataset, physical_cores
 from mixup_bench.cli import app
+from mixup_bench.train.data import CIFAR10_MEAN, CIFAR10_STD
 
 runner = CliRunner()
 TINY = ["--steps", "2", "--warmup", "1", "--batch-size", "16", "--device", "cpu"]
@@ -166,13 +170,41 @@ def test_default_workers_and_cores():
     assert BenchConfig().workers is None
 
 
-def test_naive_pipeline_is_the_textbook_recipe():
-    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
-    ds = naive_dataset(x, torch.arange(8) % 10, None, None)
-    img, label = ds[3]
-    assert img.shape == (3, 32, 32) and img.dtype == torch.float32 and label == 3
-    pipe = NaivePipeline(ds, "small-cnn", 10, 4, 0, 0.4, torch.device("cpu"))
-    assert pipe.step() > 0 and pipe.step() > 0  # two batches, then a new epoch
-    assert pipe.step() > 0
-    xm, ya, yb, lam = mixup_data(torch.ones(4, 3, 2, 2), torch.arange(4), 0.4)
-    assert 0 <= lam <= 1 and torch.allclose(xm, torch.ones(4, 3, 2, 2)) and sorted(yb.tolist()) == [0, 1, 2, 3]
+def test_naive_dataset_is_per_sample_pil_crop_with_zero_padding_flip_and_normalise():
+    ds = naive_dataset(torch.full((8, 3, 32, 32), 200, dtype=torch.uint8), torch.arange(8) % 10, None, None)
+    mean, std = torch.tensor(CIFAR10_MEAN).view(3, 1, 1), torch.tensor(CIFAR10_STD).view(3, 1, 1)
+    for i in range(8):  # a constant image: every pixel is the image's value or the crop's zero padding, normalised
+        img, label = ds[i]
+        assert img.shape == (3, 32, 32) and img.dtype == torch.float32 and label == i
+        kept, padded = img.isclose((200 / 255 - mean) / std, atol=1e-5), img.isclose(-mean / std, atol=1e-5)
+        assert (kept | padded).all() and kept.any()
+
+
+def test_naive_pipeline_is_the_textbook_recipe(monkeypatch):
+    """A shuffling DataLoader that drops the last partial batch, an fp32 NCHW model, and one SGD step on
+    lam * CE(y_a) + (1 - lam) * CE(y_b) with lam ~ Beta(alpha, alpha) from numpy, as mixup-cifar10 does."""
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    pipe = NaivePipeline(naive_dataset(x, torch.arange(8), None, None), "small-cnn", 10, 4, 0, 0.4, torch.device("cpu"))
+    assert pipe.loader.drop_last and isinstance(pipe.loader.sampler, RandomSampler)
+    assert all(p.dtype == torch.float32 and p.is_contiguous() for p in pipe.model.parameters())
+    mixed = []
+    monkeypatch.setattr(naive, "mixup_data", lambda *args: mixed.append(mixup_data(*args)) or mixed[-1])
+    before = copy.deepcopy(pipe.model)
+    loss = pipe.step()
+    xm, ya, yb, lam = mixed[0]
+    with torch.no_grad():
+        out = before(xm)
+    expected = lam * F.cross_entropy(out, ya) + (1 - lam) * F.cross_entropy(out, yb)
+    assert 0 < lam < 1 and loss == pytest.approx(float(expected), rel=1e-5)
+    assert any(not torch.equal(p, q) for p, q in zip(before.parameters(), pipe.model.parameters(), strict=True))
+    second = pipe.step()
+    assert sorted(ya.tolist() + mixed[1][1].tolist()) == list(range(8))  # an epoch: every image once
+    third = pipe.step()  # then a new epoch
+    assert len(mixed) == 3 and pipe.train_loss == pytest.approx(loss + second + third)
+
+
+def test_textbook_mixup_mixes_each_image_with_its_partner():
+    x, y = torch.randn(6, 3, 2, 2), torch.arange(6)
+    xm, ya, yb, lam = mixup_data(x, y, 0.4)
+    assert 0 <= lam <= 1 and torch.equal(ya, y) and sorted(yb.tolist()) == list(range(6))
+    assert torch.allclose(xm, lam * x + (1 - lam) * x[yb])
