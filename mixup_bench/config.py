@@ -25,7 +25,7 @@ CIFAR10_TRAIN_IMAGES, CIFAR10_TEST_IMAGES = 50_000, 10_000  # the full data set;
 LAM_MODES = ("batch", "elem")
 
 # Hyperparameters that change the numbers of a run. An existing experiment folder
-# refuses a command that changes any of them (see results.check_compatible).
+# refuses a command that changes any of them (see sweep.record.check_compatible).
 TRAINING_KEYS = (
     "epochs",
     "batch_size",
@@ -43,6 +43,20 @@ TRAINING_KEYS = (
     "lam_mode",
 )
 
+
+def training_changes(old: Mapping, new: TrainingConfig) -> list[str]:
+    """'key=old (now new)' for each of TRAINING_KEYS on which `old`, a training config read back from
+    experiment.json or a checkpoint, differs from `new`. The one check behind both refusals: an experiment
+    folder that a changed command would write into, and a checkpoint that a changed run would resume.
+    A key that `old` lacks (written before the key existed) counts as changed: nothing says it ran with
+    the value asked for now."""
+    now = dataclasses.asdict(new)
+    return [
+        f"{key}={old[key]!r} (now {now[key]!r})" if key in old else f"{key} not recorded (now {now[key]!r})"
+        for key in TRAINING_KEYS
+        if key not in old or old[key] != now[key]
+    ]
+
 # Largest values accepted for integer options: far above any sensible run, and below what
 # torch (int64 sizes, 64-bit seeds) and the file system accept.
 MAX_EPOCHS = 100_000
@@ -50,6 +64,7 @@ MAX_BATCH = 1 << 20
 MAX_IMAGES = 1 << 31
 MAX_SEED = (1 << 63) - 1
 MAX_JOBS = 1024
+MIN_GPU_SHARE = 1e-4  # the finest GPU share Ray accepts for a task
 MAX_SEEDS = 10_000  # seeds of one experiment (--seeds N); each is a whole run per arm
 
 
@@ -269,6 +284,8 @@ class ExperimentConfig:
         check_int("--jobs", self.jobs, 1, MAX_JOBS)
         check_choice("--backend", self.backend, BACKENDS)
         check_float("--gpus-per-run", self.gpus_per_run, 0.0, 1024.0)
+        if 0 < self.gpus_per_run < MIN_GPU_SHARE:  # Ray refuses a finer share with a traceback at submission
+            raise UserError(f"--gpus-per-run must be 0 or at least {MIN_GPU_SHARE:g}, got {self.gpus_per_run!r}.")
 
 
 # The field of ExperimentConfig (and key of experiment.json's config) that lists each method's arms,

@@ -16,6 +16,7 @@ from mixup_bench.config import (
     TrainingConfig,
     arms_of,
     default_data_dir,
+    training_changes,
 )
 from mixup_bench.errors import UserError
 from mixup_bench.naming import run_id_for
@@ -65,6 +66,17 @@ def test_arms_of_a_hand_edited_record_leaves_out_what_is_not_an_arm():
 def test_run_config_to_dict_carries_method_and_run_id():
     d = RunConfig("exp", 0.4, 2, TrainingConfig(epochs=3)).to_dict()
     assert d["method"] == "mixup" and d["run_id"] == "mixup-a0.4-s2" and d["training"]["epochs"] == 3
+
+
+def test_training_changes_name_each_changed_key_and_a_key_not_recorded():
+    """The one check behind refusing a changed command in an experiment folder and a changed resume."""
+    old = dataclasses.asdict(TrainingConfig(epochs=3))
+    assert training_changes(old, TrainingConfig(epochs=3)) == []
+    assert training_changes(old, TrainingConfig(epochs=4, lr=0.2)) == ["epochs=3 (now 4)", "lr=0.1 (now 0.2)"]
+    del old["lam_mode"]  # a record written before --lam-mode existed
+    assert training_changes(old, TrainingConfig(epochs=3)) == ["lam_mode not recorded (now 'batch')"]
+    old.update(lam_mode="batch", eval_batch_size=1, compile=True)  # not TRAINING_KEYS: they change no number
+    assert training_changes(old, TrainingConfig(epochs=3)) == []
 
 
 def test_training_keys_are_training_fields():

@@ -2,7 +2,9 @@
 plain lines when stdout is not a TTY, nothing but the end with --quiet.
 
 Reporters consume the event dicts that `train.train_run` emits (start, step,
-epoch, done) plus the runner's own (skip, held, stopped, failed).
+epoch, done, message) plus the runner's own (skipped, estimate) and `execute_run`'s
+(message: a run left to the process that holds its lock). Lines that no event carries
+(a failed run, a stop) come through `say`.
 """
 
 from __future__ import annotations

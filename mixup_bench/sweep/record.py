@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from mixup_bench import results
-from mixup_bench.config import ARM_FIELDS, TRAINING_KEYS, ExperimentConfig, canonical
+from mixup_bench.config import ARM_FIELDS, ExperimentConfig, canonical, training_changes
 from mixup_bench.errors import UserError
 from mixup_bench.sweep.locks import experiment_lock
 from mixup_bench.train.data import Cifar10
@@ -68,13 +68,12 @@ def check_compatible(exp: ExperimentConfig) -> dict | None:
             f"{exp.path / results.EXPERIMENT_FILE} holds no config.training object; "
             "restore it, or delete it to start the record anew."
         )
-    new_training = dataclasses.asdict(exp.training)
-    for key in TRAINING_KEYS:
-        if key in old_training and old_training[key] != new_training[key]:
-            raise UserError(
-                f"{exp.path} was run with {key}={old_training[key]!r}, this command asks for {new_training[key]!r}; "
-                "use another --name, or delete that folder to start over."
-            )
+    changes = training_changes(old_training, exp.training)
+    if changes:
+        raise UserError(
+            f"{exp.path} was run with other settings ({'; '.join(changes)}); "
+            "use another --name, or delete that folder to start over."
+        )
     return old
 
 

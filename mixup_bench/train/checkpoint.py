@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from mixup_bench import results
-from mixup_bench.config import TRAINING_KEYS, RunConfig
+from mixup_bench.config import RunConfig, training_changes
 from mixup_bench.errors import UserError
 
 CHECKPOINT_VERSION = 1
@@ -75,11 +75,9 @@ def load_checkpoint(run_dir: Path, cfg: RunConfig) -> dict | None:
         return None  # unreadable: the run starts over, which loses nothing that was counted
     if state.get("version") != CHECKPOINT_VERSION:
         return None
-    old = state["config"]["training"]
-    new = cfg.to_dict()["training"]
-    changed = [k for k in TRAINING_KEYS if old.get(k) != new.get(k)]
-    if changed:
+    changes = training_changes(state["config"]["training"], cfg.training)
+    if changes:
         raise UserError(
-            f"{run_dir} was started with other settings ({', '.join(changed)}); use a new --name or delete that folder."
+            f"{run_dir} was started with other settings ({'; '.join(changes)}); use a new --name or delete that folder."
         )
     return state
