@@ -151,6 +151,10 @@ class TrainingConfig:
     compile: bool = False  # torch.compile the model
     label_noise: float = 0.0  # share of training labels replaced by a wrong one, per seed (symmetric noise)
     lam_mode: str = "batch"  # MixUp: one lam per batch, or per image ("elem", as timm)
+    shift: bool = True  # corrupted and adversarial test images at the last epoch (train/shift.py)
+    shift_every: int | None = None  # ... and every K epochs as well; None = the last epoch only
+    shift_images: int = 1_000  # test images per corruption type and severity (the attacks use a fixed 2,000)
+    cifar10c_dir: str | None = None  # CIFAR-10-C's .npy files, instead of the built-in corruptions
 
     def __post_init__(self) -> None:
         _canonical_fields(self)  # -0.0 -> 0.0 in every float field, whoever built the object
@@ -173,6 +177,9 @@ class TrainingConfig:
         check_int("eval batch size", self.eval_batch_size, 1, MAX_BATCH)
         check_float("--label-noise", self.label_noise, 0.0, 0.95)
         check_choice("--lam-mode", self.lam_mode, LAM_MODES)
+        if self.shift_every is not None:
+            check_int("--shift-every", self.shift_every, 1, MAX_EPOCHS, " (leave it out for the last epoch only)")
+        check_int("--shift-images", self.shift_images, 1, MAX_IMAGES)
 
     def check_data(self, n_train: int) -> None:
         """The checks that need the data set's size: the validation split must leave training images,
@@ -432,6 +439,7 @@ class BenchConfig:
             clean_train_size=BENCH_CLEAN_TRAIN_SIZE,
             precision=self.precision,
             compile=self.compile,
+            shift=False,  # `--epoch` times an epoch of training and its per-epoch evaluation
         )
 
     @property
