@@ -53,6 +53,11 @@ class Metric:
         return "pp" if self.fraction else "nats"
 
     @property
+    def axis_label(self) -> str:
+        """The label of an axis of its values: 'test accuracy (%)', 'test loss (nats)'."""
+        return f"{self.label} ({self.unit})"
+
+    @property
     def title(self) -> str:
         """The short name opening a title: 'Test accuracy', 'ECE', 'Gap'."""
         return self.short[:1].upper() + self.short[1:]

@@ -196,14 +196,14 @@ def judging_sentence(paired: list[Paired], correction: bool) -> str:
     if not correction:
         total = sum(p.family_size for p in paired)
         return text + (
-            f"Each part is judged by its paired t test at p < {LEVEL:g} on its own "
+            f"A part is supported or contradicted when its paired t test gives p < {LEVEL:g} on its own "
             f"(--no-correction: the {total} comparisons are not corrected for being several)."
         )
     sizes = sorted({p.family_size for p in paired})
     family = f"the {sizes[0]}" if len(sizes) == 1 else f"each reporting point's ({' and '.join(map(str, sizes))})"
     per = " of each reporting point" if len(paired) > 1 and len(sizes) == 1 else ""
     return text + (
-        f"Each part is judged by its paired t test at p < {LEVEL:g} after Holm's "
+        f"A part is supported or contradicted when its paired t test gives p < {LEVEL:g} after Holm's "
         f"correction over {family} comparisons{per} (every arm × every part of the claim); the raw p-values "
         "are in summary.md."
     )

@@ -19,7 +19,7 @@ METRIC = "noise_memorised"
 
 # summary.csv columns, appended only when the experiment holds memorisation values.
 SUMMARY_COLUMNS = ("noise_memorised_pct_mean", "noise_memorised_pct_std")
-DISPLAY_HEADER = f"{METRICS[METRIC].label} ({METRICS[METRIC].unit})"
+DISPLAY_HEADER = METRICS[METRIC].axis_label
 
 
 def has_memorisation(df: pd.DataFrame) -> bool:
@@ -40,7 +40,7 @@ def add_summary_columns(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame
         return table
     means, stds = [], []
     for method, alpha in zip(table["method"], table["alpha"], strict=True):
-        v = 100 * analysis.arm_finals(method, float(alpha))[METRIC].astype(float).dropna()
+        v = METRICS[METRIC].scale * analysis.arm_finals(method, float(alpha))[METRIC].astype(float).dropna()
         means.append(float(v.mean()) if len(v) else math.nan)
         stds.append(float(v.std()) if len(v) > 1 else math.nan)
     return table.assign(**{SUMMARY_COLUMNS[0]: means, SUMMARY_COLUMNS[1]: stds})

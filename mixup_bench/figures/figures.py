@@ -114,9 +114,9 @@ def figure_accuracy_curves(data: PlotData) -> Figure:
     draw_test_acc(ax_test, data)
     ax_test.set_title("Test accuracy")
     for m, a in data.arms:
-        curve(ax_train, data, m, a, "clean_train_acc", CLEAN_LS, scale=100)
+        curve(ax_train, data, m, a, "clean_train_acc", CLEAN_LS)
     epoch_axis(ax_train)
-    ax_train.set_ylabel("clean train accuracy (%)")
+    ax_train.set_ylabel(METRICS["clean_train_acc"].axis_label)
     ax_train.set_title("Clean train accuracy (eval mode, unmixed)")
     fig.suptitle(f"Accuracy per epoch — experiment: {data.name}")
     styles = ((TEST_LS, "test accuracy"), (CLEAN_LS, "clean train accuracy"))
@@ -131,8 +131,8 @@ def figure_final_vs_alpha(data: PlotData) -> Figure:
     axes = fig.subplots(1, 3)
     for ax, name in zip(axes, ("test_acc", "test_loss", "clean_train_loss"), strict=True):
         m = METRICS[name]
-        draw_final(ax, data, name, m.scale)
-        ax.set_ylabel(f"final {m.label} ({m.unit})")
+        draw_final(ax, data, name)
+        ax.set_ylabel(f"final {m.axis_label}")
         better = f"{m.claim} is better" if name != "clean_train_loss" else f"MixUp claim: {m.claim}"
         ax.set_title(f"{m.title} ({better})")
     against = "against MixUp α" if data.mixup_only else "per arm"
@@ -231,8 +231,8 @@ def figure_dashboard(data: PlotData) -> Figure:
     axes[0, 1].set_title("Gap: test loss − clean train loss")
     draw_test_acc(axes[0, 2], data)
     axes[0, 2].set_title("Test accuracy")
-    draw_final(axes[1, 0], data, "test_acc", 100)
-    axes[1, 0].set_ylabel("final test accuracy (%)")
+    draw_final(axes[1, 0], data, "test_acc")
+    axes[1, 0].set_ylabel(f"final {METRICS['test_acc'].axis_label}")
     axes[1, 0].set_title("Final test accuracy (mean ± std, dots: seeds)")
     rel_handles = draw_reliability(axes[1, 1], data, short=True)
     axes[1, 1].set_xlabel("confidence (%)")

@@ -36,7 +36,7 @@ def figure_memorisation(data: PlotData) -> Figure:
     fig = Figure(figsize=(9.5, 5.0), layout="constrained")
     ax = fig.add_subplot()
     for m, a in arms:
-        curve(ax, memo, m, a, "noise_memorised", CLEAN_LS, scale=100)
+        curve(ax, memo, m, a, "noise_memorised", CLEAN_LS)
     epoch_axis(ax)
     ax.set_ylabel("corrupted-label images predicted\nas their wrong label (%)")
     top = float((agg["mean"] + agg["std"].fillna(0)).max()) * 100 if not agg.empty else 100.0

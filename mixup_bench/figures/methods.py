@@ -42,7 +42,7 @@ def figure_methods(data: PlotData) -> Figure:
         top, bottom = axes[0, col], axes[1, col]
         _draw_values(top, data, m.name, m.scale)
         top.set_title(f"{m.title} ({m.claim} is better)")
-        top.set_ylabel(f"final {m.label} ({m.unit})")
+        top.set_ylabel(f"final {m.axis_label}")
         _draw_deltas(bottom, data, m.name, m.scale)
         bottom.set_title(f"Δ {m.short} vs baseline")
         bottom.set_ylabel(f"arm − baseline ({m.diff_unit})")

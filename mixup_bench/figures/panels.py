@@ -18,11 +18,14 @@ from scipy import stats as sps
 
 from mixup_bench.figures.data import PlotData
 from mixup_bench.figures.style import CLEAN_LS, MIXED_LS, TEST_LS, epoch_axis, no_data
+from mixup_bench.metrics import METRICS
 from mixup_bench.naming import arm_label, format_alpha, plural
 
 
-def curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, scale: float = 1.0, lw: float = 1.8):
-    """Mean over seeds of one metric of one arm, with a +-1 std band when several seeds exist."""
+def curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, lw: float = 1.8):
+    """Mean over seeds of one measure of one arm in its shown unit (`Metric.scale`: percent for accuracies),
+    with a +-1 std band when several seeds exist."""
+    scale = METRICS[metric].scale
     a = data.agg
     sel = a[(a["method"] == method) & (a["alpha"] == alpha) & (a["metric"] == metric)].sort_values("epoch")
     if sel.empty:
@@ -74,14 +77,14 @@ def draw_mixed_vs_clean(ax, data: PlotData) -> None:
 
 def draw_test_acc(ax, data: PlotData, zoom: bool = True) -> None:
     for m, a in data.arms:
-        curve(ax, data, m, a, "test_acc", TEST_LS, scale=100)
+        curve(ax, data, m, a, "test_acc", TEST_LS)
     epoch_axis(ax)
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel(METRICS["test_acc"].axis_label)
     if zoom:
-        _zoom_last_epochs(ax, data, "test_acc", TEST_LS, scale=100)
+        _zoom_last_epochs(ax, data, "test_acc", TEST_LS)
 
 
-def _zoom_last_epochs(ax, data: PlotData, metric: str, ls: str, scale: float = 1.0) -> None:
+def _zoom_last_epochs(ax, data: PlotData, metric: str, ls: str) -> None:
     """An inset (lower right) magnifying the last 40% of epochs, where arms differ by a point or less."""
     a = data.agg[data.agg["metric"] == metric]
     last = int(a["epoch"].max()) if not a.empty else 0
@@ -89,6 +92,7 @@ def _zoom_last_epochs(ax, data: PlotData, metric: str, ls: str, scale: float = 1
         return
     first = int(math.floor(0.6 * last))
     tail = a[a["epoch"] >= first]
+    scale = METRICS[metric].scale
     lo = np.nanmin((tail["mean"] - tail["std"].fillna(0)).to_numpy()) * scale
     hi = np.nanmax((tail["mean"] + tail["std"].fillna(0)).to_numpy()) * scale
     if not (np.isfinite(lo) and np.isfinite(hi)):
@@ -96,7 +100,7 @@ def _zoom_last_epochs(ax, data: PlotData, metric: str, ls: str, scale: float = 1
     pad = max(0.08 * (hi - lo), 1e-3)
     inset = ax.inset_axes([0.42, 0.06, 0.55, 0.5])
     for m, al in data.arms:
-        curve(inset, data, m, al, metric, ls, scale=scale, lw=1.5)
+        curve(inset, data, m, al, metric, ls, lw=1.5)
     inset.set_xlim(first - 0.3, last + 0.3)
     inset.set_ylim(lo - pad, hi + pad)
     inset.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
@@ -114,7 +118,7 @@ def draw_gap(ax, data: PlotData) -> None:
     ax.set_ylabel("test loss − clean train loss (nats)")
 
 
-def draw_final(ax, data: PlotData, metric: str, scale: float = 1.0, seed_dots: bool = True) -> None:
+def draw_final(ax, data: PlotData, metric: str, seed_dots: bool = True) -> None:
     """Final value (each run's last epoch) per arm on a categorical axis: mean +- std and seeds.
 
     In MixUp-only experiments the ticks are the alphas (0 = the baseline); otherwise the arms' names."""
@@ -122,7 +126,7 @@ def draw_final(ax, data: PlotData, metric: str, scale: float = 1.0, seed_dots: b
     rng = np.random.default_rng(0)  # fixed jitter: the same figure every time
     for i, (m, a) in enumerate(data.arms):
         f = data.analysis.arm_finals(m, a)
-        v = f[metric].to_numpy(dtype=float) * scale
+        v = f[metric].to_numpy(dtype=float) * METRICS[metric].scale
         color = data.color(m, a)
         mean = float(np.nanmean(v)) if len(v) else math.nan
         std = float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0
