@@ -180,16 +180,23 @@ def _convert(value: Any, hint: Any) -> tuple[str, Any]:
 
 
 def _check_ranges(path: Path, base: dict[str, Any], settings: dict[str, Any]) -> None:
-    """Validate the file on top of `base`; name the first key that is wrong on its own, else the file."""
+    """Validate the file on top of `base`. An error names the file and the keys behind it: those
+    without which the error goes away or changes (`batch_size = 64, subset = 32: --subset must be ...`)."""
     try:
         experiment_of({**base, **settings}).validate()
     except UserError as whole:
-        for key, value in settings.items():
-            try:
-                experiment_of({**base, key: value}).validate()
-            except UserError as e:
-                raise UserError(f"{path}: {key} = {toml_value(value)}: {e}") from None
-        raise UserError(f"{path}: {whole}") from None
+        culprits = [key for key in settings if _error_without(base, settings, key) != str(whole)]
+        named = ", ".join(f"{key} = {toml_value(settings[key])}" for key in culprits)
+        raise UserError(f"{path}: {named + ': ' if named else ''}{whole}") from None
+
+
+def _error_without(base: dict[str, Any], settings: dict[str, Any], key: str) -> str | None:
+    """The validation error of the file's settings without `key` (None when they are valid)."""
+    try:
+        experiment_of({**base, **{k: v for k, v in settings.items() if k != key}}).validate()
+    except UserError as e:
+        return str(e)
+    return None
 
 
 def toml_value(value: Any) -> str:
@@ -217,7 +224,11 @@ def setting_line(key: str, value: Any) -> str:
     if key in _COMMENTED_WHEN_DEFAULT and value == default_of(key):
         example, note = _COMMENTED_WHEN_DEFAULT[key]
         return f"# {key} = {toml_value(example)}  (default: {note})"
-    return f"{key} = {toml_value(0 if key == 'subset' and value is None else value)}"
+    if key == "subset" and value is None:
+        value = 0
+    if value is None:  # TOML has no null: left out, the key keeps its default (none)
+        return f"# {key} = <{_convert(None, SETTING_TYPES[key])[0]}>  (default: none)"
+    return f"{key} = {toml_value(value)}"
 
 
 # --- presets as text ----------------------------------------------------------------------

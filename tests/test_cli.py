@@ -244,3 +244,69 @@ def test_validation_columns_hold_the_held_out_images_and_change_no_training_numb
     pd.testing.assert_frame_equal(a[same], b[same])
     record = json.loads((tmp_path / "a" / "default" / "experiment.json").read_text())
     assert record["config"]["training"]["val_size"] == 8
+
+
+# --- settings: --config, presets, --dry-run, --version -----------------------------------------------------
+
+
+def test_config_file_with_a_wrong_type_is_one_line_naming_the_key_and_the_file(tiny_cifar, tmp_path):
+    bad = tmp_path / "mine.toml"
+    bad.write_text('epochs = "ten"\n')
+    res = run_cli(*base_args(tiny_cifar, tmp_path / "r", "--config", str(bad)))
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == [f'error: {bad}: epochs must be an integer, got "ten".']
+    assert not (tmp_path / "r").exists()
+
+
+def test_flags_override_the_config_file_and_dry_run_writes_nothing(tiny_cifar, tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text("epochs = 7\nalphas = [0.2, 1.0]\nlr = 0.05\n")
+    res = run_cli(*base_args(tiny_cifar, tmp_path / "r", "--config", str(mine), "--lr", "0.02", "--dry-run"))
+    assert res.exit_code == 0, res.output
+    assert "epochs = 2\n" in res.output and "lr = 0.02\n" in res.output and "alphas = [0.2, 1.0]\n" in res.output
+    assert 'name = "mine"' in res.output  # the file's name, as neither the file nor a flag names the experiment
+    runs = ["baseline-a0-s0", "mixup-a0.2-s0", "mixup-a1-s0"]
+    assert [line.split()[0] for line in res.output.splitlines() if line.startswith("  ")] == runs
+    assert all(f"  {r}" in res.output and "new" in res.output for r in runs)
+    assert "of 2 epochs: about" in res.output and "Dry run: nothing was trained or written." in res.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_presets_lists_them_and_prints_one_as_a_file_that_run_reads_back(tmp_path):
+    listing = run_cli("presets")
+    assert listing.exit_code == 0 and all(f"{name}: " in listing.output for name in ("default", "label-noise"))
+    printed = run_cli("presets", "label-noise", "--toml")
+    assert printed.exit_code == 0, printed.output
+    assert "label_noise = 0.4" in printed.output
+    (tmp_path / "noise.toml").write_text(printed.output)
+    dry = run_cli("run", "--config", str(tmp_path / "noise.toml"), "--dry-run", "--out", str(tmp_path / "r"))
+    assert dry.exit_code == 0, dry.output
+    assert "label_noise = 0.4" in dry.output and 'name = "label-noise"' in dry.output
+    bad = run_cli("presets", "nope")
+    assert bad.exit_code == 2 and "Unknown preset 'nope'" in bad.output
+
+
+def test_version_names_the_package_and_torch():
+    from importlib.metadata import version
+
+    import mixup_bench
+
+    res = run_cli("--version")
+    assert res.exit_code == 0
+    assert res.output.startswith(f"mixup-bench {mixup_bench.__version__} (torch {version('torch')}")
+
+
+def test_mlflow_without_a_uri_is_the_local_store():
+    """`--mlflow` may end the command or come before another option: then it means ./mlruns."""
+    from mixup_bench.cli import _RunCommand
+
+    command = typer.main.get_command(app).commands["run"]
+    assert isinstance(command, _RunCommand)
+    for args, uri in (
+        (["--mlflow"], "mlruns"),
+        (["--mlflow", "--epochs", "3"], "mlruns"),
+        (["--mlflow", "http://host:5000"], "http://host:5000"),
+        (["--mlflow=sqlite:///x.db"], "sqlite:///x.db"),
+    ):
+        ctx = command.make_context("run", list(args))
+        assert ctx.params["mlflow"] == uri, args

@@ -98,7 +98,8 @@ def test_a_dry_run_config_reads_back(tmp_path):
         ("epochs = 0\n", "mine.toml: epochs = 0: --epochs must be at least 1, got 0."),
         ("label_noise = 2.0\n", "label_noise = 2.0: --label-noise must be"),
         ('model = "resnet9000"\n', 'model = "resnet9000"'),
-        ("batch_size = 64\nsubset = 32\n", "mine.toml: --subset must be at least 64"),
+        ("batch_size = 64\nsubset = 32\n", "mine.toml: batch_size = 64, subset = 32: --subset must be at least 64"),
+        ("lr = 0.05\nepochs = 0\n", "mine.toml: epochs = 0: --epochs"),  # only the key behind the error
         ("epochs = \n", "mine.toml: not a valid TOML file"),
         ("[training]\nepochs = 3\n", "unknown key 'training'"),
     ],
