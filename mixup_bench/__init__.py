@@ -34,6 +34,9 @@ _EXPORTS = {
     "summary_table": "mixup_bench.analysis.summary",
     "paired_differences": "mixup_bench.analysis.stats",
     "verdict": "mixup_bench.analysis.claim",
+    "METRICS": "mixup_bench.metrics",
+    "plot_experiment": "mixup_bench.plotting",
+    "compare_experiments": "mixup_bench.plotting",
 }
 
 __all__ = ["__version__", *_EXPORTS]
