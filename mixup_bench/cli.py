@@ -193,6 +193,22 @@ def run(
         _opt("Validation images held out of the training pool, the same for every seed and arm; 0 = none.",
              key="val_size"),
     ] = None,
+    shift: Annotated[
+        bool | None,
+        _opt("Evaluate on corrupted test images (12 types x 5 severities) and under FGSM/PGD attacks at the last "
+             "epoch: corrupt_*, fgsm_acc_*, pgd_acc_2 and corruptions.csv.", "--shift/--no-shift", key="shift"),
+    ] = None,
+    shift_every: Annotated[
+        int | None, _opt("Also run the shift evaluation every K epochs (K >= 1).", key="shift_every")
+    ] = None,
+    shift_images: Annotated[
+        int | None, _opt("Test images per corruption type and severity (a fixed subset).", key="shift_images")
+    ] = None,
+    cifar10c_dir: Annotated[
+        str | None,
+        _opt("A folder of the official CIFAR-10-C .npy files, used instead of the built-in corruptions.",
+             key="cifar10c_dir"),
+    ] = None,
     device: Annotated[str | None, _opt("auto | cpu | cuda | mps.", key="device")] = None,
     precision: Annotated[str | None, _opt("auto (bf16 where the hardware has it) | fp32 | bf16.", key="precision")] = (
         None
@@ -233,7 +249,8 @@ def run(
             preset=preset, config_file=config, seed=seed, n_seeds=n_seeds, alphas=alphas, cutmix=cutmix,
             smoothing=smoothing, manifold=manifold, lam_mode=lam_mode, baseline=baseline, epochs=epochs,
             batch_size=batch_size, lr=lr, weight_decay=weight_decay, model=model, augment=augment, subset=subset,
-            label_noise=label_noise, clean_train_size=clean_train_size, val_size=val_size, device=device,
+            label_noise=label_noise, clean_train_size=clean_train_size, val_size=val_size, shift=shift,
+            shift_every=shift_every, shift_images=shift_images, cifar10c_dir=cifar10c_dir, device=device,
             precision=precision, compile=compile, data_dir=data_dir, out=out, name=name, jobs=jobs,
             backend=backend, ray_address=ray_address, gpus_per_run=gpus_per_run,
         )  # fmt: skip

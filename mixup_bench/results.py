@@ -6,6 +6,7 @@
         config.json                 this run's resolved config
         metrics.csv                 one row per finished epoch (METRICS_COLUMNS)
         lam.csv                     every lam sampled (mixup, cutmix, manifold): epoch, step, lam
+        corruptions.csv             accuracy and loss per corruption type and severity (CORRUPTION_COLUMNS)
         calibration.json            per-bin counts of the latest test evaluation
         checkpoint.pt               latest state, for resume (never committed)
         lock                        held by the process training this run
@@ -32,6 +33,18 @@ from mixup_bench.errors import UserError, WriteError, write_error
 from mixup_bench.naming import LAM_METHODS, parse_run_id
 from mixup_bench.streams import shown
 
+# The shift evaluation (train/shift.py): filled at the last epoch and every --shift-every K epochs,
+# empty on the other epochs and with --no-shift.
+SHIFT_COLUMNS = (
+    "corrupt_acc",  # accuracy on corrupted test images, mean over corruption types x severities 1-5
+    "corrupt_loss",  # their mean cross-entropy; the per-cell numbers are in corruptions.csv
+    "corrupt_ece",  # their mean 15-bin ECE
+    "fgsm_acc_1",  # accuracy under FGSM at eps 1/255 (fixed 2,000-image test subset, fp32)
+    "fgsm_acc_2",  # ... at eps 2/255
+    "fgsm_acc_4",  # ... at eps 4/255
+    "pgd_acc_2",  # accuracy under PGD-10 at eps 2/255 (step eps/4, random start)
+    "shift_seconds",  # wall time of the shift evaluation
+)
 METRICS_COLUMNS = (
     "experiment",
     "run_id",
@@ -51,18 +64,31 @@ METRICS_COLUMNS = (
     "test_ece",  # 15-bin expected calibration error on the test set, in [0, 1]
     "noise_memorised",  # --label-noise only (else empty): share of clean-train images with a corrupted
     # label that the model predicts as that wrong label, in [0, 1]. High = the noise is memorised.
-    "epoch_seconds",  # wall time of the epoch, training and evaluation
+    *SHIFT_COLUMNS,
+    "epoch_seconds",  # wall time of the epoch, training and evaluation (not the shift evaluation)
     "images_per_second",  # training images per second, evaluation excluded
 )
 # Columns added after the first release: CSVs written before them still load, with NaN there.
-OPTIONAL_COLUMNS = ("noise_memorised", "val_loss", "val_acc")
+OPTIONAL_COLUMNS = ("noise_memorised", "val_loss", "val_acc", *SHIFT_COLUMNS)
 LAM_COLUMNS = ("epoch", "step", "lam")
+# corruptions.csv: one row per evaluated epoch, corruption type and severity (see train/shift.py).
+CORRUPTION_COLUMNS = (
+    "epoch",
+    "source",  # built-in (train/corruptions.py) or CIFAR-10-C (--cifar10c-dir)
+    "type",  # the corruption, by CIFAR-10-C's file name: gaussian_noise, defocus_blur, ...
+    "severity",  # 1-5
+    "images",  # test images it was evaluated on (a fixed subset)
+    "acc",
+    "loss",
+    "ece",
+)
 
 EXPERIMENT_FILE = "experiment.json"
 RUNS_DIR = "runs"
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.csv"
 LAM_FILE = "lam.csv"
+CORRUPTIONS_FILE = "corruptions.csv"
 CALIBRATION_FILE = "calibration.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 LOCK_FILE = "lock"
@@ -206,6 +232,12 @@ def write_metrics(run_dir: Path, rows: list[dict]) -> None:
 
 def write_lam_log(run_dir: Path, rows: list[dict]) -> None:
     atomic_write_text(run_dir / LAM_FILE, csv_text(LAM_COLUMNS, rows))
+
+
+def write_corruptions(run_dir: Path, rows: list[dict]) -> None:
+    """Rewrite corruptions.csv from every shift evaluation of the run so far; no file while there is none."""
+    if rows:
+        atomic_write_text(run_dir / CORRUPTIONS_FILE, csv_text(CORRUPTION_COLUMNS, rows))
 
 
 # --- reading -----------------------------------------------------------------

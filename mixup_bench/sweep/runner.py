@@ -20,6 +20,7 @@ from mixup_bench.sweep.execute import repair_finished_run, run_dir, threads_per_
 from mixup_bench.sweep.local import run_inline, run_parallel
 from mixup_bench.sweep.progress import Reporter
 from mixup_bench.sweep.record import check_compatible, write_experiment_record
+from mixup_bench.train.cifar10c import check_cifar10c_dir
 from mixup_bench.train.data import load_cifar10
 from mixup_bench.train.device import resolve_device, resolve_precision
 
@@ -47,6 +48,8 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, reru
     exp.validate()
     results.check_output_dir(exp.path)  # fail fast, before the data are loaded: --out a file, read-only, ...
     check_compatible(exp)
+    if exp.training.shift and exp.training.cifar10c_dir is not None:
+        check_cifar10c_dir(Path(exp.training.cifar10c_dir))  # a missing or cut file: one line, before training
     runs = exp.runs()
     outcome = Outcome()
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -28,6 +28,7 @@ class RunState:
     epoch: int = 0  # epochs finished
     history: list[dict] | None = None  # metrics rows so far
     lam_log: list[dict] | None = None  # every lam drawn so far
+    shift_log: list[dict] = field(default_factory=list)  # corruptions.csv rows of every shift evaluation so far
 
     def to_bytes(self, cfg: RunConfig) -> bytes:
         state = {
@@ -45,6 +46,7 @@ class RunState:
             },
             "history": self.history,
             "lam_log": self.lam_log,
+            "shift_log": self.shift_log,
         }
         buf = io.BytesIO()
         torch.save(state, buf)
@@ -62,6 +64,7 @@ class RunState:
         self.epoch = state["epoch"]
         self.history = list(state["history"])
         self.lam_log = list(state["lam_log"])
+        self.shift_log = list(state.get("shift_log") or [])  # checkpoints from before the shift evaluation: none
 
 
 def load_checkpoint(run_dir: Path, cfg: RunConfig) -> dict | None:

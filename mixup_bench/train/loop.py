@@ -36,6 +36,7 @@ from mixup_bench.train.evaluate import (
     recalibrate_batchnorm,
 )
 from mixup_bench.train.setup import new_state, step_context
+from mixup_bench.train.shift import shift_for_epoch
 from mixup_bench.train.splits import Split, fixed_subset, noisy_labels, train_val_indices
 from mixup_bench.train.step import (
     StepContext,
@@ -203,6 +204,7 @@ def save_epoch(run_dir: Path, cfg: RunConfig, state: RunState, calibration: dict
     results.atomic_write_bytes(run_dir / results.CHECKPOINT_FILE, state.to_bytes(cfg))
     results.write_metrics(run_dir, state.history)
     results.write_lam_log(run_dir, state.lam_log)
+    results.write_corruptions(run_dir, state.shift_log)
     results.atomic_write_json(run_dir / results.CALIBRATION_FILE, {"epoch": state.epoch, **calibration})
 
 
@@ -217,6 +219,7 @@ def start_or_resume(cfg: RunConfig, data: Cifar10, run_dir: Path, device: torch.
         state.restore(saved)
     results.write_metrics(run_dir, state.history)
     results.write_lam_log(run_dir, state.lam_log)
+    results.write_corruptions(run_dir, state.shift_log)
     return state
 
 
@@ -230,7 +233,7 @@ def train_run(
     """Train one run to the end, resuming from its checkpoint if there is one.
 
     Writes metrics.csv, lam.csv, calibration.json and checkpoint.pt after every
-    epoch and DONE at the end. Returns the last metrics row.
+    epoch (and corruptions.csv after every shift evaluation) and DONE at the end. Returns the last metrics row.
     Raises StopRequested between steps when `should_stop()` turns true, and Diverged
     (a UserError) when the loss becomes NaN or inf.
     """
@@ -271,6 +274,9 @@ def train_run(
         test_eval = evaluate(model, rd.test, normalize, tc.eval_batch_size, amp)
         row = metrics_row(cfg, epoch, state.optimizer.param_groups[0]["lr"], tr, clean_eval, val_eval, test_eval)
         row["epoch_seconds"] = time.perf_counter() - t0
+        if (shift := shift_for_epoch(cfg, epoch, model, rd.test, normalize, amp)) is not None:  # corrupted, attacked
+            row.update(shift.columns())
+            state.shift_log.extend(shift.rows(epoch))
         state.epoch = epoch
         state.history.append(row)
         if cfg.method in LAM_METHODS:  # the arms that draw a lam

@@ -29,7 +29,7 @@ EPOCHS = 4
 BATCH = 16
 NAME = "sweep"
 # Columns that must match exactly between an interrupted (or parallel) run and an uninterrupted one.
-TIMING_COLUMNS = ("epoch_seconds", "images_per_second")
+TIMING_COLUMNS = ("epoch_seconds", "images_per_second", "shift_seconds")
 # The runs of the whole sweep (seeds 0 and 1), sorted.
 ALL_RUNS = ["baseline-a0-s0", "baseline-a0-s1", "mixup-a0.4-s0", "mixup-a0.4-s1"]
 REPO = Path(__file__).resolve().parents[2]
@@ -194,7 +194,7 @@ def checkpoint_epoch(run_dir: Path) -> int:
 
 def assert_same_results(exp_dir: Path, reference_dir: Path, runs: list[str] | None = None) -> None:
     """Every run: DONE, metrics.csv with epochs 1..N exactly once, and every number (timings aside)
-    equal to the reference run's; lam.csv and calibration.json equal too."""
+    equal to the reference run's; lam.csv, calibration.json and corruptions.csv equal too."""
     runs = runs or sorted(p.name for p in (reference_dir / "runs").iterdir())
     for rid in runs:
         got_dir, ref_dir = exp_dir / "runs" / rid, reference_dir / "runs" / rid
@@ -203,7 +203,7 @@ def assert_same_results(exp_dir: Path, reference_dir: Path, runs: list[str] | No
         assert got["epoch"].tolist() == list(range(1, EPOCHS + 1)), f"{rid}: epochs {got['epoch'].tolist()}"
         cols = [c for c in ref.columns if c not in TIMING_COLUMNS]
         pd.testing.assert_frame_equal(got[cols], ref[cols], check_exact=True, obj=f"{rid} metrics.csv")
-        for name in ("lam.csv", "calibration.json"):
+        for name in ("lam.csv", "calibration.json", "corruptions.csv"):
             assert (got_dir / name).read_text() == (ref_dir / name).read_text(), f"{rid}: {name} differs"
         assert not list(got_dir.glob(".*.tmp")), f"{rid}: temporary files left"
 
