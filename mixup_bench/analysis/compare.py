@@ -60,6 +60,9 @@ SETTING_LABELS = {
 }
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainingConfig)}
+# Settings added after the first release, with the value every run had before them: a record written
+# before a setting existed did not use its current default (no validation split, before --val-size).
+_BEFORE_RECORDED = {"val_size": 0, "label_noise": 0.0, "lam_mode": "batch"}
 
 
 @dataclass
@@ -202,7 +205,7 @@ def _settings(exp_dir: Path) -> tuple[dict[str, Any], bool]:
     if not isinstance(training, dict):
         training = record.get("training") if isinstance(record.get("training"), dict) else {}
     # canonical: a record written before -0.0 was normalised holds one setting with two spellings
-    settings = {k: canonical(training.get(k, _DEFAULTS.get(k))) for k in TRAINING_KEYS}
+    settings = {k: canonical(training.get(k, _BEFORE_RECORDED.get(k, _DEFAULTS.get(k)))) for k in TRAINING_KEYS}
     full = settings["subset"] in (None, 0)
     if full:
         data = record.get("data")

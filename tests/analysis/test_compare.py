@@ -199,3 +199,13 @@ def test_same_settings_or_same_value_is_one_line_and_exit_2(tmp_path):
     d = hand_experiment(tmp_path / "d", subset=9_000, epochs=7)
     _one_line_error([str(a), str(c), str(d), "--setting", "subset"], "compare takes one experiment per value")
     _one_line_error([str(a), str(d), "--setting", "nope"], "Unknown setting 'nope'")
+
+
+def test_a_record_from_before_the_validation_split_has_none(tmp_path):
+    """experiment.json written before --val-size existed holds no val_size: those runs had no validation
+    split (0), not today's default, so an old and a new experiment are seen to differ in it."""
+    old = hand_experiment(tmp_path / "old")  # write_record holds no val_size, as records before it
+    new = hand_experiment(tmp_path / "new", val_size=5_000)
+    res = compare_experiments([old, new], tmp_path / "o")
+    assert res.setting == "val_size"
+    assert [e.settings["val_size"] for e in res.experiments] == [0, 5_000]
