@@ -88,7 +88,35 @@ def figure_regime_map(result: CompareResult) -> Figure:
         sub += f"\nconfounded with: {', '.join(result.also_differ)} (also differ between these experiments)"
     fig.suptitle(f"{title}\n{sub}")
     fig.legend(handles=_handles(drawn, colors, table), loc="outside right upper", frameon=False)
+    fit_tick_labels(fig, axes, ticks, labels)
     return fig
+
+
+TICK_GAP_PX = 4  # the least room between two level tick labels
+
+
+def fit_tick_labels(fig: Figure, axes, ticks: list, labels: list[str]) -> None:
+    """Keep the value labels apart however many experiments there are (20 would overlap): level when they
+    fit side by side; else at 45 degrees, which needs only the text's height between neighbouring ticks
+    (parallel lines: gap x sin 45 >= height); else every k-th label at 45 degrees. Measured on the laid-out
+    figure, so it holds for any label text, font and axis (the log axis of `subset` too)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if len(ticks) < 2:
+        return
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw_without_rendering()  # the constrained layout gives the axes their final width
+    ax = axes[-1]
+    x = np.sort(ax.transData.transform(np.column_stack([ticks, np.zeros(len(ticks))]))[:, 0])
+    boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()]
+    widths, height, gaps = [b.width for b in boxes], max(b.height for b in boxes), np.diff(x)
+    if all(g >= (a + b) / 2 + TICK_GAP_PX for g, a, b in zip(gaps, widths, widths[1:], strict=False)):
+        return
+    step = max(1, int(np.ceil(1.5 * height / max(gaps.min(), 1e-9))))
+    for a in axes:
+        a.set_xticks(ticks, [text if i % step == 0 else "" for i, text in enumerate(labels)])
+        for text in a.get_xticklabels():
+            text.set(rotation=45, horizontalalignment="right", rotation_mode="anchor")
 
 
 def _draw_arm(ax, xs: np.ndarray, rows, stem: str, color: str) -> None:
