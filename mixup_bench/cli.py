@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand
 
-from mixup_bench.config import PRESETS, ExperimentConfig, default_data_dir
+from mixup_bench.config import PRESETS, BenchConfig, ExperimentConfig, default_data_dir
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.mlflow_tracker import DEFAULT_STORE as DEFAULT_MLFLOW_STORE
 from mixup_bench.settings import build_experiment, default_help, settings_toml
@@ -421,21 +421,25 @@ def data(
 
 @app.command()
 def bench(
-    model: Annotated[str, typer.Option(help="fast-cnn, small-cnn or preact-resnet18.")] = "small-cnn",
-    batch_size: Annotated[int, typer.Option(help="Images per step, both pipelines.")] = 256,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")] = "auto",
+    model: Annotated[str, typer.Option(help="fast-cnn, small-cnn or preact-resnet18.")] = BenchConfig.model,
+    batch_size: Annotated[int, typer.Option(help="Images per step, both pipelines.")] = BenchConfig.batch_size,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda | mps.")] = BenchConfig.device,
     precision: Annotated[
         str, typer.Option(help="Of the project's pipeline: auto (bf16 where native) | fp32 | bf16. Naive: fp32.")
-    ] = "auto",
-    steps: Annotated[int, typer.Option(help="Timed steps per pipeline and round.")] = 20,
-    warmup: Annotated[int, typer.Option(help="Untimed steps before them.")] = 5,
-    rounds: Annotated[int, typer.Option(help="Rounds (project then naive, each); medians are reported.")] = 3,
-    compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the project's model.")] = False,
+    ] = BenchConfig.precision,
+    steps: Annotated[int, typer.Option(help="Timed steps per pipeline and round.")] = BenchConfig.steps,
+    warmup: Annotated[int, typer.Option(help="Untimed steps before them.")] = BenchConfig.warmup,
+    rounds: Annotated[
+        int, typer.Option(help="Rounds (project then naive, each); medians are reported.")
+    ] = BenchConfig.rounds,
+    compile: Annotated[
+        bool, typer.Option("--compile/--no-compile", help="torch.compile the project's model.")
+    ] = BenchConfig.compile,
     data_dir: Annotated[
         Path | None,
         typer.Option("--data-dir", help="CIFAR-10 folder (as for run). Default: synthetic images, said in the output."),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Where to write the results as JSON.")] = Path("bench.json"),
+    out: Annotated[Path, typer.Option(help="Where to write the results as JSON.")] = BenchConfig.out,
     workers: Annotated[
         int | None, typer.Option(help="DataLoader workers of the naive pipeline. Default: chosen for this machine.")
     ] = None,

@@ -408,14 +408,14 @@ MAX_WORKERS = 256  # DataLoader worker processes
 class BenchConfig:
     """Options of `mixup-bench bench`."""
 
-    model: str = "small-cnn"
+    model: str = "small-cnn"  # bench's own: the model its published numbers are for
     batch_size: int = 256
-    device: str = "auto"
-    precision: str = "auto"  # of the project's pipeline; the naive one is always fp32
+    device: str = ExperimentConfig.device  # the run's defaults where bench has no reason to differ
+    precision: str = TrainingConfig.precision  # of the project's pipeline; the naive one is always fp32
     steps: int = 20  # timed steps per pipeline and round
     warmup: int = 5  # untimed steps before them
     rounds: int = 3
-    compile: bool = False  # torch.compile the project's model (opt-in; see docs/performance.md)
+    compile: bool = TrainingConfig.compile  # torch.compile the project's model (opt-in; see docs/performance.md)
     data_dir: Path | None = None  # None: synthetic uint8 images
     out: Path = Path("bench.json")
     workers: int | None = None  # DataLoader workers of the naive pipeline; None: default_workers()
