@@ -48,8 +48,6 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, reru
     exp.validate()
     results.check_output_dir(exp.path)  # fail fast, before the data are loaded: --out a file, read-only, ...
     check_compatible(exp)
-    if exp.training.shift and exp.training.cifar10c_dir is not None:
-        check_cifar10c_dir(Path(exp.training.cifar10c_dir))  # a missing or cut file: one line, before training
     runs = exp.runs()
     outcome = Outcome()
     try:
@@ -110,6 +108,8 @@ def estimate_event(exp: ExperimentConfig, pending: list[RunConfig], n_train: int
 def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Reporter, outcome: Outcome) -> None:
     data = load_cifar10(exp.data_dir, progress=reporter.say)
     exp.training.check_data(data.train_x.shape[0])
+    if exp.training.shift and exp.training.cifar10c_dir is not None:  # a missing or cut file: one line, not a crash
+        check_cifar10c_dir(Path(exp.training.cifar10c_dir), data.num_classes)  # at the end of every run
     write_experiment_record(exp, data)
     pending = []
     for cfg in runs:

@@ -25,6 +25,7 @@ BENCHMARK = (
 HELD_OUT = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
 LABELS_FILE = "labels.npy"
 SEVERITIES = 5
+CLASSES = 10
 IMAGE_SHAPE = (32, 32, 3)
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
@@ -52,9 +53,10 @@ def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     return tuple(shape), dtype, offset
 
 
-def check_cifar10c_dir(folder: Path) -> tuple[str, ...]:
+def check_cifar10c_dir(folder: Path, num_classes: int | None = None) -> tuple[str, ...]:
     """The corruptions a CIFAR-10-C folder holds, benchmark ones first; UserError (one line) when the
-    folder is missing, lacks labels.npy or a benchmark corruption, or holds a truncated or malformed file."""
+    folder is missing, lacks labels.npy or a benchmark corruption, or holds a truncated or malformed file,
+    or when the run's data set has `num_classes` other than CIFAR-10's 10 (its labels would not match)."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
@@ -76,6 +78,11 @@ def check_cifar10c_dir(folder: Path) -> tuple[str, ...]:
             raise UserError(
                 f"{path} holds {img_dtype} {img_shape}; expected uint8 {(shape[0], *IMAGE_SHAPE)} as in CIFAR-10-C."
             )
+    if num_classes is not None and num_classes != CLASSES:
+        raise UserError(
+            f"--cifar10c-dir needs CIFAR-10's {CLASSES} classes, but the data set has {num_classes}; "
+            "leave it out to use the built-in corruptions."
+        )
     return names
 
 
