@@ -19,18 +19,19 @@ from pathlib import Path
 import torch
 
 from mixup_bench.config import ExperimentConfig, RunConfig
+from mixup_bench.sweep.driver import RunOutcome, drive
 from mixup_bench.sweep.execute import GracefulStop, execute_run, threads_per_job, worker_died
 from mixup_bench.sweep.progress import Reporter
 from mixup_bench.train.data import Cifar10, load_cifar10
 
 
-def run_inline(exp: ExperimentConfig, pending: list[RunConfig], data: Cifar10, reporter: Reporter) -> list[str]:
-    statuses: list[str] = []
+def run_inline(exp: ExperimentConfig, pending: list[RunConfig], data: Cifar10, reporter: Reporter) -> list[RunOutcome]:
+    """One run after another in this process; after a Ctrl-C the rest are not started."""
+    outcomes: list[RunOutcome] = []
     with GracefulStop(reporter.say) as stop:
         for cfg in pending:
-            status = "stopped" if stop() else execute_run(cfg, data, exp.path, reporter.handle, stop)
-            statuses.append(status)
-    return statuses
+            outcomes.append(RunOutcome.STOPPED if stop() else execute_run(cfg, data, exp.path, reporter.handle, stop))
+    return outcomes
 
 
 # Worker-process state, set once per worker by _init_worker (spawned processes only).
@@ -112,20 +113,17 @@ def _release_semaphores() -> None:
         pass
 
 
-def _worker_run(index: int, cfg: RunConfig, exp_path: str) -> str:
+def _worker_run(index: int, cfg: RunConfig, exp_path: str) -> RunOutcome:
     w = _worker
-    status = "stopped" if w["stop"]() else execute_run(cfg, w["data"], Path(exp_path), w["events"].put, w["stop"])
-    w["events"].put({"type": _FINISHED, "index": index, "status": status})
-    return status
+    stopped = w["stop"]()
+    outcome = RunOutcome.STOPPED if stopped else execute_run(cfg, w["data"], Path(exp_path), w["events"].put, w["stop"])
+    w["events"].put({"type": _FINISHED, "index": index, "outcome": outcome})
+    return outcome
 
 
-def run_parallel(exp: ExperimentConfig, pending: list[RunConfig], reporter: Reporter) -> list[str]:
-    """Up to `exp.jobs` runs at once, each in a spawned process with its share of the CPU threads.
-
-    Statuses come back through the event queue (after the run's own events, so none is lost).
-    Ctrl-C: runs not started are cancelled, running ones stop at their next step. A failing
-    run lets the running ones finish, starts no new one, and is raised at the end.
-    """
+def run_parallel(exp: ExperimentConfig, pending: list[RunConfig], reporter: Reporter) -> list[RunOutcome]:
+    """Up to `exp.jobs` runs at once, each in a spawned process with its share of the CPU threads,
+    driven by `driver.drive` (Ctrl-C, failures, events) as the Ray backend is."""
     ctx = mp.get_context("spawn")  # fork after torch has started threads can deadlock
     events = ctx.Queue()
     stop_event = ctx.Event()
@@ -141,67 +139,70 @@ def run_parallel(exp: ExperimentConfig, pending: list[RunConfig], reporter: Repo
             p.kill()
         _release_semaphores()
 
-    statuses: dict[int, str] = {}
-    errors: list[BaseException] = []
-    returned: dict[int, float] = {}  # when a future returned, in case its last event never arrives
     # The pool shuts down inside GracefulStop, so a second Ctrl-C while it does still quits at once, cleanly.
     with GracefulStop(reporter.say, on_force=force) as stop:
         try:
             with _spawning():  # the workers are started by these submits
                 futures = [pool.submit(_worker_run, i, cfg, str(exp.path)) for i, cfg in enumerate(pending)]
-            outstanding = set(range(len(pending)))
-            stopping = False
-            while outstanding:
-                if (stop() or errors) and not stopping:
-                    stopping = True
-                    for fut in futures:
-                        fut.cancel()  # only runs not started yet
-                    if stop():
-                        stop_event.set()  # running ones stop at their next step
-                try:
-                    e = events.get(timeout=0.2)
-                except queue.Empty:
-                    e = None
-                if e is not None and e["type"] == _FINISHED:
-                    statuses[e["index"]] = e["status"]
-                    outstanding.discard(e["index"])
-                elif e is not None:
-                    reporter.handle(e)
-                _settle(futures, outstanding, statuses, errors, returned, pending, reporter)
-            _drain(events, reporter)
+            return drive(_Workers(futures, events, stop_event), pending, reporter, stop)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             events.close()
             events.join_thread()
-    if errors:
-        raise errors[0]
-    return [statuses[i] for i in range(len(pending))]
 
 
-def _settle(futures, outstanding: set, statuses: dict, errors: list, returned: dict, pending, reporter) -> None:
-    """Account for runs whose future ended without a last event: cancelled, failed, or a worker that died."""
-    for i in list(outstanding):
-        fut = futures[i]
-        if fut.cancelled():
-            statuses[i] = "stopped"
-            outstanding.discard(i)
-        elif fut.done() and fut.exception() is not None:
-            err = fut.exception()
-            if isinstance(err, BrokenProcessPool):
-                err = worker_died()
-            else:
-                reporter.say(f"{pending[i].run_id}: failed: {err}")
-            errors.append(err)
-            statuses[i] = "failed"
-            outstanding.discard(i)
-        elif fut.done() and time.monotonic() - returned.setdefault(i, time.monotonic()) > 5.0:
-            statuses[i] = fut.result()  # the worker died before its last event got through
-            outstanding.discard(i)
+LAST_EVENT_GRACE_S = 5.0  # how long a returned run's last event may lag behind its future
 
 
-def _drain(events, reporter: Reporter) -> None:
-    while True:
+class _Workers:
+    """The worker processes' runs as a `driver.Backend`. A run's outcome comes with its last event
+    (after everything the run emitted, so no event is lost); its future tells what the events cannot:
+    a run cancelled before it started, a run that raised, a worker that died."""
+
+    def __init__(self, futures: list, events, stop_event):
+        self.futures, self.events, self.stop_event = futures, events, stop_event
+        self.open = set(range(len(futures)))
+        self.returned: dict[int, float] = {}  # when a future returned, in case its last event never arrives
+        self.broken = False  # a worker died: the pool is broken
+
+    def poll(self, wait_s: float) -> tuple[list[dict], dict[int, RunOutcome | BaseException]]:
+        forwarded: list[dict] = []
+        ended: dict[int, RunOutcome | BaseException] = {}
         try:
-            reporter.handle(events.get_nowait())
+            e = self.events.get(timeout=wait_s) if wait_s > 0 else self.events.get_nowait()
+            while True:
+                if e["type"] == _FINISHED:
+                    ended[e["index"]] = e["outcome"]
+                else:
+                    forwarded.append(e)
+                e = self.events.get_nowait()
         except queue.Empty:
-            return
+            pass
+        self.open -= set(ended)
+        ended.update(self._settled())
+        return forwarded, ended
+
+    def _settled(self) -> dict[int, RunOutcome | BaseException]:
+        """Runs whose future ended without a last event: cancelled, failed, or a worker that died."""
+        ended: dict[int, RunOutcome | BaseException] = {}
+        for i in sorted(self.open):
+            fut = self.futures[i]
+            if fut.cancelled():
+                ended[i] = RunOutcome.STOPPED
+            elif fut.done() and isinstance(fut.exception(), BrokenProcessPool):  # every open run fails with it
+                ended[i] = RunOutcome.FAILED if self.broken else worker_died()  # one error for the one death
+                self.broken = True
+            elif fut.done() and fut.exception() is not None:
+                ended[i] = fut.exception()
+            elif fut.done() and time.monotonic() - self.returned.setdefault(i, time.monotonic()) > LAST_EVENT_GRACE_S:
+                ended[i] = fut.result()  # the worker died before its last event got through
+        self.open -= set(ended)
+        return ended
+
+    def close(self) -> None:
+        for fut in self.futures:
+            fut.cancel()  # only runs not started yet
+
+    def stop(self) -> None:
+        self.close()
+        self.stop_event.set()  # running ones stop at their next step

@@ -33,7 +33,7 @@ def _states(exp: ExperimentConfig) -> dict[str, str]:
     """run id -> 'done', 'partial (epoch k/N)', 'locked', ... for the runs already in the folder."""
     if not ((exp.path / results.RUNS_DIR).is_dir() or (exp.path / results.EXPERIMENT_FILE).exists()):
         return {}
-    from mixup_bench.sweep.status import experiment_status  # local: rich tables, only with a folder
+    from mixup_bench.sweep.status import RunState, experiment_status  # local: rich tables, only with a folder
 
     try:
         statuses = experiment_status(exp.path)
@@ -41,7 +41,6 @@ def _states(exp: ExperimentConfig) -> dict[str, str]:
         return {}
     states = {}
     for s in statuses:
-        state = str(getattr(s.state, "value", s.state))  # a status Enum or its text
-        if state != "not started":
-            states[s.run_id] = state if state == "done" else f"{state} ({s.progress})"
+        if s.state is not RunState.NOT_STARTED:
+            states[s.run_id] = s.state.value if s.state is RunState.DONE else f"{s.state.value} ({s.progress})"
     return states

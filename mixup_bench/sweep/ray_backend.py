@@ -1,9 +1,10 @@
 """`run --backend ray`: every run is a Ray task, on a local Ray or on a cluster.
 
 Contract (the same as the runner's other backends): `run_on_ray(exp, pending, reporter)`
-returns one status per pending run, in order: 'done', 'held' or 'stopped'.
+returns one `driver.RunOutcome` per pending run, in order; the loop that polls the tasks, stops
+them and raises a failure is `driver.drive`, the same as for `--jobs N`.
 
-- Results: each task writes its run folder itself, through `runner.execute_run` (lock,
+- Results: each task writes its run folder itself, through `execute.execute_run` (lock,
   checkpoint, resume, DONE), so the results folder must be on a file system that every
   node sees at the same absolute path (NFS and the like), with working file locks.
   Nothing is sent back to the driver but events and a status.
@@ -33,10 +34,10 @@ from pathlib import Path
 
 from mixup_bench.config import ExperimentConfig, RunConfig
 from mixup_bench.errors import UserError
+from mixup_bench.sweep.driver import RunOutcome, drive
 from mixup_bench.sweep.progress import Reporter
 
 POLL_S = 0.5  # how often a task talks to the driver (and so how soon it sees a stop)
-WAIT_S = 0.2  # the driver's loop period
 INSTALL_HINT = '--backend ray needs Ray: pip install -e ".[ray]"'
 
 
@@ -55,8 +56,8 @@ def cpus_per_run(exp: ExperimentConfig) -> int:
     return 1 if exp.gpus_per_run > 0 else threads_per_job(exp.jobs)
 
 
-def run_on_ray(exp: ExperimentConfig, pending: list[RunConfig], reporter: Reporter) -> list[str]:
-    """Run `pending` as Ray tasks; forward their events to `reporter`; return their statuses in order."""
+def run_on_ray(exp: ExperimentConfig, pending: list[RunConfig], reporter: Reporter) -> list[RunOutcome]:
+    """Run `pending` as Ray tasks, driven by `driver.drive`; return their outcomes in order."""
     ray = _import_ray()
     from mixup_bench.sweep.execute import GracefulStop
 
@@ -112,7 +113,7 @@ def _quiet_token_auth_notice():
 
 def _run(
     ray, exp: ExperimentConfig, pending: list[RunConfig], reporter: Reporter, graceful_stop, started_here: bool
-) -> list[str]:
+) -> list[RunOutcome]:
     control = ray.remote(num_cpus=0)(_Control).remote()
     task = ray.remote(max_retries=0)(_ray_task)
     cpus = cpus_per_run(exp)
@@ -127,7 +128,6 @@ def _run(
         task.options(num_cpus=cpus, num_gpus=exp.gpus_per_run).remote(cfg, exp_path, data_dir, cpus, control)
         for cfg in pending
     ]
-    index = {ref: i for i, ref in enumerate(refs)}
 
     def force() -> None:  # second Ctrl-C: kill the tasks, and the local Ray if this call started it
         for ref in refs:
@@ -135,35 +135,38 @@ def _run(
         if started_here:
             ray.shutdown()
 
-    statuses: dict[int, str] = {}
-    errors: list[BaseException] = []
     with graceful_stop(reporter.say, on_force=force) as stop:
-        remaining = list(refs)
-        asked = closed = False
-        while remaining:
-            if errors and not closed:
-                closed = True
-                ray.get(control.close.remote())
-            if stop() and not asked:
-                asked = True
-                ray.get(control.request_stop.remote())
-            for e in ray.get(control.drain.remote()):
-                reporter.handle(e)
-            ready, remaining = ray.wait(remaining, num_returns=len(remaining), timeout=WAIT_S)
+        return drive(_Tasks(ray, control, refs, pending), pending, reporter, stop)
+
+
+class _Tasks:
+    """The Ray tasks of the pending runs as a `driver.Backend`: events come through the control actor,
+    outcomes as the tasks' results."""
+
+    def __init__(self, ray, control, refs: list, pending: list[RunConfig]):
+        self.ray, self.control, self.pending = ray, control, pending
+        self.remaining = list(refs)
+        self.index = {ref: i for i, ref in enumerate(refs)}
+
+    def poll(self, wait_s: float) -> tuple[list[dict], dict[int, RunOutcome | BaseException]]:
+        ray = self.ray
+        events = ray.get(self.control.drain.remote())
+        ended: dict[int, RunOutcome | BaseException] = {}
+        if self.remaining:
+            ready, self.remaining = ray.wait(self.remaining, num_returns=len(self.remaining), timeout=wait_s)
             for ref in ready:
-                i = index[ref]
+                i = self.index[ref]
                 try:
-                    statuses[i] = ray.get(ref)
-                except Exception as err:  # re-raised below, once the others have finished
-                    err = _task_error(ray, pending[i], err)
-                    reporter.say(f"{pending[i].run_id}: failed: {err}")
-                    errors.append(err)
-                    statuses[i] = "failed"
-        for e in ray.get(control.drain.remote()):
-            reporter.handle(e)
-    if errors:
-        raise errors[0]
-    return [statuses[i] for i in range(len(pending))]
+                    ended[i] = RunOutcome(ray.get(ref))
+                except Exception as err:  # raised by the driver once the others have finished
+                    ended[i] = _task_error(ray, self.pending[i], err)
+        return events, ended
+
+    def close(self) -> None:
+        self.ray.get(self.control.close.remote())
+
+    def stop(self) -> None:
+        self.ray.get(self.control.request_stop.remote())
 
 
 def _task_error(ray, cfg: RunConfig, err: Exception) -> Exception:
@@ -281,7 +284,7 @@ class _Link:
 _data_cache: dict[str, object] = {}  # per Ray worker process: data_dir -> Cifar10
 
 
-def _ray_task(cfg: RunConfig, exp_path: str, data_dir: str, threads: int, control) -> str:
+def _ray_task(cfg: RunConfig, exp_path: str, data_dir: str, threads: int, control) -> RunOutcome:
     """One run inside a Ray worker."""
     import torch
 
@@ -292,7 +295,7 @@ def _ray_task(cfg: RunConfig, exp_path: str, data_dir: str, threads: int, contro
     link.push()
     link.read_flags(wait_s=10.0)  # has the driver asked to stop, or to start nothing new?
     if link.closed:
-        return "stopped"
+        return RunOutcome.STOPPED
     torch.set_num_threads(threads)
     if data_dir not in _data_cache:
         _data_cache.clear()

@@ -15,6 +15,7 @@ import torch
 from mixup_bench import results
 from mixup_bench.config import ExperimentConfig, RunConfig
 from mixup_bench.errors import UserError
+from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.estimate import cost_line, expected_seconds, measure_rates
 from mixup_bench.sweep.execute import repair_finished_run, run_dir, threads_per_job
 from mixup_bench.sweep.local import run_inline, run_parallel
@@ -130,15 +131,15 @@ def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Rep
         if exp.backend == "ray":
             from mixup_bench.sweep.ray_backend import run_on_ray
 
-            statuses = run_on_ray(exp, pending, reporter)
+            outcomes = run_on_ray(exp, pending, reporter)
         elif exp.jobs > 1 and len(pending) > 1:
-            statuses = run_parallel(exp, pending, reporter)
+            outcomes = run_parallel(exp, pending, reporter)
         else:
-            statuses = run_inline(exp, pending, data, reporter)
-        for cfg, status in zip(pending, statuses, strict=True):
-            if status == "done":
+            outcomes = run_inline(exp, pending, data, reporter)
+        for cfg, run_outcome in zip(pending, outcomes, strict=True):
+            if run_outcome is RunOutcome.DONE:
                 outcome.trained.append(cfg.run_id)
-            elif status == "held":
+            elif run_outcome is RunOutcome.HELD:
                 outcome.held.append(cfg.run_id)
             else:
                 outcome.stopped = True

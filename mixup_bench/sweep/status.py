@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from rich.table import Table
@@ -31,8 +32,28 @@ from mixup_bench.errors import UserError
 from mixup_bench.naming import arm_label, arm_order, method_for, parse_run_id, run_id_for
 from mixup_bench.sweep.locks import holder, is_locked
 
-DONE, DAMAGED, PARTIAL, LOCKED, NOT_STARTED = "done", "damaged", "partial", "locked", "not started"
-STATE_STYLE = {DONE: "green", DAMAGED: "red", PARTIAL: "yellow", LOCKED: "cyan", NOT_STARTED: "dim"}
+
+class RunState(str, Enum):
+    """Where a run stands (see above); the value is the word `status` shows."""
+
+    DONE = "done"
+    DAMAGED = "damaged"
+    PARTIAL = "partial"
+    LOCKED = "locked"
+    NOT_STARTED = "not started"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The colour of each state in the table, in the order the caption counts them.
+STATE_STYLE = {
+    RunState.DONE: "green",
+    RunState.DAMAGED: "red",
+    RunState.PARTIAL: "yellow",
+    RunState.LOCKED: "cyan",
+    RunState.NOT_STARTED: "dim",
+}
 
 
 @dataclass
@@ -42,7 +63,7 @@ class RunStatus:
     run_id: str
     alpha: float | None  # the method's parameter; None when neither config.json nor the run id tells
     seed: int | None
-    state: str  # done | damaged | partial | locked | not started
+    state: RunState
     epochs_done: int  # rows in metrics.csv
     epochs: int | None  # planned epochs, from config.json or experiment.json
     test_acc: float | None  # of the last finished epoch, in [0, 1]
@@ -77,7 +98,7 @@ def experiment_status(path: Path) -> list[RunStatus]:
     for method, alpha, seed in _expected_runs(config):
         rid = run_id_for(alpha, seed, method)
         if rid not in statuses:
-            statuses[rid] = RunStatus(rid, alpha, seed, NOT_STARTED, 0, planned_epochs, None, method=method)
+            statuses[rid] = RunStatus(rid, alpha, seed, RunState.NOT_STARTED, 0, planned_epochs, None, method=method)
     if not statuses:
         raise UserError(f"{exp_dir} holds no runs and no experiment.json that lists any; run `mixup-bench run` first.")
     return sorted(statuses.values(), key=_order)
@@ -115,20 +136,22 @@ def _run_status(rdir: Path, planned_epochs: int | None) -> RunStatus:
     epochs = _count(_object(cfg.get("training")).get("epochs")) or planned_epochs
     rows = _metrics_rows(rdir / results.METRICS_FILE)
     test_acc = _float(rows[-1].get("test_acc")) if rows else None
-    status = RunStatus(rdir.name, alpha, seed, NOT_STARTED, len(rows), epochs, test_acc, path=rdir, method=method)
+    status = RunStatus(
+        rdir.name, alpha, seed, RunState.NOT_STARTED, len(rows), epochs, test_acc, path=rdir, method=method
+    )
     if results.is_done(rdir):
-        status.state = DONE
+        status.state = RunState.DONE
         final = _read_json_or_none(rdir / results.DONE_FILE) or {}
         status.test_acc = _float(final.get("test_acc", test_acc))
         status.epochs_done = max(status.epochs_done, _count(final.get("epoch")) or 0)
         status.damage = results.damaged_files(rdir)
         if status.damage:
-            status.state = DAMAGED
+            status.state = RunState.DAMAGED
     elif is_locked(rdir):
-        status.state = LOCKED
+        status.state = RunState.LOCKED
         status.holder = holder(rdir)
     elif rows:
-        status.state = PARTIAL
+        status.state = RunState.PARTIAL
     return status
 
 
@@ -158,7 +181,7 @@ def _float(value) -> float | None:
 def status_table(statuses: list[RunStatus], title: str | None = None) -> Table:
     """A rich table: run, arm, seed, state, epochs, last test accuracy, note; a count per state as caption."""
     counts = {state: sum(s.state == state for s in statuses) for state in STATE_STYLE}
-    caption = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    caption = ", ".join(f"{n} {state.value}" for state, n in counts.items() if n)
     table = Table(title=title, caption=caption)
     for col, justify in (
         ("run", "left"),
@@ -172,16 +195,16 @@ def status_table(statuses: list[RunStatus], title: str | None = None) -> Table:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for s in statuses:
         arm = "?" if s.arm is None else arm_label(*s.arm)
-        notes = [f"training: {s.holder}"] if s.state == LOCKED else [d.short for d in s.damage]
+        notes = [f"training: {s.holder}"] if s.state is RunState.LOCKED else [d.short for d in s.damage]
         if s.path is not None and (torn := results.torn_metrics(s.path)) is not None:
-            finished = s.state in (DONE, DAMAGED)
+            finished = s.state in (RunState.DONE, RunState.DAMAGED)
             notes.append(f"metrics.csv torn ({torn.reason}); `run` repairs it" if finished else "metrics.csv torn")
         note = "; ".join(notes)
         table.add_row(
             Text(s.run_id),  # Text: folder names and host names are shown as they are, never as markup
             arm,
             "" if s.seed is None else str(s.seed),
-            f"[{STATE_STYLE[s.state]}]{s.state}[/]",
+            f"[{STATE_STYLE[s.state]}]{s.state.value}[/]",
             f"{s.epochs_done}/{s.epochs}" if s.epochs else str(s.epochs_done),
             "" if s.test_acc is None else f"{100 * s.test_acc:.2f}%",
             Text(note),

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from mixup_bench.cli import app
 from mixup_bench.sweep import locks
+from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.execute import execute_run
 from mixup_bench.sweep.locks import HOLD_GRACE_S, RunLock, holder, is_locked
 from mixup_bench.train.data import load_cifar10
@@ -119,7 +120,7 @@ def test_held_run_is_skipped_with_a_message(tiny_cifar, tmp_path):
     events: list[dict] = []
     with RunLock(rdir) as other:
         assert other.acquire()
-        assert execute_run(cfg, data, exp.path, events.append, lambda: False) == "held"
+        assert execute_run(cfg, data, exp.path, events.append, lambda: False) is RunOutcome.HELD
     who = f"pid {os.getpid()} on {os.uname().nodename}"
     assert events == [{"type": "message", "text": f"{cfg.run_id}: being trained by {who}; skipped here."}]
     assert not (rdir / "config.json").exists() and not (rdir / "metrics.csv").exists()

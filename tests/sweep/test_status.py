@@ -11,11 +11,12 @@ from typer.testing import CliRunner
 
 from mixup_bench.cli import app
 from mixup_bench.errors import UserError
+from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.execute import execute_run
 from mixup_bench.sweep.locks import RunLock
 from mixup_bench.sweep.record import write_experiment_record
 from mixup_bench.sweep.runner import run_experiment
-from mixup_bench.sweep.status import experiment_status, status_table
+from mixup_bench.sweep.status import RunState, experiment_status, status_table
 from mixup_bench.train.data import load_cifar10
 from tests.sweep.synthetic import RecordingReporter, experiment
 
@@ -42,7 +43,7 @@ def mixed_experiment(tiny_cifar, tmp_path):
             finished.append(e["epoch"])
 
     status = execute_run(baseline_s1, data, exp.path, on_event, lambda: bool(finished))  # stops in epoch 2
-    assert status == "stopped"
+    assert status is RunOutcome.STOPPED
     lock = RunLock(exp.path / "runs" / "mixup-a0.4-s1")
     assert lock.acquire()
     yield exp.path
@@ -61,13 +62,14 @@ def test_status_of_every_state(mixed_experiment):
     ]
     states = {rid: (s.state, s.epochs_done, s.epochs) for rid, s in statuses.items()}
     assert states == {
-        "baseline-a0-s0": ("done", 2, 2),
-        "mixup-a0.4-s0": ("done", 2, 2),
-        "baseline-a0-s1": ("partial", 1, 2),
-        "mixup-a0.4-s1": ("locked", 0, 2),
-        "baseline-a0-s2": ("not started", 0, 2),
-        "mixup-a0.4-s2": ("not started", 0, 2),
+        "baseline-a0-s0": (RunState.DONE, 2, 2),
+        "mixup-a0.4-s0": (RunState.DONE, 2, 2),
+        "baseline-a0-s1": (RunState.PARTIAL, 1, 2),
+        "mixup-a0.4-s1": (RunState.LOCKED, 0, 2),
+        "baseline-a0-s2": (RunState.NOT_STARTED, 0, 2),
+        "mixup-a0.4-s2": (RunState.NOT_STARTED, 0, 2),
     }
+    assert all(isinstance(s.state, RunState) for s in statuses.values())
     for rid in ("baseline-a0-s0", "baseline-a0-s1"):
         last = pd.read_csv(mixed_experiment / "runs" / rid / "metrics.csv")["test_acc"].iloc[-1]
         assert statuses[rid].test_acc == pytest.approx(last)
@@ -97,7 +99,7 @@ def test_folder_with_a_dead_lock_and_no_epoch_is_not_started(mixed_experiment):
     rdir.mkdir()
     (rdir / "lock").write_text("999999 elsewhere\n")
     s = {s.run_id: s for s in experiment_status(mixed_experiment)}["baseline-a0-s2"]
-    assert (s.state, s.path, s.holder) == ("not started", rdir, None)
+    assert (s.state, s.path, s.holder) == (RunState.NOT_STARTED, rdir, None)
 
 
 @pytest.mark.parametrize("make", ["missing", "empty", "not_an_object"])
