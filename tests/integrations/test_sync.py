@@ -1,0 +1,105 @@
+"""sync: what a tracker is sent and when, with fake trackers and a hand-made run folder (no training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mixup_bench import results
+from mixup_bench.errors import UserError
+from mixup_bench.integrations.sync import METRIC_COLUMNS, Sync, metric_values
+
+RUN = "mixup-a0.4-s1"
+
+
+class Fake:
+    """A tracker that records its calls; `held` is what it says it already has; `fail_at` makes log_epoch raise."""
+
+    def __init__(self, name="fake", held=(), fail_at=None):
+        self.name, self.held, self.fail_at = name, set(held), fail_at
+        self.logged: list[tuple[int, dict, list]] = []
+        self.finished: list[bool] = []
+        self.closed = False
+
+    def open_run(self, run):
+        assert run["run_id"] == RUN and run["seed"] == 1
+        return self.held
+
+    def log_epoch(self, run, epoch, values, lams):
+        if epoch == self.fail_at:
+            raise ConnectionError("server gone\naway")
+        self.logged.append((epoch, values, lams))
+
+    def finish_run(self, run, final, done):
+        self.finished.append(done)
+
+    def close(self):
+        self.closed = True
+
+
+def row(epoch: int) -> dict:
+    return {"run_id": RUN, "method": "mixup", "alpha": 0.4, "seed": 1, "epoch": epoch, "lr": 0.1 / epoch,
+            "train_loss": 2.0 / epoch, "test_acc": 0.3 + epoch / 100, "noise_memorised": ""}  # fmt: skip
+
+
+@pytest.fixture
+def exp_path(tmp_path) -> Path:
+    """An experiment with one run of 3 finished epochs (lam.csv: 2 lams per epoch)."""
+    rdir = tmp_path / "exp" / results.RUNS_DIR / RUN
+    rdir.mkdir(parents=True)
+    config = {"run_id": RUN, "method": "mixup", "alpha": 0.4, "seed": 1, "training": {"epochs": 3}}
+    (rdir / results.CONFIG_FILE).write_text(json.dumps(config))
+    results.write_metrics(rdir, [row(e) for e in (1, 2, 3)])
+    results.write_lam_log(rdir, [{"epoch": e, "step": s, "lam": e / 10 + s / 100} for e in (1, 2, 3) for s in (1, 2)])
+    return tmp_path / "exp"
+
+
+def test_a_tracker_is_sent_only_the_epochs_it_lacks_with_that_epochs_lams(exp_path):
+    fake = Fake(held={1})
+    sync = Sync(exp_path, [fake])
+    sync.on_event({"type": "start", "run_id": RUN, "start_epoch": 3})  # a resumed run: catch up from the CSV
+    sync.on_event({"type": "epoch", **row(3)})  # already sent by the catch-up: not again
+    sync.on_event({"type": "done", "run_id": RUN})
+    assert [e for e, _, _ in fake.logged] == [2, 3]
+    epoch, values, lams = fake.logged[0]
+    assert values == {"lr": 0.05, "train_loss": 1.0, "test_acc": 0.32}  # numbers; the empty cell left out
+    assert lams == [2 / 10 + 1 / 100, 2 / 10 + 2 / 100]  # epoch 2's, as lam.csv holds them
+    assert fake.finished == [True]
+    sync.close()
+    assert fake.closed and fake.finished == [True]  # a finished run is not ended twice
+
+
+def test_a_failing_tracker_is_dropped_with_one_line_and_the_others_go_on(exp_path):
+    bad, good, lines = Fake("bad", fail_at=2), Fake("good"), []
+    sync = Sync(exp_path, [bad, good], say=lines.append)
+    sync.on_event({"type": "start", "run_id": RUN, "start_epoch": 3})
+    assert [e for e, _, _ in good.logged] == [1, 2, 3] and [e for e, _, _ in bad.logged] == [1]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert lines[0].startswith("bad: server gone away; logging to it stopped")
+    assert f"mixup-bench export {exp_path} --to bad" in lines[0]
+    sync.close()
+    assert good.closed and not bad.closed
+
+
+def test_export_is_strict_and_a_stopped_command_ends_its_runs_unfinished(exp_path):
+    with pytest.raises(UserError, match="^bad: server gone away$"):
+        Sync(exp_path, [Fake("bad", fail_at=1)], strict=True).export()
+    fake = Fake()
+    sync = Sync(exp_path, [fake])
+    sync.on_event({"type": "start", "run_id": RUN, "start_epoch": 0})
+    sync.close()  # Ctrl-C: the run did not finish
+    assert fake.finished == [False]
+
+
+def test_every_metrics_column_but_the_identity_ones_is_a_metric():
+    assert set(METRIC_COLUMNS) == set(results.METRICS_COLUMNS) - {
+        "experiment",
+        "run_id",
+        "method",
+        "alpha",
+        "seed",
+        "epoch",
+    }
+    assert metric_values({"test_acc": "0.5", "lr": "nan", "train_loss": "", "epoch": 3}) == {"test_acc": 0.5}
