@@ -453,6 +453,28 @@ def test_paths_and_file_names_that_are_not_utf8_work_end_to_end(tmp_path):
     assert described.exit_code == 0 and "classes: cat, d\\xfeg, frog" in described.output, described.output
 
 
+@pytest.mark.slow  # renders every figure
+def test_plot_and_compare_of_experiments_named_with_odd_bytes(experiment):
+    """An experiment folder renamed by hand to a name that is not UTF-8: its figures, summary.md and the regime
+    map show the name as \\xNN (the font renderer and UTF-8 files take no surrogate escape)."""
+    odd_dir = experiment.parent / odd(b"exp\xff")
+    experiment.rename(odd_dir)
+    shutil.copytree(odd_dir / "runs" / "baseline-a0-s0", odd_dir / "runs" / odd(b"copy\xfe"))
+    plot = cli.invoke(app, ["plot", str(odd_dir)])
+    assert plot.exit_code == 0, plot.output
+    assert "Skipped run copy\\xfe: its folder name is not UTF-8 text; rename it." in plot.output
+    assert (odd_dir / "summary.md").read_text().startswith("# MixUp benchmark: exp\\xff")
+    assert (odd_dir / "plots" / "dashboard.png").stat().st_size > 0
+    other = experiment.parent / odd(b"e\xfe2")
+    shutil.copytree(odd_dir, other)
+    record = json.loads((other / "experiment.json").read_text())
+    record["config"]["training"]["epochs"] = 3
+    (other / "experiment.json").write_text(json.dumps(record))
+    compare = cli.invoke(app, ["compare", str(odd_dir), str(other), "--out", str(experiment.parent / "cmp")])
+    assert compare.exit_code == 0, compare.output
+    assert "e\\xfe2" in (experiment.parent / "cmp" / "regime_map.md").read_text()
+
+
 def test_text_files_never_fail_to_encode(tmp_path):
     """No text a run writes can fail halfway through its files: a byte that is not UTF-8 is written as \\xNN."""
     results.atomic_write_text(tmp_path / "m.csv", "experiment\n" + odd(b"e\xff") + "\n")

@@ -35,6 +35,7 @@ from mixup_bench.config import CIFAR10_TRAIN_IMAGES, TRAINING_KEYS, TrainingConf
 from mixup_bench.errors import UserError
 from mixup_bench.metrics import CLAIM, METRICS, Metric
 from mixup_bench.naming import arm_label, mixup_only
+from mixup_bench.streams import shown
 
 # The differences the regime map shows: every part of the claim about generalisation.
 COMPARED = tuple(m for m in CLAIM if m != "clean_train_loss")
@@ -147,7 +148,8 @@ def compare_experiments(
                 f"{d.name}: {len(partial)} run(s) still partial ({', '.join(partial)}); numbers may change."
             )
         settings, full = records[d]
-        experiments.append(Compared(d, d.name, settings, full, paired, experiment_arms(d, df)))
+        name = shown(d.name)  # a folder name that is not UTF-8, as text (\\xNN): tables and figures take no other
+        experiments.append(Compared(d, name, settings, full, paired, experiment_arms(d, df)))
     experiments.sort(key=lambda e: _sort_key(e.settings[setting]))
 
     result = CompareResult(setting, experiments, pd.DataFrame(), out_dir, also_differ, warnings=warnings,
@@ -324,7 +326,7 @@ def regime_table(result: CompareResult) -> pd.DataFrame:
                 "value": exp.settings[result.setting],
                 "value_label": result.value_label(exp),
                 "experiment": exp.name,
-                "path": str(exp.path),
+                "path": shown(str(exp.path)),
                 "arm": arm_label(*arm),
                 "method": arm[0],
                 "alpha": float(arm[1]),

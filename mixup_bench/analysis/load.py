@@ -15,6 +15,7 @@ from mixup_bench import results
 from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
 from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, arms, parse_run_id
+from mixup_bench.streams import is_text, shown
 from mixup_bench.sweep.locks import is_locked
 
 # Every metrics.csv column but the three text ones must parse as a number.
@@ -82,6 +83,9 @@ def _read_run(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
     """One run's checked rows, or None when it cannot be used; what is wrong goes to `warnings`. The
     files a finished run lacks are named (results.damaged_files), as `run` and `status` name them."""
     metrics_path = run_dir / results.METRICS_FILE
+    if not is_text(run_dir.name):
+        warnings.append(f"Skipped run {shown(run_dir.name)}: its folder name is not UTF-8 text; rename it.")
+        return None
     damage = results.damaged_files(run_dir)
     lost = [d for d in damage if d.path.name == results.METRICS_FILE]
     warnings.extend(f"Run {run_dir.name} is damaged: {d}." for d in damage if d not in lost)

@@ -22,10 +22,12 @@ from pathlib import Path
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
 from mixup_bench import results
 from mixup_bench.naming import arm_order
+from mixup_bench.streams import is_text, shown
 
 DPI = 150
 FORMATS = ("png", "svg")
@@ -99,7 +101,12 @@ def styled(builder):
 
 
 def save_figure(fig: Figure, out_dir: Path, stem: str, formats=FORMATS) -> list[Path]:
-    """Write `fig` as `<out_dir>/<stem>.<fmt>` for each format, atomically; return the paths."""
+    """Write `fig` as `<out_dir>/<stem>.<fmt>` for each format, atomically; return the paths. A name whose
+    bytes are not UTF-8 (an experiment folder named so) is drawn as `streams.shown` writes it (\\xNN): the
+    font renderer takes no surrogate escape."""
+    for text in fig.findobj(Text):
+        if not is_text(text.get_text()):
+            text.set_text(shown(text.get_text()))
     with matplotlib.rc_context(RC):
         paths = [_save_one(fig, Path(out_dir) / f"{stem}.{fmt}", fmt) for fmt in formats]
     return paths
