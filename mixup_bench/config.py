@@ -190,6 +190,11 @@ class TrainingConfig:
                 f"--val-size {self.val_size:,} leaves no training images (the training set has {n_train:,}); "
                 "use a smaller --val-size, or 0 for no validation split."
             )
+        if self.subset is not None and self.subset > n_train:
+            raise UserError(
+                f"--subset {self.subset:,} is larger than the training set ({n_train:,} images); "
+                f"use at most {pool}, or --subset 0 for all of it beside the validation split."
+            )
         if self.subset is not None and self.subset > pool:
             raise UserError(
                 f"--subset {self.subset:,} does not fit beside the {self.val_size:,} validation images "
@@ -436,6 +441,7 @@ class BenchConfig:
             model=self.model,
             augment=True,
             subset=None,  # `--epoch`: one epoch over the whole training pool
+            val_size=0,  # ... all of it: a throughput figure needs no validation split
             clean_train_size=BENCH_CLEAN_TRAIN_SIZE,
             precision=self.precision,
             compile=self.compile,

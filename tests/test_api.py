@@ -14,7 +14,7 @@ import mixup_bench as mb
 def test_api_runs_loads_and_summarises_an_experiment(tiny_cifar, tmp_path):
     exp = mb.build_experiment(
         preset="default", data_dir=tiny_cifar, out=tmp_path, name="nb", subset=0, epochs=2, batch_size=16,
-        seeds=(0, 1), jobs=1, device="cpu", precision="fp32", cutmix=(1.0,),
+        seeds=(0, 1), jobs=1, device="cpu", precision="fp32", cutmix=(1.0,), val_size=8,
     )  # fmt: skip
     outcome = mb.run_experiment(exp)
     assert sorted(outcome.trained) == sorted(cfg.run_id for cfg in exp.runs())

@@ -158,7 +158,7 @@ def test_seed_is_really_used(tiny_cifar, tmp_path):
         (["--lr", "inf"], "--lr must be a finite number, got inf."),
         (["--label-noise", "1.5"], "--label-noise must be at least 0 and at most 0.95, got 1.5."),
         (["--label-noise", "-0.1"], "--label-noise must be at least 0 and at most 0.95, got -0.1."),
-        (["--preset", "nope"], "Unknown preset 'nope'; choose one of: default, label-noise, paper."),
+        (["--preset", "nope"], "Unknown preset 'nope'; choose one of: default, classic, label-noise, paper."),
         (["--device", "tpu"], "Unknown device 'tpu'"),
         (["--precision", "fp8"], "Unknown precision 'fp8'"),
         (["--seeds", "0"], "--seeds must be at least 1"),
@@ -170,9 +170,6 @@ def test_seed_is_really_used(tiny_cifar, tmp_path):
         (["--backend", "slurm"], "Unknown backend 'slurm'"),
         (["--name", "../x"], "--name must be a plain folder name"),
         (["--val-size", "-1"], "--val-size must be at least 0 (0 = no validation split), got -1."),
-        (["--val-size", "72"], "--val-size 72 leaves no training images (the training set has 72)"),
-        (["--val-size", "60"], "fewer than one batch of 16"),
-        (["--val-size", "8", "--subset", "70"], "--subset 70 does not fit beside the 8 validation images"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tiny_cifar, tmp_path, extra, expected):
@@ -310,3 +307,20 @@ def test_mlflow_without_a_uri_is_the_local_store():
     ):
         ctx = command.make_context("run", list(args))
         assert ctx.params["mlflow"] == uri, args
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--val-size", "72"], "error: --val-size 72 leaves no training images (the training set has 72)"),
+        (["--val-size", "60"], "error: The training pool has 12 images, fewer than one batch of 16"),
+        (["--val-size", "8", "--subset", "70"], "error: --subset 70 does not fit beside the 8 validation images"),
+    ],
+)
+def test_a_validation_split_that_leaves_too_few_training_images_is_refused(tiny_cifar, tmp_path, extra, expected):
+    """Checked once the data set's size is known: after its loading line, one error line, exit 2, no run."""
+    res = run_cli(*base_args(tiny_cifar, tmp_path / "r", *extra))
+    assert res.exit_code == 2, res.output
+    assert res.output.strip().splitlines()[-1].startswith(expected), res.output
+    assert "Traceback" not in res.output
+    assert not list((tmp_path / "r").glob("*/runs/*"))
