@@ -563,7 +563,7 @@ def test_bench_out_in_proc_fails_before_the_benchmark(monkeypatch):
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
-def test_run_and_compare_out_in_proc_fail_before_reading(data_dir, monkeypatch):
+def test_run_out_in_proc_fails_before_the_data_load(data_dir, monkeypatch):
     monkeypatch.setattr(runner_mod, "load_cifar10", lambda *a, **k: pytest.fail("loaded the data"))
     one_line_error(cli.invoke(app, run_args(data_dir, Path("/proc/results"))), "cannot write /proc/results/exp")
 
