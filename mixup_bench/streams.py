@@ -50,7 +50,8 @@ def is_text(text: str) -> bool:
 
 
 class GuardedStream:
-    """A text stream whose writes never raise. Text the stream cannot encode is written through `shown`;
+    """A text stream whose writes never raise. Undecodable bytes are written through `shown` (also where the
+    locale would let them through raw), text the stream cannot encode with backslash escapes;
     the first write or flush that fails (a broken pipe, a closed or vanished terminal, a full disk)
     marks the stream lost, says so on `partner`, and drops everything written to it afterwards."""
 
@@ -65,7 +66,7 @@ class GuardedStream:
         if not self.lost:
             try:
                 try:
-                    self.stream.write(text)
+                    self.stream.write(text if is_text(text) else shown(text))  # the same in every locale
                 except UnicodeEncodeError:
                     self.stream.write(shown(text).encode(self.encoding, "backslashreplace").decode(self.encoding))
             except (OSError, ValueError) as e:  # ValueError: "I/O operation on closed file"

@@ -30,6 +30,7 @@ from mixup_bench import results
 from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
 from mixup_bench.naming import arm_label, arm_order, method_for, parse_run_id, run_id_for
+from mixup_bench.streams import shown
 from mixup_bench.sweep.locks import holder, is_locked
 
 
@@ -201,7 +202,7 @@ def status_table(statuses: list[RunStatus], title: str | None = None) -> Table:
             notes.append(f"metrics.csv torn ({torn.reason}); `run` repairs it" if finished else "metrics.csv torn")
         note = "; ".join(notes)
         table.add_row(
-            Text(s.run_id),  # Text: folder names and host names are shown as they are, never as markup
+            Text(shown(s.run_id)),  # Text: never markup; shown: a byte that is not UTF-8 as \xNN
             arm,
             "" if s.seed is None else str(s.seed),
             f"[{STATE_STYLE[s.state]}]{s.state.value}[/]",
