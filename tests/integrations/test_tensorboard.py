@@ -69,3 +69,17 @@ def test_export_of_the_committed_demo_equals_its_csvs_and_sends_nothing_twice(tm
     assert sorted(p.name for p in (tmp_path / "tb").iterdir()) == runs
     for run_id in runs:
         assert_equal_to_csv(read_events(tmp_path / "tb" / run_id), DEMO / "runs" / run_id, int(run_id[-1]))
+
+
+@pytest.mark.slow  # two worker processes
+def test_with_two_jobs_the_parent_writes_every_epoch_once(tiny_cifar, tmp_path):
+    """`--jobs 2`: the runs train in workers and their events reach the parent, the one writer per run."""
+    from tests.sweep.synthetic import EPOCHS, NAME, cli_args
+
+    res = CliRunner().invoke(app, cli_args(tiny_cifar, tmp_path, "--jobs", "2", "--tensorboard", "-q"))
+    assert res.exit_code == 0, res.output
+    exp = tmp_path / NAME
+    for run_id in ("baseline-a0-s0", "mixup-a0.4-s0"):
+        acc = read_events(exp / TENSORBOARD_DIR / run_id)
+        assert [e.step for e in acc.Scalars("test_acc/s0")] == list(range(1, EPOCHS + 1))
+        assert_equal_to_csv(acc, exp / "runs" / run_id, 0)
