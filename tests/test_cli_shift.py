@@ -19,7 +19,7 @@ runner = CliRunner()
 def run_args(data_dir, out, *extra: str) -> list[str]:
     return ["run", "--subset", "0", "--val-size", "8", "--jobs", "1", "--seed", "0", "--data-dir", str(data_dir),
             "--out", str(out), "--epochs", "2", "--batch-size", "16", "--device", "cpu", "--precision", "fp32",
-            "--model", "fast-cnn", "--shift-images", "8", *extra]  # fmt: skip
+            "--model", "fast-cnn", "--shift", "--shift-images", "8", *extra]  # fmt: skip
 
 
 def one_error_line(res) -> str:
@@ -77,3 +77,11 @@ def test_no_shift_leaves_the_columns_empty(tiny_cifar, tmp_path):
     run_dir = tmp_path / "r" / "default" / "runs" / "mixup-a0.4-s0"
     assert pd.read_csv(run_dir / "metrics.csv")[list(SHIFT_COLUMNS)].isna().all().all()
     assert not (run_dir / CORRUPTIONS_FILE).exists()
+
+
+def test_shift_options_without_shift_are_one_line(tiny_cifar, tmp_path):
+    """The shift evaluation is opt-in (it costs 23-31% of the default preset's time): its settings alone
+    would silently do nothing, so they are refused."""
+    args = [a for a in run_args(tiny_cifar, tmp_path / "r", "--shift-every", "2") if a != "--shift"]
+    line = one_error_line(runner.invoke(app, args))
+    assert "--shift-every sets up the shift evaluation, which is off: add --shift." in line
