@@ -47,11 +47,10 @@ def _timed(fn, seconds: float, device: torch.device) -> float:
 
 def measure_rates(cfg: RunConfig, device: torch.device, amp: torch.dtype | None, threads: int) -> Rates:
     """Time real training steps and evaluation of `cfg`'s model on random uint8 batches (about 2 s)."""
+    from mixup_bench.train.device import keep_freed_memory
     from mixup_bench.train.evaluate import fold_batchnorm
     from mixup_bench.train.setup import new_state, step_context
     from mixup_bench.train.step import train_step
-
-    from mixup_bench.train.device import keep_freed_memory
 
     tc = cfg.training
     if device.type == "cpu":
@@ -91,9 +90,29 @@ def expected_seconds(exp: ExperimentConfig, runs: int, rates: Rates, n_train: in
     train_images -= train_images % tc.batch_size  # the ragged last batch is dropped
     eval_images = min(tc.clean_train_size, train_images) + tc.val_size + n_test
     per_run = tc.epochs * (train_images / rates.train + eval_images / rates.evaluate)
+    per_run += shift_evaluations(tc.epochs, tc.shift, tc.shift_every) * shift_seconds(tc.shift_images, n_test, rates)
     at_once = max(1, min(exp.jobs if exp.backend == "local" else 1, runs))
     rounds = -(-runs // at_once)  # whole rounds: the last may run alone
     return rounds * per_run
+
+
+def shift_evaluations(epochs: int, shift: bool, every: int | None) -> int:
+    """How often a run evaluates under shift: at the last epoch, and every `every` epochs before it."""
+    if not shift:
+        return 0
+    return 1 + (0 if every is None else (epochs - 1) // every)
+
+
+def shift_seconds(images_per_cell: int, n_test: int, rates: Rates) -> float:
+    """One shift evaluation: every corruption cell is an evaluation pass; every attack step is a forward and
+    backward pass over the attacked images, about what a training step costs per image."""
+    from mixup_bench.train.adversarial import PGD_STEPS
+    from mixup_bench.train.corruptions import CORRUPTIONS, SEVERITIES
+    from mixup_bench.train.shift import ATTACK_IMAGES, FGSM_EPSILONS, PGD_EPSILONS
+
+    corrupted = len(CORRUPTIONS) * len(SEVERITIES) * min(images_per_cell, n_test)
+    attacked = min(ATTACK_IMAGES, n_test) * (len(FGSM_EPSILONS) + PGD_STEPS * len(PGD_EPSILONS))
+    return corrupted / rates.evaluate + attacked / rates.train
 
 
 def human_duration(seconds: float) -> str:

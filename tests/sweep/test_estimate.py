@@ -58,3 +58,13 @@ def test_cost_line_names_the_measured_rates():
     exp = _experiment()
     line = cost_line(exp, 6, Rates(1_234.0, 5_678.0, 1), n_train=50_000, n_test=10_000)
     assert "6 run(s) of 2 epochs" in line and "1,234 training" in line and "5,678 evaluation" in line
+
+
+def test_the_shift_evaluation_is_counted_when_it_is_on():
+    rates = Rates(train=1_000.0, evaluate=10_000.0, threads=1)
+    off = expected_seconds(_experiment(subset=100, val_size=0, batch_size=100), 1, rates, 10_000, 1_000)
+    on = expected_seconds(_experiment(subset=100, val_size=0, batch_size=100, shift=True, shift_images=10),
+                          1, rates, 10_000, 1_000)  # fmt: skip
+    # 12 corruptions x 5 severities x 10 images evaluated; 1,000 test images x (3 FGSM + 10 PGD steps) attacked
+    assert on - off == pytest.approx(12 * 5 * 10 / 10_000.0 + 1_000 * 13 / 1_000.0)
+    assert estimate.shift_evaluations(15, True, 4) == 4  # epochs 4, 8, 12 and the last
