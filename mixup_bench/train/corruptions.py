@@ -47,11 +47,12 @@ class Corruption:
     random: bool  # draws from the generator
 
 
-def _unit(x: torch.Tensor) -> torch.Tensor:
-    """uint8 -> [0, 1] in float64, as the recipe computes (float32 on MPS, which has no float64): a
-    flat patch then blurs to exactly its own grey level instead of a hair below it, which the final
-    truncation would turn into one level darker."""
-    return x.to(torch.float32 if x.device.type == "mps" else torch.float64) / 255.0
+def _unit(x: torch.Tensor, exact: bool = False) -> torch.Tensor:
+    """uint8 -> float32 on the [0, 1] scale. `exact`: float64 as the recipe (float32 on MPS, which has none),
+    for the corruptions whose results land on whole grey levels by design (brightness: v + 0.2 is
+    v + 51 levels), where float32 would truncate a level lower than the recipe does."""
+    dtype = torch.float64 if exact and x.device.type != "mps" else torch.float32
+    return x.to(dtype) / 255.0
 
 
 def _randn(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -91,12 +92,16 @@ def speckle_noise(x: torch.Tensor, c: float, g: torch.Generator) -> torch.Tensor
 
 
 def _depthwise(u: torch.Tensor, kernel: torch.Tensor, pad_mode: str) -> torch.Tensor:
-    """Correlate every channel of u (N, C, H, W) with one 2-D kernel (kh, kw), padding by `pad_mode`."""
+    """Correlate every channel of u (N, C, H, W) with one small 2-D kernel (kh, kw), padding by `pad_mode`:
+    a weighted sum of shifted copies, several times faster on a CPU than a grouped convolution this small."""
     kh, kw = kernel.shape
-    c = u.shape[1]
+    h, w = u.shape[-2:]
     padded = F.pad(u, (kw // 2, kw // 2, kh // 2, kh // 2), mode=pad_mode)
-    weight = kernel.to(u.device, u.dtype).expand(c, 1, kh, kw)
-    return F.conv2d(padded, weight, groups=c)
+    out = torch.zeros_like(u)
+    for i in range(kh):
+        for j in range(kw):
+            out.add_(padded[..., i : i + h, j : j + w], alpha=float(kernel[i, j]))
+    return out
 
 
 def gaussian_kernel_1d(sigma: float, radius: int) -> torch.Tensor:
@@ -143,11 +148,11 @@ def gaussian_blur(x: torch.Tensor, sigma: float, g: torch.Generator) -> torch.Te
 def plasma_fractal(n: int, size: int, wibble_decay: float, g: torch.Generator, device=None) -> torch.Tensor:
     """n diamond-square height maps (n, size, size) in [0, 1], as the recipe's `plasma_fractal`
     (its random offsets are wibble * U(-wibble, wibble), wibble starting at 100)."""
-    m = torch.zeros(n, size, size, dtype=torch.float64, device=device)
+    m = torch.zeros(n, size, size, device=device)
     step, wibble = size, 100.0
 
     def wibbled_mean(a: torch.Tensor) -> torch.Tensor:
-        noise = torch.rand(a.shape, generator=g, device=device, dtype=torch.float64) * 2 * wibble - wibble
+        noise = torch.rand(a.shape, generator=g, device=device) * 2 * wibble - wibble
         return a / 4 + wibble * noise
 
     while step >= 2:
@@ -205,23 +210,26 @@ def hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
     hi = torch.floor(h * 6)
     f = h * 6 - hi
     p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
-    sector = torch.remainder(hi, 6).long()
-    choices = torch.stack(
-        [torch.stack(c, dim=1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))]
-    )  # (6, N, 3, H, W)
-    return torch.gather(choices, 0, sector[None, :, None].expand(1, -1, 3, -1, -1))[0]
+    sector = torch.remainder(hi, 6).long()  # (N, H, W)
+    parts = torch.stack((v, t, p, q))  # (4, N, H, W)
+    channel = _HSV_SECTORS.to(sector.device)[:, sector]  # (3, N, H, W): the part r, g and b take
+    return torch.gather(parts, 0, channel).movedim(0, 1).contiguous()
+
+
+# Per sector 0..5 of the hue, the part (v, t, p, q = 0, 1, 2, 3) that r, g and b take, as in scikit-image.
+_HSV_SECTORS = torch.tensor([[0, 3, 2, 2, 1, 0], [1, 0, 0, 3, 2, 2], [2, 2, 1, 0, 0, 3]])
 
 
 def brightness(x: torch.Tensor, c: float, g: torch.Generator) -> torch.Tensor:
     """Add c to the HSV value channel (clipped to 1)."""
-    hsv = rgb_to_hsv(_unit(x))
+    hsv = rgb_to_hsv(_unit(x, exact=True))
     hsv[:, 2] = (hsv[:, 2] + c).clamp(0, 1)
     return hsv_to_rgb(hsv)
 
 
 def saturate(x: torch.Tensor, c: tuple[float, float], g: torch.Generator) -> torch.Tensor:
     """Scale the HSV saturation by c[0] and add c[1] (clipped to [0, 1])."""
-    hsv = rgb_to_hsv(_unit(x))
+    hsv = rgb_to_hsv(_unit(x, exact=True))
     hsv[:, 1] = (hsv[:, 1] * c[0] + c[1]).clamp(0, 1)
     return hsv_to_rgb(hsv)
 
@@ -241,42 +249,43 @@ def jpeg_compression(x: torch.Tensor, quality: int, g: torch.Generator) -> torch
     return torch.stack(decode_jpeg(encode_jpeg(images, quality=quality))).to(x.device)
 
 
-def box_resize_matrix(in_size: int, out_size: int) -> torch.Tensor:
-    """Pillow's BOX resampling of one axis as an (out, in) matrix of its fixed-point weights.
+def box_resize_matrix(in_size: int, out_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pillow's BOX resampling of one axis: which input pixels each output pixel averages, as an (out, in)
+    0/1 matrix, and the weight each of them gets, in Pillow's 22-bit fixed point, per output pixel (out,).
 
-    For each output pixel Pillow averages the input pixels whose centres fall in its footprint
-    (`precompute_coeffs` in Resample.c), with weights rounded to 22-bit fixed point; the caller
-    rounds the sums the way Pillow does (`_box_pass`)."""
+    Each output pixel averages the input pixels whose centres fall in its footprint (`precompute_coeffs`
+    in Pillow's Resample.c), all with the same weight 1/n, rounded to fixed point."""
     scale = in_size / out_size
     filter_scale = max(scale, 1.0)
     support = 0.5 * filter_scale
-    weights = torch.zeros(out_size, in_size, dtype=torch.float64)
+    taps = torch.zeros(out_size, in_size)
+    weight = torch.zeros(out_size, dtype=torch.int64)
     for o in range(out_size):
         center = (o + 0.5) * scale
         lo = max(int(center - support + 0.5), 0)
         hi = min(int(center + support + 0.5), in_size)
-        taps = [i for i in range(lo, hi) if -0.5 < (i - center + 0.5) * (1.0 / filter_scale) <= 0.5]
-        for i in taps:
-            weights[o, i] = int(0.5 + (1.0 / len(taps)) * (1 << 22))
-    return weights
+        inside = [i for i in range(lo, hi) if -0.5 < (i - center + 0.5) * (1.0 / filter_scale) <= 0.5]
+        taps[o, inside] = 1.0
+        weight[o] = int(0.5 + (1.0 / len(inside)) * (1 << 22))
+    return taps, weight
 
 
-def _box_pass(x: torch.Tensor, matrix: torch.Tensor, dim: int) -> torch.Tensor:
-    """One Pillow resampling pass along `dim` (-1: width, -2: height) of integer-valued float64 images,
-    rounded and clipped to 0..255 as Pillow's 8-bit path does."""
-    out = torch.movedim(torch.movedim(x, dim, -1) @ matrix.T, -1, dim)
-    return torch.floor((out + (1 << 21)) / (1 << 22)).clamp(0, 255)
+def _box_pass(x: torch.Tensor, in_size: int, out_size: int, dim: int) -> torch.Tensor:
+    """One Pillow resampling pass along `dim` (-1: width, -2: height) of uint8 images, in integers as Pillow's
+    8-bit path: the sum of the taps (exact in float32) times the fixed-point weight, rounded, clipped."""
+    taps, weight = (t.to(x.device) for t in box_resize_matrix(in_size, out_size))
+    sums = (torch.movedim(x, dim, -1).float() @ taps.T).long()  # at most 255 * 32: exact
+    out = ((sums * weight + (1 << 21)) >> 22).clamp(0, 255).to(torch.uint8)
+    return torch.movedim(out, -1, dim)
 
 
 def pixelate(x: torch.Tensor, c: float, g: torch.Generator) -> torch.Tensor:
     """Shrink to int(size * c) with Pillow's BOX filter and blow up again with it (width, then height)."""
     h, w = x.shape[-2:]
     small_h, small_w = int(h * c), int(w * c)
-    y = x.cpu().double()
     for (rows, cols), (new_h, new_w) in (((h, w), (small_h, small_w)), ((small_h, small_w), (h, w))):
-        y = _box_pass(y, box_resize_matrix(cols, new_w), -1)
-        y = _box_pass(y, box_resize_matrix(rows, new_h), -2)
-    return y.to(torch.uint8).to(x.device)
+        x = _box_pass(_box_pass(x, cols, new_w, -1), rows, new_h, -2)
+    return x
 
 
 # --- the table --------------------------------------------------------------------------

@@ -203,7 +203,10 @@ def assert_same_results(exp_dir: Path, reference_dir: Path, runs: list[str] | No
         assert got["epoch"].tolist() == list(range(1, EPOCHS + 1)), f"{rid}: epochs {got['epoch'].tolist()}"
         cols = [c for c in ref.columns if c not in TIMING_COLUMNS]
         pd.testing.assert_frame_equal(got[cols], ref[cols], check_exact=True, obj=f"{rid} metrics.csv")
-        for name in ("lam.csv", "calibration.json", "corruptions.csv"):
+        side_files = ["lam.csv", "calibration.json"]
+        if (ref_dir / "corruptions.csv").exists() or (got_dir / "corruptions.csv").exists():  # runs with --shift
+            side_files.append("corruptions.csv")
+        for name in side_files:
             assert (got_dir / name).read_text() == (ref_dir / name).read_text(), f"{rid}: {name} differs"
         assert not list(got_dir.glob(".*.tmp")), f"{rid}: temporary files left"
 
