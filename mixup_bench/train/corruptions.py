@@ -12,9 +12,11 @@ Left out: glass blur (a sequential pixel-swap loop), motion blur and snow (Image
 Like the recipe, each corruption works on [0, 1] floats and its result is clipped and truncated
 to uint8 (`np.uint8(...)`), so the images take the same path through `Normalize` as clean ones.
 Names are CIFAR-10-C's file names. The random ones draw from the generator they are given, so
-the same generator state gives the same images. JPEG and pixelate run on the CPU, bit-exact
-with Pillow (libjpeg, and PIL's fixed-point BOX resampling), whatever the device; the rest run on
-the images' device in float32, within one grey level of the float64 recipe
+the same generator state gives the same images. JPEG (libjpeg, on the CPU whatever the device)
+and pixelate (Pillow's fixed-point BOX resampling, in integers) are bit-exact with Pillow. The
+rest run on the images' device in float32, brightness and saturate in float64 as the recipe: they
+equal the recipe's output except where its float result lies within 1e-4 of a whole grey level,
+where rounding decides the truncation and the two may differ by one level
 (tests/train/test_corruptions.py checks each one against a port of the recipe).
 """
 
