@@ -101,12 +101,26 @@ METRICS: dict[str, Metric] = {
         Metric("gap", "gap between test and clean train loss", "gap", False, claim="smaller"),
         Metric("test_ece", "test ECE", "ECE", True, claim="lower"),
         Metric("noise_memorised", "memorised noisy labels", "memorised", True, digits=1),
+        # The shift evaluation (train/shift.py, `run --shift`): corrupted test images (mean over types and
+        # severities) and adversarial ones (a fixed 2,000-image test subset).
+        Metric("corrupt_acc", "accuracy on corrupted test images", "corruption accuracy", True, claim="higher"),
+        Metric("corrupt_loss", "loss on corrupted test images", "corruption loss", False),
+        Metric("corrupt_ece", "ECE on corrupted test images", "corruption ECE", True),
+        Metric("fgsm_acc_1", "accuracy under FGSM at ε=1/255", "FGSM ε=1/255 accuracy", True),
+        Metric("fgsm_acc_2", "accuracy under FGSM at ε=2/255", "FGSM accuracy", True, claim="higher"),
+        Metric("fgsm_acc_4", "accuracy under FGSM at ε=4/255", "FGSM ε=4/255 accuracy", True),
+        Metric("pgd_acc_2", "accuracy under PGD-10 at ε=2/255", "PGD accuracy", True),
     )
 }
 
+# The measures of the shift evaluation: logged at the last epoch (and every --shift-every K) of runs
+# with --shift only, so experiments without them keep their tables and verdicts as they were.
+SHIFT = ("corrupt_acc", "corrupt_loss", "corrupt_ece", "fgsm_acc_1", "fgsm_acc_2", "fgsm_acc_4", "pgd_acc_2")
 # The parts of the MixUp claim, in the order the verdict names them: training loss higher, then
 # generalisation (test accuracy higher, test loss lower, gap smaller, ECE lower).
-CLAIM = tuple(name for name, m in METRICS.items() if m.claim)
+CLAIM = tuple(name for name, m in METRICS.items() if m.claim and name not in SHIFT)
+# Parts judged where the runs measured them, after CLAIM: more robust to corruptions, and to FGSM at 2/255.
+SHIFT_CLAIM = tuple(name for name in SHIFT if METRICS[name].claim)
 # Every measure drawn or averaged per epoch.
 CURVES = tuple(METRICS)
 

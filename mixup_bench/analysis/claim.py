@@ -1,6 +1,7 @@
 """The MixUp claim and the verdict on it: for each part of the claim (`metrics.CLAIM`, each with the
 direction its `Metric` record predicts), whether the data support it, contradict it, or cannot decide,
-at each reporting point.
+at each reporting point. Runs with `--shift` add two parts, more robust to corruptions and to FGSM
+(`metrics.SHIFT_CLAIM`), judged in the same way and in the same family, where they were measured.
 
 The judgement is deliberately plain: the paired t test of arm − baseline over seeds, two-sided at
 the 5% level, after Holm's correction over every comparison the verdict judges at that reporting
@@ -14,7 +15,7 @@ import math
 
 from mixup_bench.analysis.facts import Analysis, Point
 from mixup_bench.analysis.stats import Interval, Paired
-from mixup_bench.metrics import CLAIM, LEVEL, METRICS, epoch_span, p_clause
+from mixup_bench.metrics import LEVEL, METRICS, epoch_span, p_clause
 from mixup_bench.naming import arm_label, format_alpha
 
 SUPPORTED = "supported"
@@ -39,7 +40,7 @@ def judgements(paired: Paired, correction: bool = True) -> dict[tuple[str, float
     """For every arm with a pair: the judgement of each part of the claim (`judge` of its comparison)."""
     out = {}
     for arm in paired.compared:
-        ivs = {m: paired.get(arm, m) for m in CLAIM}
+        ivs = {m: paired.get(arm, m) for m in paired.claim_parts(arm)}
         out[arm] = {m: judge(iv, METRICS[m].direction, correction) if iv else NO_INTERVAL for m, iv in ivs.items()}
     return out
 
@@ -106,10 +107,10 @@ def part_sentences(paired: Paired, where: str = "", correction: bool = True) -> 
         f"Part by part{at}, the MixUp claim for every arm against the {_reference_name(paired)} "
         "(details per arm follow)."
     ]
-    for name in CLAIM:
+    for name in paired.claim_parts():
         groups = []
         for word, link in ((SUPPORTED, "by"), (CONTRADICTED, "by"), (INCONCLUSIVE, "for"), (NO_INTERVAL, "for")):
-            named = [arm_label(*arm) for arm, per_arm in judged.items() if per_arm[name] == word]
+            named = [arm_label(*arm) for arm, per_arm in judged.items() if per_arm.get(name) == word]
             if named:
                 what = "no interval (one pair)" if word == NO_INTERVAL else word
                 groups.append(f"{what} {link} {_join(named)}")
@@ -126,7 +127,7 @@ def _arm_sentences(paired: Paired, arm: tuple[str, float], name: str, where: str
     """What the paired differences of one arm say at one point: no pair, one pair, or judged comparisons.
     `name` is how the closing sentence names the arm ('alpha=0.4' in MixUp-only experiments, else its label)."""
     label = arm_label(*arm)
-    ivs = {m: paired.get(arm, m) for m in CLAIM}
+    ivs = {m: paired.get(arm, m) for m in paired.claim_parts(arm)}  # robustness parts where this arm measured them
     if any(iv is None for iv in ivs.values()):
         no_pair = "has no run whose seed matches a baseline run, so no paired comparison is possible for it"
         return [f"{_capital(label)} {no_pair} {where}."]
@@ -140,7 +141,7 @@ def _arm_sentences(paired: Paired, arm: tuple[str, float], name: str, where: str
 
 
 def _single_pair_sentence(label: str, seed: str, where: str, ivs: dict[str, Interval]) -> str:
-    parts = [f"{METRICS[m].short} {METRICS[m].diff_text(ivs[m].mean)} (claimed {METRICS[m].claim})" for m in CLAIM]
+    parts = [f"{METRICS[m].short} {METRICS[m].diff_text(ivs[m].mean)} (claimed {METRICS[m].claim})" for m in ivs]
     return (
         f"{_capital(label)} was compared with the baseline on only one seed (seed {seed}, {where}), so no "
         f"interval can be given and these differences are single-run observations, not evidence either way: "
@@ -158,9 +159,9 @@ def _comparison_text(name: str, iv: Interval, judged: str, correction: bool) -> 
 
 def _judged_sentences(name: str, label: str, opening: str, ivs: dict[str, Interval], correction: bool) -> list[str]:
     """Each difference with its interval, p-value and judgement, then the claim as a whole."""
-    judged = {m: judge(ivs[m], METRICS[m].direction, correction) for m in CLAIM}
-    parts = [f"{METRICS[m].label} by {_comparison_text(m, ivs[m], judged[m], correction)}" for m in CLAIM]
-    first, *generalisation = CLAIM  # the training loss, then the parts of "generalises better"
+    judged = {m: judge(ivs[m], METRICS[m].direction, correction) for m in ivs}
+    parts = [f"{METRICS[m].label} by {_comparison_text(m, ivs[m], judged[m], correction)}" for m in ivs]
+    first, *generalisation = ivs  # the training loss, then the parts of "generalises better" (robustness too)
     counts = {k: [m for m in generalisation if judged[m] == k] for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
     gen_text = "; ".join(
         f"{k} {'on' if k == INCONCLUSIVE else 'by'} {_join([METRICS[m].short for m in counts[k]])}"

@@ -111,12 +111,13 @@ def analyze(df: pd.DataFrame, reference: tuple[str, float] | None = None) -> Ana
     keys = [stats.LAST] + ([stats.BEST_VAL] if stats.has_best_val(df) else [])
     chosen = {stats.LAST: stats.final_rows, stats.BEST_VAL: stats.best_val_rows}
     versus = reference is not None and reference[0] != "baseline"
+    measures = stats.paired_measures(df)  # the claim, and the shift measures where the runs logged them
     points = tuple(
         Point(
             key=key,
             rows=chosen[key](df),
-            paired=stats.paired_differences(df, point=key),
-            versus=stats.paired_differences(df, reference=reference, point=key) if versus else None,
+            paired=stats.paired_differences(df, measures, point=key),
+            versus=stats.paired_differences(df, measures, reference=reference, point=key) if versus else None,
         )
         for key in keys
     )

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from mixup_bench.metrics import CLAIM, CURVES, SELECTION_METRIC
+from mixup_bench.metrics import CLAIM, CURVES, SELECTION_METRIC, SHIFT, SHIFT_CLAIM
 from mixup_bench.naming import METHOD_NAMES, arm_label, arms
 
 CONFIDENCE = 0.95
@@ -242,7 +242,13 @@ class Paired:
     def family_size(self) -> int:
         """How many comparisons Holm's correction runs over: the rows of claim measures with a p-value."""
         s = self.summary
-        return int((s["metric"].isin(CLAIM) & s["p"].notna()).sum()) if not s.empty else 0
+        return int((s["metric"].isin(CLAIM + SHIFT_CLAIM) & s["p"].notna()).sum()) if not s.empty else 0
+
+    def claim_parts(self, arm: tuple[str, float] | None = None) -> tuple[str, ...]:
+        """The parts of the claim judged here (for `arm`, when given): every part of `metrics.CLAIM`, then
+        the robustness parts (`metrics.SHIFT_CLAIM`) where the runs measured them (`run --shift`)."""
+        s = self.summary if arm is None else self.arm_summary(arm)
+        return CLAIM + tuple(m for m in SHIFT_CLAIM if (s["metric"] == m).any())
 
 
 _PAIR_COLUMNS = (
@@ -274,6 +280,12 @@ _SUMMARY_COLUMNS = (
     "short",
     "seeds",
 )
+
+
+def paired_measures(df: pd.DataFrame) -> tuple[str, ...]:
+    """What `paired_differences` compares for `df`: every part of the claim, and the shift evaluation's
+    measures when some run logged them (`run --shift`)."""
+    return CLAIM + tuple(m for m in SHIFT if m in df.columns and df[m].notna().any())
 
 
 def paired_differences(
@@ -415,6 +427,7 @@ def _summarise_pairs(pairs: pd.DataFrame, confidence: float) -> pd.DataFrame:
             }
         )
     summary = pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS))
-    in_family = summary["metric"].isin(CLAIM).to_numpy()
+    summary = summary[summary["n"] > 0].reset_index(drop=True)  # a measure no pair logged (shift, off this epoch)
+    in_family = summary["metric"].isin(CLAIM + SHIFT_CLAIM).to_numpy()
     summary.loc[in_family, "p_holm"] = holm(summary.loc[in_family, "p"].to_numpy())
     return summary
