@@ -37,10 +37,10 @@ def plot_experiment(
 
 
 def figure_data(report: reporting.Report):
-    """The `figures.data.PlotData` of a report: its numbers, a colour per arm, lam and calibration bins."""
+    """The `figures.data.PlotData` of a report: its numbers, a colour per arm, lam, calibration, shift tables."""
     from mixup_bench.figures.data import plot_data
 
-    return plot_data(report.name, report.analysis, report.arms, report.lam, report.reliability)
+    return plot_data(report.name, report.analysis, report.arms, report.lam, report.reliability, report.shift)
 
 
 def compare_experiments(

@@ -20,6 +20,7 @@ from mixup_bench import naming as labels
 from mixup_bench import results
 from mixup_bench.analysis import claim, run_logs, summary, tables
 from mixup_bench.analysis import load as loading
+from mixup_bench.analysis import shift as shift_tables
 from mixup_bench.analysis.facts import Analysis, analyze
 from mixup_bench.errors import UserError
 
@@ -41,6 +42,7 @@ class Report:
     record: dict  # experiment.json ({} without one)
     lam: pd.DataFrame  # every lam the mixing arms sampled (run_logs.load_lam)
     reliability: list[run_logs.Reliability]  # calibration bins pooled per arm (run_logs.load_calibration)
+    shift: shift_tables.ShiftFacts | None  # per corruption, severity and attack (runs with --shift), else None
     arms: list[tuple[str, float]]  # every arm the experiment holds or plans, for colours (load.experiment_arms)
     correction: bool = True  # judged on Holm-adjusted p-values (False: `plot --no-correction`)
     files: list[Path] = field(default_factory=list)  # written by write_report
@@ -66,6 +68,7 @@ def read_report(path: Path, reference: str | None = None, correction: bool = Tru
     lam, lam_warnings = run_logs.load_lam(exp_dir, df)
     reliability, cal_warnings = run_logs.load_calibration(exp_dir, df)
     record, record_warnings = loading.read_record(exp_dir)
+    cells, shift_warnings = shift_tables.load_corruptions(exp_dir, df)
     arm = None if reference is None else resolve_reference(reference, labels.arms(df))
     analysis = analyze(df, reference=arm)
     return Report(
@@ -73,10 +76,11 @@ def read_report(path: Path, reference: str | None = None, correction: bool = Tru
         analysis=analysis,
         summary=summary.summary_table(analysis),
         verdict=claim.verdict(analysis, correction),
-        warnings=warnings + lam_warnings + cal_warnings + record_warnings,
+        warnings=warnings + lam_warnings + cal_warnings + record_warnings + shift_warnings,
         record=record,
         lam=lam,
         reliability=reliability,
+        shift=shift_tables.shift_facts(analysis, cells),
         arms=loading.experiment_arms(exp_dir, df),
         correction=correction,
     )

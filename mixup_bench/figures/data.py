@@ -13,6 +13,7 @@ import pandas as pd
 from mixup_bench import naming as labels
 from mixup_bench.analysis.facts import Analysis
 from mixup_bench.analysis.run_logs import Reliability
+from mixup_bench.analysis.shift import ShiftFacts
 from mixup_bench.figures.style import arm_colors
 
 
@@ -25,6 +26,7 @@ class PlotData:
     colors: dict[tuple[str, float], str]  # per arm (method, parameter): style.arm_colors
     lam: pd.DataFrame
     reliability: list[Reliability]
+    shift: ShiftFacts | None = None  # the shift evaluation's tables, when some run ran it (`run --shift`)
 
     @property
     def df(self) -> pd.DataFrame:
@@ -74,10 +76,11 @@ def plot_data(
     arms: list[tuple[str, float]] | None = None,
     lam: pd.DataFrame | None = None,
     reliability: list[Reliability] | None = None,
+    shift: ShiftFacts | None = None,
 ) -> PlotData:
     """What the figures of experiment `name` draw: the numbers of `analysis`, a colour per arm of `arms`
     (every arm the experiment holds or plans, `load.experiment_arms`; by default those of `analysis`),
-    the lam values the mixing arms sampled and the pooled calibration bins (none by default)."""
+    the lam values the mixing arms sampled, the pooled calibration bins and the shift tables (none by default)."""
     if lam is None:
         lam = pd.DataFrame({"method": pd.Series(dtype=str), **{c: pd.Series(dtype=float) for c in _LAM}})
     return PlotData(
@@ -88,6 +91,7 @@ def plot_data(
         colors=arm_colors(analysis.arms if arms is None else arms),
         lam=lam,
         reliability=list(reliability or []),
+        shift=shift,
     )
 
 
