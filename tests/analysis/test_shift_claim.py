@@ -10,30 +10,7 @@ from mixup_bench.analysis.facts import analyze
 from mixup_bench.analysis.load import load_experiment
 from mixup_bench.metrics import CLAIM, SHIFT, SHIFT_CLAIM
 from tests.plot_fixtures import metrics_row, write_run
-
-SEEDS = (0, 1, 2)
-
-
-def write_experiment(exp, shift: bool, corrupt_gain=(0.05, 0.06, 0.055), fgsm_gain=(-0.02, -0.03, -0.025)):
-    """Baseline and MixUp 0.4 over 3 seeds, 3 epochs; with `shift`, the last epoch holds the shift numbers."""
-    for seed in SEEDS:
-        for alpha in (0.0, 0.4):
-            rows = []
-            for epoch in (1, 2, 3):
-                row = metrics_row(alpha, seed, epoch, test_acc=0.5 + 0.01 * epoch + 0.002 * seed + 0.01 * alpha,
-                                  clean_train_loss=0.5 + 0.5 * alpha + 0.01 * seed, val_acc=0.4 + 0.05 * (epoch == 2),
-                                  val_loss=1.0)  # fmt: skip
-                if shift and epoch == 3:
-                    mixed = alpha > 0
-                    row.update(
-                        corrupt_acc=0.40 + 0.01 * seed + (corrupt_gain[seed] if mixed else 0.0),
-                        corrupt_loss=1.8, corrupt_ece=0.1,
-                        fgsm_acc_1=0.3, fgsm_acc_2=0.20 + 0.01 * seed + (fgsm_gain[seed] if mixed else 0.0),
-                        fgsm_acc_4=0.1, pgd_acc_2=0.15 + 0.001 * seed, shift_seconds=12.0,
-                    )  # fmt: skip
-                rows.append(row)
-            write_run(exp, alpha, seed, rows)
-    return exp
+from tests.shift_fixtures import SEEDS, write_experiment
 
 
 def test_shift_measures_are_paired_and_judged_in_the_same_family(tmp_path):
