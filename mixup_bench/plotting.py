@@ -37,10 +37,12 @@ def plot_experiment(
 
 
 def figure_data(report: reporting.Report):
-    """The `figures.data.PlotData` of a report: its numbers, a colour per arm, lam, calibration, shift tables."""
+    """The `figures.data.PlotData` of a report: numbers, colours per arm, lam, calibration, shift, dose-response."""
     from mixup_bench.figures.data import plot_data
 
-    return plot_data(report.name, report.analysis, report.arms, report.lam, report.reliability, report.shift)
+    return plot_data(
+        report.name, report.analysis, report.arms, report.lam, report.reliability, report.shift, report.dose
+    )
 
 
 def compare_experiments(

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from mixup_bench import naming as labels
 from mixup_bench import results
-from mixup_bench.analysis import claim, run_logs, summary, tables
+from mixup_bench.analysis import claim, run_logs, summary, tables, trend
 from mixup_bench.analysis import load as loading
 from mixup_bench.analysis import shift as shift_tables
 from mixup_bench.analysis.facts import Analysis, analyze
@@ -28,6 +28,7 @@ SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
 PAIRED_CSV = "paired.csv"  # every paired comparison against the baseline, at both reporting points
 VERSUS_CSV_PREFIX = "paired_vs_"  # + the reference arm's id (`plot --reference`): paired_vs_mixup-a0.2.csv
+DOSE_CSV = "dose_response.csv"  # the trend of every measure against MixUp alpha (three alphas or more)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Report:
     lam: pd.DataFrame  # every lam the mixing arms sampled (run_logs.load_lam)
     reliability: list[run_logs.Reliability]  # calibration bins pooled per arm (run_logs.load_calibration)
     shift: shift_tables.ShiftFacts | None  # per corruption, severity and attack (runs with --shift), else None
+    dose: trend.DoseResponse | None  # each measure against MixUp alpha (3 alphas or more), else None
     arms: list[tuple[str, float]]  # every arm the experiment holds or plans, for colours (load.experiment_arms)
     correction: bool = True  # judged on Holm-adjusted p-values (False: `plot --no-correction`)
     files: list[Path] = field(default_factory=list)  # written by write_report
@@ -81,6 +83,7 @@ def read_report(path: Path, reference: str | None = None, correction: bool = Tru
         lam=lam,
         reliability=reliability,
         shift=shift_tables.shift_facts(analysis, cells),
+        dose=trend.dose_response(analysis),
         arms=loading.experiment_arms(exp_dir, df),
         correction=correction,
     )
@@ -97,12 +100,14 @@ def write_report(report: Report, figures: list[Path]) -> list[Path]:
     if analysis.versus is not None:
         versus = exp_dir / f"{VERSUS_CSV_PREFIX}{labels.arm_id(*analysis.versus.reference)}.csv"
         written[versus] = summary.every_paired_table(analysis, report.correction, versus=True)
+    if report.dose is not None:
+        written[exp_dir / DOSE_CSV] = trend.trend_table(report.dose)
     for path, table in written.items():
         results.atomic_write_text(path, table.to_csv(index=False, float_format="%.6g"))
     md_path = exp_dir / SUMMARY_MD
     markdown = tables.summary_markdown(
         exp_dir, report.summary, report.verdict, analysis, report.warnings, figures, config_line(report.record),
-        report.correction,
+        report.correction, sections=trend.trend_markdown(report.dose) if report.dose is not None else [],
     )  # fmt: skip
     results.atomic_write_text(md_path, markdown)
     paths = list(written)

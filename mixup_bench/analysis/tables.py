@@ -204,10 +204,12 @@ def summary_markdown(
     figures: list[Path],
     config: str = "",
     correction: bool = True,
+    sections: list[str] = (),
 ) -> str:
     """summary.md: the setup line `config`, the table at each reporting point, the verdict, the paired
     differences against the baseline (and against the `plot --reference` arm) at each point, with raw
-    and Holm-adjusted p-values, the warnings and the figure links."""
+    and Holm-adjusted p-values, any further `sections` (markdown lines: the dose-response), the warnings
+    and the figure links."""
     mixup_only = analysis.mixup_only
     lines = [f"# MixUp benchmark: {exp_dir.name}", ""] + ([config, ""] if config else [])
     lines += [
@@ -224,6 +226,7 @@ def summary_markdown(
     lines += ["## Verdict", "", verdict, ""]
     for point in analysis.points:
         lines += _point_sections(point, mixup_only, correction)
+    lines += list(sections)
     if warnings:
         lines += ["## Warnings", ""] + [f"- {w}" for w in warnings] + [""]
     lines += _figure_links(exp_dir, figures)

@@ -14,6 +14,7 @@ from mixup_bench import naming as labels
 from mixup_bench.analysis.facts import Analysis
 from mixup_bench.analysis.run_logs import Reliability
 from mixup_bench.analysis.shift import ShiftFacts
+from mixup_bench.analysis.trend import DoseResponse
 from mixup_bench.figures.style import arm_colors
 
 
@@ -27,6 +28,7 @@ class PlotData:
     lam: pd.DataFrame
     reliability: list[Reliability]
     shift: ShiftFacts | None = None  # the shift evaluation's tables, when some run ran it (`run --shift`)
+    dose: DoseResponse | None = None  # each measure against MixUp alpha, with three alphas or more
 
     @property
     def df(self) -> pd.DataFrame:
@@ -77,10 +79,12 @@ def plot_data(
     lam: pd.DataFrame | None = None,
     reliability: list[Reliability] | None = None,
     shift: ShiftFacts | None = None,
+    dose: DoseResponse | None = None,
 ) -> PlotData:
     """What the figures of experiment `name` draw: the numbers of `analysis`, a colour per arm of `arms`
     (every arm the experiment holds or plans, `load.experiment_arms`; by default those of `analysis`),
-    the lam values the mixing arms sampled, the pooled calibration bins and the shift tables (none by default)."""
+    the lam values the mixing arms sampled, the pooled calibration bins, the shift tables and the dose-response
+    (none by default)."""
     if lam is None:
         lam = pd.DataFrame({"method": pd.Series(dtype=str), **{c: pd.Series(dtype=float) for c in _LAM}})
     return PlotData(
@@ -92,6 +96,7 @@ def plot_data(
         lam=lam,
         reliability=list(reliability or []),
         shift=shift,
+        dose=dose,
     )
 
 

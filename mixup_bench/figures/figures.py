@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from mixup_bench.figures import memorisation, methods, shift
+from mixup_bench.figures import dose_response, memorisation, methods, shift
 from mixup_bench.figures.data import PlotData
 from mixup_bench.figures.panels import (
     MIN_BIN_COUNT,
@@ -270,4 +270,5 @@ OPTIONAL_FIGURES = {
     methods.NAME: (methods.applies, methods.figure_methods),  # arms other than MixUp
     memorisation.NAME: (memorisation.applies, memorisation.figure_memorisation),  # --label-noise
     **{name: (shift.applies, build) for name, build in shift.BUILDERS.items()},  # --shift
+    dose_response.NAME: (dose_response.applies, dose_response.figure_dose_response),  # 3 MixUp alphas or more
 }
