@@ -67,6 +67,7 @@ def test_epsilon_draws_fgsm_from_clean_and_pgd_as_hollow_squares(data):
     assert {"FGSM", "PGD-10 (step ε/4)"} <= set(_legend_texts(fig))
 
 
+@pytest.mark.slow  # end to end: renders every figure
 def test_plot_writes_the_shift_figures_only_for_shift_experiments(tmp_path):
     with_shift = write_experiment(tmp_path / "with")
     paths = plots.plot_experiment(
