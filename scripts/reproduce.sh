@@ -21,8 +21,13 @@ run --preset label-noise --out results/regimes --name noise-0 --label-noise 0
 run --preset label-noise --out results/regimes --name noise-0.2 --label-noise 0.2
 # MixUp against its neighbours, in the default regime
 run --name methods --cutmix 1 --label-smoothing 0.1 --manifold-mixup 2
+# the alpha dose-response, in the default regime
+run --name alpha --alpha 0.1 --alpha 0.2 --alpha 0.4 --alpha 1 --alpha 2 --alpha 4 --alpha 8
+# generalisation under shift: built-in corruptions and attacks at the last epoch, with a CutMix arm
+run --name shift --shift --cutmix 1
 
-for exp in results/demo results/demo-bf16 results/label-noise results/regimes/noise-0 results/regimes/noise-0.2; do
+for exp in results/demo results/demo-bf16 results/label-noise results/regimes/noise-0 results/regimes/noise-0.2 \
+           results/alpha results/shift; do
   $MB plot "$exp"
 done
 $MB plot results/methods --reference mixup-a0.4
