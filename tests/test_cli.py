@@ -324,3 +324,15 @@ def test_a_validation_split_that_leaves_too_few_training_images_is_refused(tiny_
     assert res.output.strip().splitlines()[-1].startswith(expected), res.output
     assert "Traceback" not in res.output
     assert not list((tmp_path / "r").glob("*/runs/*"))
+
+
+def test_label_noise_that_corrupts_no_label_warns_and_leaves_memorisation_empty(tiny_cifar, tmp_path):
+    """round(0.005 x 72 images) = 0 wrong labels: the run says so in one line, and the share of
+    memorised noisy labels, a share of no images, is left empty rather than written as 0."""
+    res = run_cli(*base_args(tiny_cifar, tmp_path / "r", "--label-noise", "0.005", "--alpha", "0.4"))
+    assert res.exit_code == 0, res.output
+    warnings = [line for line in res.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2  # one per run (baseline and MixUp)
+    assert "--label-noise 0.005 corrupts no training label of its 64 images" in warnings[0]
+    df = pd.read_csv(tmp_path / "r" / "default" / "runs" / "baseline-a0-s0" / "metrics.csv")
+    assert df["noise_memorised"].isna().all()

@@ -13,6 +13,7 @@ differ by MixUp alone.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -200,12 +201,16 @@ def metrics_row(
 
 def save_epoch(run_dir: Path, cfg: RunConfig, state: RunState, calibration: dict) -> None:
     """Checkpoint first: a kill between the writes leaves the CSV one row behind, and the
-    next start rewrites it from the checkpoint's history."""
+    next start rewrites it from the checkpoint's history. The texts are made before the
+    checkpoint is written, so an error in making them cannot leave the checkpoint ahead."""
+    metrics = results.csv_text(results.METRICS_COLUMNS, state.history)
+    lams = results.csv_text(results.LAM_COLUMNS, state.lam_log)
+    calibration_text = json.dumps({"epoch": state.epoch, **calibration}, indent=2, sort_keys=True, default=str)
     results.atomic_write_bytes(run_dir / results.CHECKPOINT_FILE, state.to_bytes(cfg))
-    results.write_metrics(run_dir, state.history)
-    results.write_lam_log(run_dir, state.lam_log)
+    results.atomic_write_text(run_dir / results.METRICS_FILE, metrics)
+    results.atomic_write_text(run_dir / results.LAM_FILE, lams)
     results.write_corruptions(run_dir, state.shift_log)
-    results.atomic_write_json(run_dir / results.CALIBRATION_FILE, {"epoch": state.epoch, **calibration})
+    results.atomic_write_text(run_dir / results.CALIBRATION_FILE, calibration_text + "\n")
 
 
 def start_or_resume(cfg: RunConfig, data: Cifar10, run_dir: Path, device: torch.device, steps: int) -> RunState:
