@@ -21,6 +21,7 @@ from mixup_bench.figures.panels import arm_handles, experiment_title
 from mixup_bench.figures.style import legend_right, no_data, styled
 
 NAMES = ("shift_per_corruption", "shift_severity", "shift_epsilon")
+PGD_SHIFT = 0.15  # PGD's squares sit right of FGSM's points at the same epsilon, so neither hides the other
 
 
 def applies(data: PlotData) -> bool:
@@ -116,7 +117,7 @@ def figure_epsilon(data: PlotData) -> Figure:
         ax.plot(fgsm["eps"] + offset, 100 * fgsm["mean"], color=color, lw=1.8, zorder=2)
         _errorbars(ax, fgsm["eps"] + offset, fgsm, color)
         pgd = rows[rows["attack"] == "PGD-10"]
-        _errorbars(ax, pgd["eps"] + offset, pgd, color, marker="s", mfc="white", mew=1.5)
+        _errorbars(ax, pgd["eps"] + offset + PGD_SHIFT, pgd, color, marker="s", mfc="white", mew=1.5)
     eps = sorted(set(table["eps"])) if arms else []
     ax.set_xticks(eps, ["clean" if e == 0 else f"{e:g}/255" for e in eps])
     ax.set_xlabel("attack budget ε (L∞, pixel scale; a fixed 2,000-image test subset, clean: the whole test set)")
