@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mixup_bench.config import RunConfig
+from mixup_bench.config import RunConfig, TrainingConfig
 from mixup_bench.train import adversarial, cifar10c
 from mixup_bench.train.corruptions import CORRUPTIONS, SEVERITIES, corrupt
 from mixup_bench.train.evaluate import ECE_BINS, calibration_bins, fold_batchnorm
@@ -126,7 +126,7 @@ def evaluate_shift(
     batch_size: int,
     autocast_dtype: torch.dtype | None,
     generator: torch.Generator,
-    corrupt_images: int = 1_000,
+    corrupt_images: int = TrainingConfig.shift_images,
     cifar10c_dir: str | Path | None = None,
 ) -> ShiftResult:
     """Corruption and attack accuracies of `model` on fixed subsets of the test split (see the module doc).
