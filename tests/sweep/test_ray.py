@@ -67,10 +67,15 @@ def test_ray_interrupted_then_resumed_equals_local(local_ray, tiny_cifar, tmp_pa
     assert "Ray: 4 runs as tasks of 1 CPU(s) each, on a cluster of 2 CPU(s)" in stopped.text
     assert "Stopping at the next step" in stopped.text and "Resume with the same command:" in stopped.text
     assert len(outcome.trained) < 4
-    for rid in {e["run_id"] for e in stopped.events if e["type"] == "start"}:
+    # A run that had reached its last epoch before the stop took effect is done; every other started run
+    # holds as many metrics rows as its checkpoint's epochs, short of the end.
+    partial = set()  # runs stopped after at least one epoch: the resumed command must go on from there
+    for rid in {e["run_id"] for e in stopped.events if e["type"] == "start"} - set(outcome.trained):
         run_dir = exp.path / "runs" / rid
         ckpt = checkpoint_epoch(run_dir) if (run_dir / "checkpoint.pt").exists() else 0
         assert metric_rows(run_dir) == ckpt < 4
+        if ckpt > 0:
+            partial.add(rid)
     assert local_ray.is_initialized()  # a Ray that the caller started is left running
 
     resumed = RecordingReporter()
@@ -78,7 +83,9 @@ def test_ray_interrupted_then_resumed_equals_local(local_ray, tiny_cifar, tmp_pa
     assert not outcome.stopped and sorted(outcome.trained + outcome.skipped) == ALL_RUNS, resumed.text
     kinds = [e["type"] for e in resumed.events]
     assert kinds.count("done") == len(outcome.trained) and kinds.count("epoch") >= len(outcome.trained)
-    assert any(e["type"] == "start" and e["start_epoch"] > 0 for e in resumed.events), resumed.text
+    # Which runs were cut after an epoch depends on timing under load; each of them resumes, never restarts.
+    resumed_from = {e["run_id"]: e["start_epoch"] for e in resumed.events if e["type"] == "start"}
+    assert all(resumed_from.get(rid, 0) > 0 for rid in partial), resumed.text
 
     # Never more runs at once than the cluster's 2 CPUs allow with 1 CPU per run (a task that blocked in
     # ray.get would lend its CPU to the next task and let it start early).
@@ -97,6 +104,10 @@ def test_ray_task_error_is_the_tasks_own_one_line_error(tiny_cifar, tmp_path):
     training = dataclasses.replace(exp.training, lr=10.0, weight_decay=1.0, batch_size=8)
     exp = dataclasses.replace(exp, training=training)
     reporter = RecordingReporter()
-    with pytest.raises(UserError, match=r"^baseline-a0-s0 diverged at epoch \d+, step \d+; lower --lr"):
+    # Both arms diverge; which task's error arrives first depends on timing, and that one is raised.
+    with pytest.raises(
+        UserError, match=r"^(baseline-a0|mixup-a0\.4)-s0 diverged at epoch \d+, step \d+; lower --lr"
+    ) as e:
         run_experiment(exp, reporter)
-    assert "baseline-a0-s0: failed: baseline-a0-s0 diverged at epoch" in reporter.text
+    first = str(e.value).split(" ", 1)[0]
+    assert f"{first}: failed: {first} diverged at epoch" in reporter.text
