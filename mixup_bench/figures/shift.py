@@ -78,15 +78,21 @@ def figure_per_corruption(data: PlotData) -> Figure:
     return fig
 
 
-@styled
-def figure_severity(data: PlotData) -> Figure:
-    """Accuracy against corruption severity per arm; severity 0 is the clean test set."""
-    table = data.shift.severity
+def _arm_axes(data: PlotData, table, empty: str):
+    """(figure, axes, the arms with rows in `table`); the axes say `empty` when no arm has any."""
     arms = [arm for arm in data.arms if not _arm_rows(table, arm).empty]
     fig = Figure(figsize=(9.5, 5.2), layout="constrained")
     ax = fig.add_subplot()
     if not arms:
-        no_data(ax, "No run logged corruption accuracies (corruptions.csv).")
+        no_data(ax, empty)
+    return fig, ax, arms
+
+
+@styled
+def figure_severity(data: PlotData) -> Figure:
+    """Accuracy against corruption severity per arm; severity 0 is the clean test set."""
+    table = data.shift.severity
+    fig, ax, arms = _arm_axes(data, table, "No run logged corruption accuracies (corruptions.csv).")
     for i, arm in enumerate(arms):
         rows = _arm_rows(table, arm).sort_values("severity")
         x = rows["severity"].to_numpy(dtype=float) + 0.06 * (i - (len(arms) - 1) / 2)  # side by side
@@ -105,11 +111,7 @@ def figure_severity(data: PlotData) -> Figure:
 def figure_epsilon(data: PlotData) -> Figure:
     """Accuracy against the attack's epsilon per arm: FGSM (a line from the clean test set) and PGD-10."""
     table = data.shift.attacks
-    arms = [arm for arm in data.arms if not _arm_rows(table, arm).empty]
-    fig = Figure(figsize=(9.5, 5.2), layout="constrained")
-    ax = fig.add_subplot()
-    if not arms:
-        no_data(ax, "No run logged attack accuracies.")
+    fig, ax, arms = _arm_axes(data, table, "No run logged attack accuracies.")
     for i, arm in enumerate(arms):
         rows, color = _arm_rows(table, arm), data.color(*arm)
         offset = 0.05 * (i - (len(arms) - 1) / 2)  # side by side
