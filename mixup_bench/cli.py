@@ -14,15 +14,45 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperCommand
+from typer._click import exceptions as click_errors  # Typer's own click, which raises these
+from typer.core import TyperCommand, TyperGroup
 
 from mixup_bench.config import PRESETS, BenchConfig, ExperimentConfig, default_data_dir
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.mlflow_tracker import DEFAULT_STORE as DEFAULT_MLFLOW_STORE
 from mixup_bench.settings import build_experiment, default_help, settings_toml
-from mixup_bench.streams import guarded_streams, shown
+from mixup_bench.streams import guarded_streams, shortened, shown
+
+
+class _App(TyperGroup):
+    """The command group: a usage error (an unknown option, a value of the wrong type, a missing --to) is
+    one line on stderr and exit code 2, as every other error is, rather than a box of usage and help."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click_errors.NoArgsIsHelpError as e:  # `mixup-bench` alone: the help (printed as it was made)
+            sys.exit(e.exit_code)
+        except click_errors.UsageError as e:
+            hint = f" (`{e.ctx.command_path} --help` lists the options)" if e.ctx is not None else ""
+            Console(stderr=True, highlight=False).print(
+                f"[red]error:[/red] {escape(shown(shortened(' '.join(e.format_message().split()))))}{escape(hint)}",
+                soft_wrap=True,
+            )
+            sys.exit(e.exit_code)
+        except click_errors.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            Console(stderr=True).print("Aborted.")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
+    cls=_App,
     name="mixup-bench",
     help="Train a small CNN on CIFAR-10 with and without MixUp, log per-epoch CSVs, and plot what MixUp does.",
     no_args_is_help=True,
@@ -91,7 +121,7 @@ _OUT_OF_MEMORY = "out of memory; lower --batch-size (or --jobs), or use a smalle
 
 def _error_line(text: str) -> None:
     err = Console(stderr=True, highlight=False)
-    err.print(f"[red]error:[/red] {escape(shown(' '.join(text.split())))}", soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(shown(shortened(' '.join(text.split()))))}", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -120,14 +150,38 @@ def _opt(help: str, *names: str, key: str | None = None):
     return typer.Option(*names, help=help + (default_help(key) if key else ""), show_default=False)
 
 
+# Path options for which an empty value would silently be the current folder (Path("") is Path(".")).
+_NONEMPTY_PATHS = ("--out", "--data-dir", "--config", "--logdir")
+
+
 class _RunCommand(TyperCommand):
-    """`run`: `--mlflow` may come without its URI (then ./mlruns), which Typer's parser cannot say."""
+    """`run`: `--mlflow` may come without its URI (then ./mlruns), which Typer's parser cannot say.
+    An empty path (`--out ""`, `--data-dir=`) is refused here: once parsed, it cannot be told from `.`."""
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         args = list(args)
         for i, arg in enumerate(args):
             if arg == "--mlflow" and (i + 1 == len(args) or args[i + 1].startswith("-")):
                 args[i] = f"--mlflow={DEFAULT_MLFLOW_STORE}"
+        _refuse_empty_paths(ctx, args)
+        return super().parse_args(ctx, args)
+
+
+def _refuse_empty_paths(ctx, args: list[str]) -> None:
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return
+        option, eq, value = arg.partition("=")
+        if option in _NONEMPTY_PATHS and ((eq and not value) or (not eq and i + 1 < len(args) and not args[i + 1])):
+            raise typer.BadParameter("an empty path would be the current folder; give a folder, or leave it out.",
+                                     ctx=ctx, param_hint=f"'{option}'")  # fmt: skip
+
+
+class _PathsCommand(TyperCommand):
+    """A command whose path options refuse an empty value, as `run`'s do."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        _refuse_empty_paths(ctx, list(args))
         return super().parse_args(ctx, args)
 
 
@@ -161,6 +215,15 @@ def run(
     ] = None,
     seed: Annotated[list[int] | None, _opt("Seed; repeat for several (instead of --seeds).", "--seed")] = None,
     n_seeds: Annotated[int | None, _opt("Use seeds 0..N-1.", "--seeds", key="seeds")] = None,
+    until_decided: Annotated[
+        bool | None,
+        _opt("Add paired seeds, --jobs at a time, until every claimed part of the first arm against the baseline "
+             "is decided (supported, contradicted or no effect), with error rates that hold under this stopping.",
+             "--until-decided/--fixed-seeds", key="until_decided"),
+    ] = None,
+    max_seeds: Annotated[
+        int | None, _opt("The most seeds --until-decided runs (default 10).", "--max-seeds")
+    ] = None,
     baseline: Annotated[
         bool | None, _opt("Add the alpha=0 (plain ERM) arm.", "--baseline/--no-baseline", key="baseline")
     ] = None,
@@ -252,18 +315,21 @@ def run(
             label_noise=label_noise, clean_train_size=clean_train_size, val_size=val_size, shift=shift,
             shift_every=shift_every, shift_images=shift_images, cifar10c_dir=cifar10c_dir, device=device,
             precision=precision, compile=compile, data_dir=data_dir, out=out, name=name, jobs=jobs,
-            backend=backend, ray_address=ray_address, gpus_per_run=gpus_per_run,
+            backend=backend, ray_address=ray_address, gpus_per_run=gpus_per_run, until_decided=until_decided,
+            max_seeds=max_seeds,
         )  # fmt: skip
         if dry_run:
-            _dry_run(exp)
+            _dry_run(exp, mlflow)
         else:
             _run_and_report(exp, quiet, tensorboard, mlflow)
 
 
-def _dry_run(exp: ExperimentConfig) -> None:
-    """What `run` would do, from the resolved config alone: nothing is loaded, trained or written."""
-    from mixup_bench.sweep.plan import run_plan
+def _dry_run(exp: ExperimentConfig, mlflow: str | None = None) -> None:
+    """What `run` would do, from the resolved config alone: nothing is loaded, trained or written. The
+    checks `run` makes before it trains come first (sweep.plan.preflight): a dry run that passes, starts."""
+    from mixup_bench.sweep.plan import preflight, run_plan
 
+    preflight(exp, mlflow)
     out = console()
     out.print(settings_toml(exp, [f"{exp.path}: the resolved settings (`run --config` reads this back)"]),
               markup=False, highlight=False, soft_wrap=True)  # fmt: skip
@@ -273,15 +339,24 @@ def _dry_run(exp: ExperimentConfig) -> None:
 
 def _run_and_report(exp: ExperimentConfig, quiet: bool, tensorboard: bool = False, mlflow: str | None = None) -> None:
     from mixup_bench.integrations.sync import LiveLogging, Sync, make_trackers
+    from mixup_bench.sweep.plan import check_backend
     from mixup_bench.sweep.progress import final_table, make_reporter
     from mixup_bench.sweep.runner import run_experiment
 
+    check_backend(exp)  # Ray missing: one line before anything is written
     out_console = console()
     trackers = make_trackers(exp.path, tensorboard=tensorboard, mlflow=mlflow)  # before any folder is made
-    with make_reporter(out_console, len(exp.runs()), quiet) as reporter:
+    total = len(exp.arms) * exp.seed_cap if exp.until_decided else len(exp.runs())
+    with make_reporter(out_console, total, quiet) as reporter:
         logged = LiveLogging(reporter, Sync(exp.path, trackers, say=reporter.say)) if trackers else reporter
         with logged:
-            outcome = run_experiment(exp, logged, rerun_command=shlex.join(["mixup-bench", *sys.argv[1:]]))
+            command = shlex.join(["mixup-bench", *sys.argv[1:]])
+            if exp.until_decided:
+                from mixup_bench.sweep.until_decided import run_until_decided
+
+                outcome = run_until_decided(exp, logged, rerun_command=command)
+            else:
+                outcome = run_experiment(exp, logged, rerun_command=command)
     if outcome.finished and not quiet:
         out_console.print(final_table(outcome.finished))
     plot_cmd = shlex.join(["mixup-bench", "plot", str(exp.path)])
@@ -307,7 +382,7 @@ def presets(
         typer.echo(text.rstrip("\n"))
 
 
-@app.command()
+@app.command(cls=_PathsCommand)
 def export(
     experiment: Annotated[
         Path, typer.Argument(help="Experiment folder, or a results root (its latest experiment is used).")
@@ -329,7 +404,8 @@ def export(
 
 
 _CORRECTION_HELP = (
-    "Judge the verdict on Holm-adjusted p-values over every comparison it makes (--no-correction: raw p-values)."
+    "Judge the verdict on Holm-adjusted p-values over each comparison's parts of the claim (--no-correction: raw "
+    "p-values)."
 )
 
 
@@ -346,16 +422,25 @@ def plot(
         ),
     ] = None,
     correction: Annotated[bool, _opt(_CORRECTION_HELP, "--correction/--no-correction")] = True,
-) -> None:
+    family: Annotated[
+        str,
+        _opt("What Holm's correction runs over: each arm against its reference over its own parts (comparison), "
+             "or every arm's parts at once (experiment).", "--family"),
+    ] = "comparison",
+) -> None:  # fmt: skip
     """Draw the figures and write summary.csv, paired.csv and summary.md with a seed-aware verdict.
 
     The verdict and tables give the last epoch (pre-registered) and each run's best epoch by validation
-    accuracy; a claim is supported or contradicted when its paired t test passes after Holm's correction.
+    accuracy; a claim is supported or contradicted when its paired test passes after Holm's correction
+    (sequential p-values for experiments run with --until-decided), "no effect" when its interval lies
+    within its smallest effect of interest.
     """
     with user_errors():
+        from mixup_bench.config import check_choice
         from mixup_bench.plotting import plot_experiment
 
-        plot_experiment(experiment, console(), reference=reference, correction=correction)
+        check_choice("--family", family, ("comparison", "experiment"))
+        plot_experiment(experiment, console(), reference=reference, correction=correction, family=family)
 
 
 @app.command()

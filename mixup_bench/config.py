@@ -44,18 +44,29 @@ TRAINING_KEYS = (
 )
 
 
+# Settings that change what a run measures, not how it trains: the shift evaluation's. They belong to an
+# experiment's identity (the same check as TRAINING_KEYS), but not to the training settings `compare` reads.
+# A record from before they were recorded ran without the shift evaluation: a missing key is its default.
+SHIFT_KEYS = ("shift", "shift_every", "shift_images", "cifar10c_dir")
+
+
 def training_changes(old: Mapping, new: TrainingConfig) -> list[str]:
-    """'key=old (now new)' for each of TRAINING_KEYS on which `old`, a training config read back from
-    experiment.json or a checkpoint, differs from `new`. The one check behind both refusals: an experiment
-    folder that a changed command would write into, and a checkpoint that a changed run would resume.
-    A key that `old` lacks (written before the key existed) counts as changed: nothing says it ran with
-    the value asked for now."""
+    """'key=old (now new)' for each of TRAINING_KEYS and SHIFT_KEYS on which `old`, a training config read
+    back from experiment.json or a checkpoint, differs from `new`. The one check behind both refusals: an
+    experiment folder that a changed command would write into, and a checkpoint that a changed run would
+    resume. A TRAINING_KEYS key that `old` lacks (written before the key existed) counts as changed: nothing
+    says it ran with the value asked for now. A SHIFT_KEYS key it lacks is its default (no shift evaluation),
+    and with the shift evaluation off on both sides, its other settings are not compared."""
     now = dataclasses.asdict(new)
-    return [
+    changes = [
         f"{key}={old[key]!r} (now {now[key]!r})" if key in old else f"{key} not recorded (now {now[key]!r})"
         for key in TRAINING_KEYS
         if key not in old or old[key] != now[key]
     ]
+    was = {key: old.get(key, getattr(TrainingConfig, key)) for key in SHIFT_KEYS}
+    compared = SHIFT_KEYS if was["shift"] or now["shift"] else ("shift",)
+    return changes + [f"{key}={was[key]!r} (now {now[key]!r})" for key in compared if was[key] != now[key]]
+
 
 # Largest values accepted for integer options: far above any sensible run, and below what
 # torch (int64 sizes, 64-bit seeds) and the file system accept.
@@ -66,6 +77,7 @@ MAX_SEED = (1 << 63) - 1
 MAX_JOBS = 1024
 MIN_GPU_SHARE = 1e-4  # the finest GPU share Ray accepts for a task
 MAX_SEEDS = 10_000  # seeds of one experiment (--seeds N); each is a whole run per arm
+DEFAULT_MAX_SEEDS = 10  # `run --until-decided` without --max-seeds
 
 
 def check_int(option: str, value: int, lo: int, hi: int, why: str = "") -> None:
@@ -94,7 +106,7 @@ def check_name(option: str, value: str) -> None:
     (a surrogate escape from the command line), or longer than a folder name may be."""
     if not value or value.startswith(".") or any(c in value for c in "/\\"):
         raise UserError(f"{option} must be a plain folder name (no /, no leading dot), got {quoted(value)}.")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if any(ord(c) < 32 or 127 <= ord(c) <= 159 for c in value):  # C0, DEL and C1 (U+0085 is a line break)
         raise UserError(f"{option} must not hold control characters (tab, newline, ...), got {quoted(value)}.")
     if not is_text(value):
         raise UserError(f"{option} must be UTF-8 text, got {quoted(value)}, which holds other bytes; rename it.")
@@ -180,9 +192,18 @@ class TrainingConfig:
         if self.shift_every is not None:
             check_int("--shift-every", self.shift_every, 1, MAX_EPOCHS, " (leave it out for the last epoch only)")
         check_int("--shift-images", self.shift_images, 1, MAX_IMAGES)
-        if not self.shift and (self.shift_every is not None or self.cifar10c_dir is not None):
-            given = "--shift-every" if self.shift_every is not None else "--cifar10c-dir"
+        if self.cifar10c_dir is not None and not self.cifar10c_dir.strip():
+            raise UserError("--cifar10c-dir must name a folder, got an empty one; leave it out for the built-in ones.")
+        if not self.shift and (given := self._shift_options()):
             raise UserError(f"{given} sets up the shift evaluation, which is off: add --shift.")
+
+    def _shift_options(self) -> str | None:
+        """The first shift option set (shift_images: to other than its default) while --shift is off."""
+        if self.shift_every is not None:
+            return "--shift-every"
+        if self.cifar10c_dir is not None:
+            return "--cifar10c-dir"
+        return "--shift-images" if self.shift_images != TrainingConfig.shift_images else None
 
     def check_data(self, n_train: int) -> None:
         """The checks that need the data set's size: the validation split must leave training images,
@@ -255,9 +276,16 @@ class ExperimentConfig:
     backend: str = "local"
     ray_address: str | None = None
     gpus_per_run: float = 0.0  # Ray: GPU share per run
+    until_decided: bool = False  # add paired seeds, `jobs` at a time, until the primary comparison is decided
+    max_seeds: int | None = None  # the most seeds `until_decided` runs; None = DEFAULT_MAX_SEEDS
 
     def __post_init__(self) -> None:
         _canonical_fields(self)  # -0.0 -> 0.0 in every float field, whoever built the object
+
+    @property
+    def seed_cap(self) -> int:
+        """The most seeds a sequential run (`until_decided`) goes to."""
+        return self.max_seeds if self.max_seeds is not None else DEFAULT_MAX_SEEDS
 
     @property
     def path(self) -> Path:
@@ -301,6 +329,29 @@ class ExperimentConfig:
         check_float("--gpus-per-run", self.gpus_per_run, 0.0, 1024.0)
         if 0 < self.gpus_per_run < MIN_GPU_SHARE:  # Ray refuses a finer share with a traceback at submission
             raise UserError(f"--gpus-per-run must be 0 or at least {MIN_GPU_SHARE:g}, got {self.gpus_per_run!r}.")
+        self._validate_sequential()
+
+    def _validate_sequential(self) -> None:
+        """The sequential mode needs a comparison (the baseline and another arm), two seeds to start from, and a
+        maximum at least as large as the seeds given."""
+        if self.max_seeds is not None and not self.until_decided:
+            raise UserError("--max-seeds bounds the sequential mode, which is off: add --until-decided.")
+        if not self.until_decided:
+            return
+        check_int("--max-seeds", self.seed_cap, 1, MAX_SEEDS)
+        if self.seed_cap < len(self.seeds):
+            raise UserError(
+                f"--max-seeds {self.seed_cap} is below the {len(self.seeds)} seeds given; "
+                f"raise it, or give fewer seeds to start from."
+            )
+        if len(self.seeds) < 2:
+            raise UserError("--until-decided starts from at least 2 seeds (an interval needs 2 pairs); e.g. --seeds 3.")
+        others = [arm for arm in self.arms if arm[0] != BASELINE]
+        if all(arm[0] != BASELINE for arm in self.arms) or not others:
+            raise UserError(
+                "--until-decided decides a comparison: it needs the baseline and at least one other arm "
+                "(e.g. --alpha 0.4)."
+            )
 
 
 # The field of ExperimentConfig (and key of experiment.json's config) that lists each method's arms,

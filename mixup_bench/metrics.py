@@ -31,6 +31,9 @@ class Metric:
     fraction: bool  # stored in [0, 1] and shown in percent (differences in percentage points); else nats
     claim: str = ""  # what the MixUp claim says of (arm − baseline): 'higher', 'lower', 'smaller'; '' = no claim
     digits: int | None = None  # decimals shown: by default 2 in percent, 3 in nats
+    # The smallest effect of interest (stored units) of a claimed measure: a paired difference whose interval
+    # lies within ±margin is "no effect" (docs/metrics.md says why each value); NaN = none declared.
+    margin: float = math.nan
 
     @property
     def direction(self) -> int:
@@ -71,6 +74,13 @@ class Metric:
     def decimals(self) -> int:
         return self.digits if self.digits is not None else (2 if self.fraction else 3)
 
+    @property
+    def margin_text(self) -> str:
+        """The smallest effect of interest as shown: '±1 pp', '±0.05'; '' when none is declared."""
+        if not math.isfinite(self.margin):
+            return ""
+        return f"±{self.scale * self.margin:g}{' pp' if self.fraction else ''}"
+
     def value_text(self, value: float) -> str:
         """A stored value as shown, without unit: 0.7401 -> '74.01' (percent), 0.9731 -> '0.973'."""
         return f"{self.scale * value:.{self.decimals}f}" if math.isfinite(value) else "n/a"
@@ -92,22 +102,23 @@ METRICS: dict[str, Metric] = {
     for m in (
         Metric("train_loss", "training objective (mixed batches)", "objective", False),
         Metric("train_acc", "train accuracy (mixed batches)", "train accuracy", True),
-        Metric("clean_train_loss", "clean train loss", "clean train loss", False, claim="higher"),
+        Metric("clean_train_loss", "clean train loss", "clean train loss", False, claim="higher", margin=0.05),
         Metric("clean_train_acc", "clean train accuracy", "clean train accuracy", True),
         Metric("val_loss", "validation loss", "val loss", False),
         Metric("val_acc", "validation accuracy", "val accuracy", True),
-        Metric("test_acc", "test accuracy", "test accuracy", True, claim="higher"),
-        Metric("test_loss", "test loss", "test loss", False, claim="lower"),
-        Metric("gap", "gap between test and clean train loss", "gap", False, claim="smaller"),
-        Metric("test_ece", "test ECE", "ECE", True, claim="lower"),
+        Metric("test_acc", "test accuracy", "test accuracy", True, claim="higher", margin=0.01),
+        Metric("test_loss", "test loss", "test loss", False, claim="lower", margin=0.05),
+        Metric("gap", "gap between test and clean train loss", "gap", False, claim="smaller", margin=0.05),
+        Metric("test_ece", "test ECE", "ECE", True, claim="lower", margin=0.02),
         Metric("noise_memorised", "memorised noisy labels", "memorised", True, digits=1),
         # The shift evaluation (train/shift.py, `run --shift`): corrupted test images (mean over types and
         # severities) and adversarial ones (a fixed 2,000-image test subset).
-        Metric("corrupt_acc", "accuracy on corrupted test images", "corruption accuracy", True, claim="higher"),
+        Metric("corrupt_acc", "accuracy on corrupted test images", "corruption accuracy", True, claim="higher",
+               margin=0.01),
         Metric("corrupt_loss", "loss on corrupted test images", "corruption loss", False),
         Metric("corrupt_ece", "ECE on corrupted test images", "corruption ECE", True),
         Metric("fgsm_acc_1", "accuracy under FGSM at ε=1/255", "FGSM ε=1/255 accuracy", True),
-        Metric("fgsm_acc_2", "accuracy under FGSM at ε=2/255", "FGSM accuracy", True, claim="higher"),
+        Metric("fgsm_acc_2", "accuracy under FGSM at ε=2/255", "FGSM accuracy", True, claim="higher", margin=0.01),
         Metric("fgsm_acc_4", "accuracy under FGSM at ε=4/255", "FGSM ε=4/255 accuracy", True),
         Metric("pgd_acc_2", "accuracy under PGD-10 at ε=2/255", "PGD accuracy", True),
     )

@@ -18,17 +18,22 @@ from mixup_bench.analysis import report as reporting
 
 
 def plot_experiment(
-    path: Path, console: Console | None = None, reference: str | None = None, correction: bool = True
+    path: Path,
+    console: Console | None = None,
+    reference: str | None = None,
+    correction: bool = True,
+    family: str = "comparison",
 ) -> reporting.Report:
     """Read the experiment at `path` (or the latest one under a results root), draw its figures into
     `<experiment>/plots/`, write summary.csv, paired.csv and summary.md, print the tables and the verdict
     on `console` (when given) and return the `Report`.
 
     `reference`: also pair every other arm with this arm ('mixup-a0.2'). `correction=False`
-    (`--no-correction`): judge the raw p-values instead of Holm-adjusted ones."""
+    (`--no-correction`): judge the raw p-values instead of Holm-adjusted ones. `family`: Holm over each
+    comparison's parts ('comparison', the default) or over every comparison of the experiment ('experiment')."""
     from mixup_bench.figures import figures  # local: matplotlib is slow to import
 
-    report = reporting.read_report(path, reference=reference, correction=correction)
+    report = reporting.read_report(path, reference=reference, correction=correction, family=family)
     drawn = figures.plot_experiment(figure_data(report), report.experiment_dir / figures.PLOTS_DIR)
     reporting.write_report(report, drawn)
     if console is not None:

@@ -27,8 +27,9 @@ except ImportError:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
 
-from mixup_bench.config import PRESETS, ExperimentConfig, TrainingConfig, check_choice, seeds_option
+from mixup_bench.config import PRESETS, ExperimentConfig, TrainingConfig, check_choice, check_name, seeds_option
 from mixup_bench.errors import UserError
+from mixup_bench.streams import cut, quoted
 
 _TRAINING_FIELDS = {f.name: f for f in dataclasses.fields(TrainingConfig)}
 _EXPERIMENT_FIELDS = {f.name: f for f in dataclasses.fields(ExperimentConfig) if f.name != "training"}
@@ -93,12 +94,14 @@ def build_experiment(
         raise TypeError(f"build_experiment() got unknown settings: {', '.join(unknown)}")
     check_choice("--preset", preset, PRESETS)
     settings = dict(PRESETS[preset].settings)
-    if config_file is not None:
-        settings.update(read_settings_file(Path(config_file), settings))
     given = {k: tuple(v) if isinstance(v, list) else v for k, v in flags.items() if v is not None}
     seeds = seeds_option(seed, n_seeds, given.get("seeds"))
     if seeds is not None:
         given["seeds"] = seeds
+    if "seeds" in given:  # `--seed 0 --seed 0` runs seed 0 once; so does a repeated seed given any other way
+        given["seeds"] = tuple(dict.fromkeys(given["seeds"]))
+    if config_file is not None:  # merged under the flags, then validated once, the whole (see read_settings_file)
+        settings.update(read_settings_file(Path(config_file), settings, given))
     exp = experiment_of({**settings, **given})
     exp.validate()
     return exp
@@ -123,24 +126,50 @@ def flat_settings(exp: ExperimentConfig) -> dict[str, Any]:
 # --- TOML files ----------------------------------------------------------------------
 
 
-def read_settings_file(path: Path, base: dict[str, Any]) -> dict[str, Any]:
-    """The settings a TOML file holds, each of the right type and, on top of `base`, in range.
+def read_settings_file(path: Path, base: dict[str, Any], flags: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings a TOML file holds, each of the right type and, between `base` (the preset) and
+    `flags` (which override it), in range: the merged settings are validated once, so a key that only
+    makes sense with a flag (`shift_every` with `--shift`) is judged with it.
 
+    The file's name (without .toml) is the experiment's name when neither the file nor a flag gives one.
     Raises a one-line UserError naming the file (and the key) for a missing or unreadable file, bad
     TOML, an unknown key, a wrong type, or a value out of range.
     """
+    flags = flags or {}
+    settings = {key: _checked(path, key, value) for key, value in _parse(path).items()}
+    if "seeds" in settings:  # as `--seed 0 --seed 0`: each seed once
+        settings["seeds"] = tuple(dict.fromkeys(settings["seeds"]))
+    if "name" not in settings and flags.get("name") is None:
+        settings["name"] = _name_of_file(path)
+    _check_ranges(path, base, settings, flags)
+    return settings
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    """The TOML file's table; a one-line UserError for anything that is not one (a missing file, bytes
+    that are not UTF-8, bad syntax, an integer of more than 4,300 digits, nesting deeper than Python's stack)."""
     try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise UserError(f"--config {path}: no such file.") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except ValueError as e:  # TOMLDecodeError, UnicodeDecodeError, and int()'s digit limit
         raise UserError(f"{path}: not a valid TOML file ({e}).") from None
+    except RecursionError:
+        raise UserError(f"{path}: not a valid TOML file (its values are nested too deeply).") from None
     except OSError as e:
         raise UserError(f"--config {path}: cannot read it ({e.strerror or e}).") from None
-    settings = {key: _checked(path, key, value) for key, value in raw.items()}
-    settings.setdefault("name", path.stem)
-    _check_ranges(path, base, settings)
-    return settings
+
+
+def _name_of_file(path: Path) -> str:
+    """The file's name without .toml, as the experiment's name; one line when it cannot be one."""
+    try:
+        check_name("--name", path.stem)
+    except UserError:
+        raise UserError(
+            f"--config {path}: its file name {quoted(path.stem)} cannot name the experiment (a plain folder name); "
+            "give --name, or set name = \"...\" in the file."
+        ) from None
+    return path.stem
 
 
 def _checked(path: Path, key: str, value: Any) -> Any:
@@ -149,10 +178,28 @@ def _checked(path: Path, key: str, value: Any) -> Any:
         close = difflib.get_close_matches(key, SETTING_TYPES, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(SETTING_TYPES)}."
         raise UserError(f"{path}: unknown key {key!r}; {hint}")
-    kind, converted = _convert(value, SETTING_TYPES[key])
+    try:
+        kind, converted = _convert(value, SETTING_TYPES[key])
+    except OverflowError:  # float(10**400)
+        raise UserError(f"{path}: {key} = {brief_value(value)}: the number is too large.") from None
     if converted is _WRONG:
-        raise UserError(f"{path}: {key} must be {kind}, got {toml_value(value)}.")
+        raise UserError(f"{path}: {key} must be {kind}, got {brief_value(value)}.")
     return converted
+
+
+def brief_value(value: Any, depth: int = 0) -> str:
+    """`value` as TOML text for a message: nested lists and tables past 3 levels as `[…]`/`{…}` (also
+    where Python's stack would not reach the bottom), and the whole cut to 80 characters (`streams.cut`)."""
+    if isinstance(value, (list, tuple, dict)) and depth >= 3:
+        return "{…}" if isinstance(value, dict) else "[…]"
+    if isinstance(value, (list, tuple)):
+        return cut("[" + ", ".join(brief_value(v, depth + 1) for v in value[:20]) + "]")
+    if isinstance(value, dict):
+        items = list(value.items())[:20]
+        return cut("{" + ", ".join(f"{k} = {brief_value(v, depth + 1)}" for k, v in items) + "}")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**80:
+        return f"a {len(str(abs(value)))}-digit integer"
+    return cut(toml_value(value))
 
 
 _WRONG = object()
@@ -175,25 +222,30 @@ def _convert(value: Any, hint: Any) -> tuple[str, Any]:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         return "a number", float(value) if ok else _WRONG
     if hint is Path:
-        return "a path (a string)", Path(value) if isinstance(value, str) else _WRONG
+        # "" would be Path("."), the current folder: refused, as a key left out gives the default
+        return "a path (a non-empty string)", Path(value) if isinstance(value, str) and value else _WRONG
     return "a string", value if isinstance(value, str) else _WRONG
 
 
-def _check_ranges(path: Path, base: dict[str, Any], settings: dict[str, Any]) -> None:
-    """Validate the file on top of `base`. An error names the file and the keys behind it: those
-    without which the error goes away or changes (`batch_size = 64, subset = 32: --subset must be ...`)."""
+def _check_ranges(path: Path, base: dict[str, Any], settings: dict[str, Any], flags: dict[str, Any]) -> None:
+    """Validate the file between `base` and `flags`, once. An error that keys of the file are behind names
+    the file and those keys: the keys without which the error goes away or changes (`batch_size = 64,
+    subset = 32: --subset must be ...`). An error of the flags or the preset alone is theirs, said as it is."""
     try:
-        experiment_of({**base, **settings}).validate()
+        experiment_of({**base, **settings, **flags}).validate()
     except UserError as whole:
-        culprits = [key for key in settings if _error_without(base, settings, key) != str(whole)]
-        named = ", ".join(f"{key} = {toml_value(settings[key])}" for key in culprits)
-        raise UserError(f"{path}: {named + ': ' if named else ''}{whole}") from None
+        own = [key for key in settings if key not in flags]  # a key a flag overrides cannot be behind it
+        culprits = [key for key in own if _error_without(base, settings, flags, key) != str(whole)]
+        if not culprits:
+            raise
+        named = ", ".join(f"{key} = {brief_value(settings[key])}" for key in culprits)
+        raise UserError(f"{path}: {named}: {whole}") from None
 
 
-def _error_without(base: dict[str, Any], settings: dict[str, Any], key: str) -> str | None:
-    """The validation error of the file's settings without `key` (None when they are valid)."""
+def _error_without(base: dict[str, Any], settings: dict[str, Any], flags: dict[str, Any], key: str) -> str | None:
+    """The validation error of the settings without the file's `key` (None when they are valid)."""
     try:
-        experiment_of({**base, **{k: v for k, v in settings.items() if k != key}}).validate()
+        experiment_of({**base, **{k: v for k, v in settings.items() if k != key}, **flags}).validate()
     except UserError as e:
         return str(e)
     return None

@@ -44,6 +44,30 @@ def quoted(text: str) -> str:
 _REPR_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")  # an escape, not an escaped backslash
 
 
+CUT_AT = 80  # characters of a value shown in a message
+
+
+def cut(text: str, limit: int = CUT_AT) -> str:
+    """`text` when it is at most `limit` characters long, else its start and `…`, `limit` in all."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# A quoted value ('...' or "...", with backslash escapes) that opens after no letter (CIFAR-10's is no
+# quote), a run of digits, and any other run without a space that no path could be as long as.
+_LONG_QUOTED = re.compile(r"""(?<!\w)(?:'(?:[^'\\\n]|\\.){%d,}'|"(?:[^"\\\n]|\\.){%d,}")""" % (CUT_AT, CUT_AT))
+_LONG_DIGITS = re.compile(r"\d{%d,}" % CUT_AT)
+_LONG_RUN = re.compile(r"\S{%d,}" % (4096 + 1))
+
+
+def shortened(message: str) -> str:
+    """`message` with each long value in it cut to about 80 characters (`cut`), its quotes kept: a quoted
+    value, a number of many digits, a run without a space longer than any path. A 1 MB value in a
+    settings file makes an error line a person can read, however many times the message names it."""
+    message = _LONG_QUOTED.sub(lambda m: cut(m.group()[:-1], CUT_AT - 1) + m.group()[-1], message)
+    message = _LONG_DIGITS.sub(lambda m: f"{m.group()[:20]}…({len(m.group())} digits)", message)
+    return _LONG_RUN.sub(lambda m: cut(m.group()), message)
+
+
 def is_text(text: str) -> bool:
     """True when `text` holds no undecodable byte (it encodes as UTF-8 as it is)."""
     return _SURROGATE.search(text) is None

@@ -3,10 +3,14 @@ direction its `Metric` record predicts), whether the data support it, contradict
 at each reporting point. Runs with `--shift` add two parts, more robust to corruptions and to FGSM
 (`metrics.SHIFT_CLAIM`), judged in the same way and in the same family, where they were measured.
 
-The judgement is deliberately plain: the paired t test of arm − baseline over seeds, two-sided at
-the 5% level, after Holm's correction over every comparison the verdict judges at that reporting
-point (every arm × every part of the claim). Without the correction (`plot --no-correction`) a part
-is judged on its raw p-value, which says exactly whether its 95% t interval excludes 0.
+The judgement is deliberately plain: the paired t test of arm − baseline over seeds (the exact sign-flip
+test where the differences do not vary), two-sided at the 5% level, after Holm's correction over the
+comparison's family: one arm against its reference, over that arm's parts of the claim (`plot --family
+experiment`: every arm's parts at once). In an experiment run with `--until-decided` the p-values are
+first made sequential (`mixup_bench.sequential`), so that stopping when the data decide keeps the
+error rates. A part whose 95% interval lies within ±margin, the smallest effect of interest of its
+`Metric`, is "no effect"; a part still open says about how many paired seeds would decide it. Without
+the correction (`plot --no-correction`) a part is judged on its own (sequential) p-value.
 """
 
 from __future__ import annotations
@@ -14,26 +18,35 @@ from __future__ import annotations
 import math
 
 from mixup_bench.analysis.facts import Analysis, Point
-from mixup_bench.analysis.stats import Interval, Paired
-from mixup_bench.metrics import LEVEL, METRICS, epoch_span, p_clause
+from mixup_bench.analysis.stats import COMPARISON, Interval, Paired
+from mixup_bench.metrics import METRICS, epoch_span, p_clause
 from mixup_bench.naming import arm_label, format_alpha
+from mixup_bench.sequential import CONTRADICTED, INCONCLUSIVE, LEVEL, NO_EFFECT, SUPPORTED, word
 
-SUPPORTED = "supported"
-CONTRADICTED = "contradicted"
-INCONCLUSIVE = "inconclusive"
 NO_INTERVAL = "no interval"
+__all__ = ["SUPPORTED", "CONTRADICTED", "INCONCLUSIVE", "NO_EFFECT", "NO_INTERVAL", "judge", "verdict"]
 
 
-def judge(interval: Interval, direction: int, correction: bool = True) -> str:
+def judge(interval: Interval, direction: int, correction: bool = True, margin: float = math.nan) -> str:
     """'supported' if the difference is significant (p < 0.05, Holm-adjusted unless `correction` is
     False) on the side `direction` (+1 above 0, -1 below) predicts, 'contradicted' if on the other
-    side, 'inconclusive' if not significant, and 'no interval' when there is no test (fewer than two pairs)."""
-    p = interval.p_holm if correction else interval.p
+    side; 'no effect' if not significant and the interval lies within ±`margin` (the smallest effect of
+    interest); 'inconclusive' otherwise; 'no interval' when there is no test (fewer than two pairs)."""
+    p = interval.p_holm if correction else interval.p_seq if math.isfinite(interval.p_seq) else interval.p
     if interval.n < 2 or not math.isfinite(p):
         return NO_INTERVAL
-    if p >= LEVEL:
-        return INCONCLUSIVE
-    return SUPPORTED if (interval.mean > 0) == (direction > 0) else CONTRADICTED
+    return word(interval.mean, interval.low, interval.high, p, direction, margin)
+
+
+def judge_metric(interval: Interval, name: str, correction: bool = True) -> str:
+    """`judge` with the direction and margin of the measure `name`."""
+    m = METRICS[name]
+    return judge(interval, m.direction, correction, m.margin)
+
+
+def word_text(name: str, judged: str) -> str:
+    """A judgement as shown: 'no effect (within ±1 pp)' for NO_EFFECT, the word itself otherwise."""
+    return f"{NO_EFFECT} (within {METRICS[name].margin_text})" if judged == NO_EFFECT else judged
 
 
 def judgements(paired: Paired, correction: bool = True) -> dict[tuple[str, float], dict[str, str]]:
@@ -41,7 +54,7 @@ def judgements(paired: Paired, correction: bool = True) -> dict[tuple[str, float
     out = {}
     for arm in paired.compared:
         ivs = {m: paired.get(arm, m) for m in paired.claim_parts(arm)}
-        out[arm] = {m: judge(iv, METRICS[m].direction, correction) if iv else NO_INTERVAL for m, iv in ivs.items()}
+        out[arm] = {m: judge_metric(iv, m, correction) if iv else NO_INTERVAL for m, iv in ivs.items()}
     return out
 
 
@@ -109,10 +122,11 @@ def part_sentences(paired: Paired, where: str = "", correction: bool = True) -> 
     ]
     for name in paired.claim_parts():
         groups = []
-        for word, link in ((SUPPORTED, "by"), (CONTRADICTED, "by"), (INCONCLUSIVE, "for"), (NO_INTERVAL, "for")):
-            named = [arm_label(*arm) for arm, per_arm in judged.items() if per_arm.get(name) == word]
+        links = ((SUPPORTED, "by"), (CONTRADICTED, "by"), (NO_EFFECT, "for"), (INCONCLUSIVE, "for"), (NO_INTERVAL, "for"))
+        for judged_word, link in links:
+            named = [arm_label(*arm) for arm, per_arm in judged.items() if per_arm.get(name) == judged_word]
             if named:
-                what = "no interval (one pair)" if word == NO_INTERVAL else word
+                what = "no interval (one pair)" if judged_word == NO_INTERVAL else word_text(name, judged_word)
                 groups.append(f"{what} {link} {_join(named)}")
         m = METRICS[name]
         sentences.append(_capital(f"{m.claim} {m.label}: {'; '.join(groups)}."))
@@ -136,8 +150,10 @@ def _arm_sentences(paired: Paired, arm: tuple[str, float], name: str, where: str
     epochs = f"epoch {span}" if s["epoch_min"] == s["epoch_max"] else f"epochs {span}"
     if int(s["n"]) < 2:
         return [_single_pair_sentence(label, s["seeds"], f"{where}, {epochs}", ivs)]
-    return _judged_sentences(name, label, f"{_capital(where)}, over {int(s['n'])} paired seeds at {epochs}", ivs,
-                             correction)  # fmt: skip
+    rows = paired.arm_summary(arm).set_index("metric")
+    needed = {m: float(rows.at[m, "seeds_needed"]) if "seeds_needed" in rows else math.nan for m in ivs}
+    opening = f"{_capital(where)}, over {int(s['n'])} paired seeds at {epochs}"
+    return _judged_sentences(name, label, opening, ivs, correction, needed)
 
 
 def _single_pair_sentence(label: str, seed: str, where: str, ivs: dict[str, Interval]) -> str:
@@ -149,28 +165,42 @@ def _single_pair_sentence(label: str, seed: str, where: str, ivs: dict[str, Inte
     )
 
 
-def _comparison_text(name: str, iv: Interval, judged: str, correction: bool) -> str:
-    """'+0.201 (95% CI +0.172 to +0.231; Holm p=0.006; claimed higher: supported)'."""
+def _comparison_text(name: str, iv: Interval, judged: str, correction: bool, needed: float = math.nan) -> str:
+    """'+0.201 (95% CI +0.172 to +0.231; Holm p=0.006; claimed higher: supported)'; an inconclusive part
+    adds the seeds that would decide it ('inconclusive, about 14 paired seeds would decide it (estimate)')."""
     m = METRICS[name]
     lo, hi = m.diff_text(iv.low, unit=False), m.diff_text(iv.high)
-    p = p_clause(iv.p_holm if correction else iv.p, holm=correction)
-    return f"{m.diff_text(iv.mean)} (95% CI {lo} to {hi}; {p}; claimed {m.claim}: {judged})"
+    p = p_clause(iv.p_holm if correction else iv.p_seq, holm=correction)
+    test = "" if iv.test in ("", "paired t test") else f", {iv.test}"
+    return f"{m.diff_text(iv.mean)} (95% CI {lo} to {hi}; {p}{test}; claimed {m.claim}: {open_text(name, judged, needed)})"
 
 
-def _judged_sentences(name: str, label: str, opening: str, ivs: dict[str, Interval], correction: bool) -> list[str]:
+def open_text(name: str, judged: str, needed: float) -> str:
+    """`word_text`, and for an inconclusive part with an estimate, about how many paired seeds would decide it."""
+    if judged != INCONCLUSIVE or not math.isfinite(needed):
+        return word_text(name, judged)
+    many = "over 1,000" if needed > 1000 else f"about {int(needed)}"
+    return f"{judged}; {many} paired seeds would decide it (estimate, 80% power for {METRICS[name].margin_text})"
+
+
+def _judged_sentences(
+    name: str, label: str, opening: str, ivs: dict[str, Interval], correction: bool, needed: dict[str, float]
+) -> list[str]:
     """Each difference with its interval, p-value and judgement, then the claim as a whole."""
-    judged = {m: judge(ivs[m], METRICS[m].direction, correction) for m in ivs}
-    parts = [f"{METRICS[m].label} by {_comparison_text(m, ivs[m], judged[m], correction)}" for m in ivs]
+    judged = {m: judge_metric(ivs[m], m, correction) for m in ivs}
+    parts = [f"{METRICS[m].label} by {_comparison_text(m, ivs[m], judged[m], correction, needed[m])}" for m in ivs]
     first, *generalisation = ivs  # the training loss, then the parts of "generalises better" (robustness too)
-    counts = {k: [m for m in generalisation if judged[m] == k] for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)}
+    kinds = (SUPPORTED, CONTRADICTED, NO_EFFECT, INCONCLUSIVE)
+    counts = {k: [m for m in generalisation if judged[m] == k] for k in kinds}
     gen_text = "; ".join(
-        f"{k} {'on' if k == INCONCLUSIVE else 'by'} {_join([METRICS[m].short for m in counts[k]])}"
-        for k in (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
+        f"{'met by no effect' if k == NO_EFFECT else k} {'on' if k in (INCONCLUSIVE, NO_EFFECT) else 'by'} "
+        f"{_join([METRICS[m].short for m in counts[k]])}"
+        for k in kinds
         if counts[k]
     )
     return [
         f"{opening}, {label} changed {', '.join(parts[:-1])} and {parts[-1]}.",
-        f"So for {name} the claim of a {METRICS[first].claim} training loss is {judged[first]}, "
+        f"So for {name} the claim of a {METRICS[first].claim} training loss is {word_text(first, judged[first])}, "
         f"and the claim of better generalisation is {gen_text}.",
     ]
 
@@ -192,21 +222,38 @@ def _closing_sentences(analysis: Analysis, correction: bool) -> list[str]:
 
 
 def judging_sentence(paired: list[Paired], correction: bool) -> str:
-    """How the words were reached: the intervals, the test, and the family the correction runs over."""
-    text = "Intervals are 95% t intervals over paired seeds, one per comparison. "
+    """How the words were reached: the intervals, the test, the procedure and the family the correction runs over."""
+    first = paired[0]
+    sequential = len(first.looks) > 1
+    text = (
+        f"Intervals are 95% t intervals over paired seeds, one per comparison; {first.procedure}"
+        + (
+            ": the data were looked at after each batch of seeds, so p-values are sequential and intervals hold "
+            "over every look at once (docs/metrics.md). "
+            if sequential
+            else ". "
+        )
+    )
+    test = "its paired t test (the exact sign-flip test where the differences do not vary)"
+    margin = (
+        " A part whose interval lies within ±its smallest effect of interest (docs/metrics.md) is no effect; an "
+        "inconclusive part says about how many paired seeds would decide it, an estimate from the observed spread."
+    )
     if not correction:
         total = sum(p.family_size for p in paired)
         return text + (
-            f"A part is supported or contradicted when its paired t test gives p < {LEVEL:g} on its own "
-            f"(--no-correction: the {total} comparisons are not corrected for being several)."
+            f"A part is supported or contradicted when {test} gives p < {LEVEL:g} on its own "
+            f"(--no-correction: the {total} comparisons are not corrected for being several)." + margin
         )
     sizes = sorted({p.family_size for p in paired})
-    family = f"the {sizes[0]}" if len(sizes) == 1 else f"each reporting point's ({' and '.join(map(str, sizes))})"
-    per = " of each reporting point" if len(paired) > 1 and len(sizes) == 1 else ""
+    family = (
+        f"each comparison's {'/'.join(map(str, sizes))} parts (one family per arm against its reference)"
+        if first.family == COMPARISON
+        else f"every comparison of the experiment at once ({'/'.join(map(str, sizes))}; --family experiment)"
+    )
     return text + (
-        f"A part is supported or contradicted when its paired t test gives p < {LEVEL:g} after Holm's "
-        f"correction over {family} comparisons{per} (every arm × every part of the claim); the raw p-values "
-        "are in summary.md."
+        f"A part is supported or contradicted when {test} gives p < {LEVEL:g} after Holm's correction over "
+        f"{family}; the raw p-values are in summary.md." + margin
     )
 
 

@@ -342,7 +342,7 @@ def regime_table(result: CompareResult) -> pd.DataFrame:
                 row[f"{m.delta_column}_ci_high"] = m.scale * iv.high
                 row[f"{m.name}_p"] = iv.p
                 row[f"{m.name}_p_holm"] = iv.p_holm
-                row[f"{m.name}_claim"] = judge(iv, m.direction, result.correction)
+                row[f"{m.name}_claim"] = judge(iv, m.direction, result.correction, m.margin)
             rows.append(row)
     head = ["setting", "value", "value_label", "experiment", "path", "arm", "method", "alpha", "pairs", "seeds"]
     head += ["epoch_min", "epoch_max"]

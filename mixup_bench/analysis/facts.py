@@ -104,10 +104,17 @@ class Analysis:
         return self.last.arm_rows(method, alpha)
 
 
-def analyze(df: pd.DataFrame, reference: tuple[str, float] | None = None) -> Analysis:
+def analyze(
+    df: pd.DataFrame,
+    reference: tuple[str, float] | None = None,
+    looks: tuple[int, ...] = (),
+    family: str = stats.COMPARISON,
+) -> Analysis:
     """Compute every aggregate and paired difference of the rows `df` once, at each reporting point;
     with `reference` (an arm of `df` other than the baseline), also every other arm's paired
-    differences against it."""
+    differences against it. `looks`: the sequential design the experiment was run under (`run
+    --until-decided`, read from experiment.json), () for a fixed number of seeds. `family`: Holm over
+    each comparison's parts (COMPARISON) or over every comparison (EXPERIMENT)."""
     keys = [stats.LAST] + ([stats.BEST_VAL] if stats.has_best_val(df) else [])
     chosen = {stats.LAST: stats.final_rows, stats.BEST_VAL: stats.best_val_rows}
     versus = reference is not None and reference[0] != "baseline"
@@ -116,8 +123,10 @@ def analyze(df: pd.DataFrame, reference: tuple[str, float] | None = None) -> Ana
         Point(
             key=key,
             rows=chosen[key](df),
-            paired=stats.paired_differences(df, measures, point=key),
-            versus=stats.paired_differences(df, measures, reference=reference, point=key) if versus else None,
+            paired=stats.paired_differences(df, measures, point=key, looks=looks, family=family),
+            versus=stats.paired_differences(df, measures, reference=reference, point=key, looks=looks, family=family)
+            if versus
+            else None,
         )
         for key in keys
     )

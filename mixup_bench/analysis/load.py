@@ -15,6 +15,7 @@ from mixup_bench import results
 from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
 from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, arms, parse_run_id
+from mixup_bench.provenance import code_warnings, read_identities
 from mixup_bench.streams import is_text, shown
 from mixup_bench.sweep.locks import is_locked
 
@@ -35,7 +36,8 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
 
     Rows are sorted by method (baseline, mixup, cutmix, smooth, manifold), parameter, seed and epoch. A run whose
     metrics.csv is missing, empty or malformed is skipped with a warning string; a
-    second run with the same (method, alpha, seed) is skipped too. Raises UserError when
+    second run with the same (method, alpha, seed) is skipped too. A warning also says when the runs read came
+    from more than one version of the code or from a dirty tree (provenance.code_warnings). Raises UserError when
     the folder does not exist or when no usable run remains.
     """
     exp_dir = Path(exp_dir)
@@ -72,6 +74,8 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
             else f"{exp_dir} holds no runs (no runs/*/metrics.csv); run `mixup-bench run` first."
         )
 
+    configs = (exp_dir / results.RUNS_DIR / run_id / results.CONFIG_FILE for run_id in seen.values())
+    warnings.extend(code_warnings(read_identities(configs)))  # the runs read: from one code version?
     df = pd.concat(frames, ignore_index=True)
     df["gap"] = df["test_loss"] - df["clean_train_loss"]
     df["_order"] = df["method"].map(list(METHOD_NAMES).index)  # baseline, MixUp, then the neighbours

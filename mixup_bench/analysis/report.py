@@ -54,7 +54,16 @@ class Report:
         return self.experiment_dir.name
 
 
-def read_report(path: Path, reference: str | None = None, correction: bool = True) -> Report:
+def design_looks(record: dict) -> tuple[int, ...]:
+    """The looks of the sequential design an experiment was run under (experiment.json's `sequential`,
+    written by `run --until-decided`); () for a fixed number of seeds or a record that holds no valid one."""
+    looks = (record.get("sequential") or {}).get("looks") if isinstance(record.get("sequential"), dict) else None
+    if not isinstance(looks, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in looks):
+        return ()
+    return tuple(looks) if len(looks) > 1 and looks == sorted(set(looks)) and looks[0] >= 2 else ()
+
+
+def read_report(path: Path, reference: str | None = None, correction: bool = True, family: str = "comparison") -> Report:
     """Resolve `path` to an experiment (a folder, or a results root: its latest experiment), read it and
     compute every number once (`facts.analyze`): the summary table and the verdict.
 
@@ -72,7 +81,7 @@ def read_report(path: Path, reference: str | None = None, correction: bool = Tru
     record, record_warnings = loading.read_record(exp_dir)
     cells, shift_warnings = shift_tables.load_corruptions(exp_dir, df)
     arm = None if reference is None else resolve_reference(reference, labels.arms(df))
-    analysis = analyze(df, reference=arm)
+    analysis = analyze(df, reference=arm, looks=design_looks(record), family=family)
     return Report(
         experiment_dir=exp_dir,
         analysis=analysis,

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from mixup_bench.metrics import CLAIM, CURVES, SELECTION_METRIC, SHIFT, SHIFT_CLAIM
-from mixup_bench.naming import METHOD_NAMES, arm_label, arms
+from mixup_bench.metrics import CLAIM, CURVES, METRICS, SELECTION_METRIC, SHIFT, SHIFT_CLAIM
+from mixup_bench.naming import METHOD_NAMES, arm_id, arm_label, arms
+from mixup_bench.sequential import holm, mean_test, nominal_level, seeds_needed, sequential_p
 
 CONFIDENCE = 0.95
 
@@ -38,6 +39,13 @@ CONFIDENCE = 0.95
 LAST = "last"
 BEST_VAL = "best_val"
 
+# The families Holm's correction runs over: each comparison (one arm against its reference) over its own
+# parts of the claim, so that the verdict on an arm never depends on which other arms share the folder;
+# or, as an option (`plot --family experiment`), every arm's parts at once.
+COMPARISON = "comparison"
+EXPERIMENT = "experiment"
+FAMILIES = (COMPARISON, EXPERIMENT)
+
 
 # --- intervals and tests --------------------------------------------------------------
 
@@ -45,8 +53,9 @@ BEST_VAL = "best_val"
 @dataclass(frozen=True)
 class Interval:
     """Mean, sample standard deviation (ddof=1), count, a two-sided t interval for the mean, the
-    two-sided one-sample t test of mean 0 (`p`) and, for a paired comparison, `p` after Holm's
-    correction over its family (`p_holm`; NaN outside a family)."""
+    two-sided test of mean 0 (`p`; `test` names it: the t test, or the exact sign-flip test where the
+    values do not vary) and, for a paired comparison, `p` made sequential (`p_seq`, equal to `p` in a
+    fixed-n experiment) and then adjusted by Holm over its family (`p_holm`; NaN outside a family)."""
 
     mean: float
     std: float
@@ -55,13 +64,16 @@ class Interval:
     high: float
     p: float = math.nan
     p_holm: float = math.nan
+    test: str = ""
+    p_seq: float = math.nan
 
     @classmethod
     def from_row(cls, row) -> Interval:
-        """The interval of one row of `Paired.summary` (columns mean, std, n, ci_low, ci_high, p, p_holm)."""
+        """The interval of one row of `Paired.summary` (columns mean, std, n, ci_low, ci_high, p, p_holm, ...)."""
+        p = float(row.get("p", math.nan))
         return cls(
             float(row["mean"]), float(row["std"]), int(row["n"]), float(row["ci_low"]), float(row["ci_high"]),
-            float(row.get("p", math.nan)), float(row.get("p_holm", math.nan)),
+            p, float(row.get("p_holm", math.nan)), str(row.get("test", "") or ""), float(row.get("p_seq", p)),
         )  # fmt: skip
 
 
@@ -79,22 +91,9 @@ def t_halfwidth(std, n, confidence: float = CONFIDENCE):
     return float(half) if np.ndim(half) == 0 else half
 
 
-def t_test_p(mean: float, std: float, n: int) -> float:
-    """Two-sided p-value of the one-sample t test of mean 0 (scipy's `ttest_1samp`), NaN for n < 2.
-
-    p < 1 - confidence exactly when the t interval excludes 0, so judging by p at the uncorrected
-    level gives the same words as judging by the interval. Values that do not vary give p = 0 when
-    their mean is not 0 (the interval is that one point) and p = 1 when it is."""
-    if n < 2 or not (math.isfinite(mean) and math.isfinite(std)):
-        return math.nan
-    if std == 0:
-        return 0.0 if mean != 0 else 1.0
-    t = mean / (std / math.sqrt(n))
-    return float(2 * sps.t.sf(abs(t), n - 1))
-
-
 def mean_interval(values, confidence: float = CONFIDENCE) -> Interval:
-    """Mean, std (ddof=1), t interval and t test of the finite values in `values` (NaN interval if fewer than 2)."""
+    """Mean, std (ddof=1), t interval and test of mean 0 (`sequential.mean_test`: the t test, or the exact
+    sign-flip test for values that do not vary) of the finite values in `values` (NaN interval if fewer than 2)."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     n = int(x.size)
@@ -103,26 +102,8 @@ def mean_interval(values, confidence: float = CONFIDENCE) -> Interval:
     mean = float(x.mean())
     std = float(x.std(ddof=1)) if n >= 2 else math.nan
     half = t_halfwidth(std, n, confidence)
-    return Interval(mean, std, n, mean - half, mean + half, t_test_p(mean, std, n))
-
-
-def holm(pvalues) -> np.ndarray:
-    """Holm's step-down adjustment of a family of p-values; NaN entries are not tested and stay NaN.
-
-    With the m finite p-values sorted, p_(1) <= ... <= p_(m), the adjusted value of p_(i) is
-    max over k <= i of min(1, (m - k + 1) * p_(k)). Rejecting where the adjusted value is below
-    the level keeps the chance of any false rejection in the family at most that level, whatever
-    the dependence between the tests (Holm 1979)."""
-    p = np.asarray(pvalues, dtype=float)
-    out = np.full(p.shape, np.nan)
-    tested = np.flatnonzero(np.isfinite(p))
-    m = tested.size
-    if m == 0:
-        return out
-    order = tested[np.argsort(p[tested], kind="stable")]
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    out[order] = np.maximum.accumulate(scaled)
-    return out
+    p, test = mean_test(x)
+    return Interval(mean, std, n, mean - half, mean + half, p, test=test, p_seq=p)
 
 
 # --- aggregation over seeds -----------------------------------------------------------
@@ -219,6 +200,13 @@ class Paired:
     has_others: bool = False
     reference: tuple[str, float] = BASELINE
     point: str = LAST
+    looks: tuple[int, ...] = ()  # the sequential design's looks (run --until-decided); () = fixed n
+    family: str = COMPARISON  # COMPARISON: Holm over each arm's own parts; EXPERIMENT: over every arm's
+
+    @property
+    def procedure(self) -> str:
+        """How the p-values were made: 'fixed-n' or 'sequential (looks at 3, 5, 7, 9, 10 pairs)'."""
+        return f"sequential (looks at {', '.join(map(str, self.looks))} pairs)" if len(self.looks) > 1 else "fixed-n"
 
     def get(self, arm: tuple[str, float], metric: str) -> Interval | None:
         """The summarised difference for one arm (method, parameter) and metric, or None when no pair exists."""
@@ -240,9 +228,13 @@ class Paired:
 
     @property
     def family_size(self) -> int:
-        """How many comparisons Holm's correction runs over: the rows of claim measures with a p-value."""
+        """How many comparisons Holm's correction runs over at most: the claim rows with a p-value of the
+        largest family (one arm's parts, or every arm's with family=EXPERIMENT)."""
         s = self.summary
-        return int((s["metric"].isin(CLAIM + SHIFT_CLAIM) & s["p"].notna()).sum()) if not s.empty else 0
+        if s.empty:
+            return 0
+        tested = s[s["metric"].isin(CLAIM + SHIFT_CLAIM) & s["p"].notna()]
+        return int(tested.groupby("family").size().max()) if not tested.empty else 0
 
     def claim_parts(self, arm: tuple[str, float] | None = None) -> tuple[str, ...]:
         """The parts of the claim judged here (for `arm`, when given): every part of `metrics.CLAIM`, then
@@ -274,7 +266,11 @@ _SUMMARY_COLUMNS = (
     "ci_low",
     "ci_high",
     "p",
+    "test",
+    "p_seq",
     "p_holm",
+    "family",
+    "seeds_needed",
     "epoch_min",
     "epoch_max",
     "short",
@@ -294,6 +290,8 @@ def paired_differences(
     confidence: float = CONFIDENCE,
     reference: tuple[str, float] = BASELINE,
     point: str = LAST,
+    looks: tuple[int, ...] = (),
+    family: str = COMPARISON,
 ) -> Paired:
     """Pair each run of every arm but `reference` (by default the baseline) with the `reference` run of
     the same seed and compare them at `point`.
@@ -312,10 +310,12 @@ def paired_differences(
     rows, notes = _pair_rows(ref, others, reference, metrics, point)
     pairs = pd.DataFrame(rows, columns=list(_PAIR_COLUMNS))
     pairs["diff"] = pairs["value"] - pairs["reference"]
-    summary = _summarise_pairs(pairs, confidence)
+    if family not in (COMPARISON, EXPERIMENT):
+        raise ValueError(f"unknown family {family!r}")
+    summary = _summarise_pairs(pairs, confidence, reference, tuple(looks), family)
     return Paired(
         pairs, summary, notes, has_reference=not ref.empty, has_others=not others.empty, reference=reference,
-        point=point,
+        point=point, looks=tuple(looks), family=family,
     )  # fmt: skip
 
 
@@ -401,33 +401,35 @@ def _metric_rows(arm, seed: int, m: pd.DataFrame, b: pd.DataFrame, epochs, short
     ]
 
 
-def _summarise_pairs(pairs: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    """One row per (method, alpha, metric) of `pairs`, in their order: the t interval and t test of the
-    diffs, Holm's adjustment over the family, and the epochs compared."""
+def _summarise_pairs(pairs: pd.DataFrame, confidence: float, reference, looks: tuple[int, ...], family: str):
+    """One row per (method, alpha, metric) of `pairs`, in their order: the interval and test of the diffs
+    (the interval at the design's nominal level when `looks` has several), the sequential p, Holm's
+    adjustment over the family, the seeds an open part would need, and the epochs compared."""
+    level = 1 - confidence
+    conf = 1 - nominal_level(looks, level) if len(looks) > 1 else confidence
     rows = []
     for (method, alpha, metric), g in pairs.groupby(["method", "alpha", "metric"], sort=False):
-        iv = mean_interval(g["diff"], confidence)
+        iv = mean_interval(g["diff"], conf)
         epochs = pd.concat([g["epoch"], g["epoch_reference"]])
         rows.append(
             {
-                "method": str(method),
-                "alpha": float(alpha),
-                "metric": metric,
-                "mean": iv.mean,
-                "std": iv.std,
-                "n": iv.n,
-                "ci_low": iv.low,
-                "ci_high": iv.high,
-                "p": iv.p,
+                "method": str(method), "alpha": float(alpha), "metric": metric, "mean": iv.mean, "std": iv.std,
+                "n": iv.n, "ci_low": iv.low, "ci_high": iv.high, "p": iv.p, "test": iv.test,
+                "p_seq": sequential_p(iv.p, looks) if len(looks) > 1 and math.isfinite(iv.p) else iv.p,
                 "p_holm": math.nan,
-                "epoch_min": int(epochs.min()),
-                "epoch_max": int(epochs.max()),
-                "short": bool(g["short"].any()),
-                "seeds": ",".join(str(s) for s in sorted(g["seed"])),
+                "family": f"{arm_id(method, alpha)} vs {arm_id(*reference)}" if family == COMPARISON else EXPERIMENT,
+                "seeds_needed": math.nan, "epoch_min": int(epochs.min()), "epoch_max": int(epochs.max()),
+                "short": bool(g["short"].any()), "seeds": ",".join(str(s) for s in sorted(g["seed"])),
             }
-        )
+        )  # fmt: skip
     summary = pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS))
     summary = summary[summary["n"] > 0].reset_index(drop=True)  # a measure no pair logged (shift, off this epoch)
-    in_family = summary["metric"].isin(CLAIM + SHIFT_CLAIM).to_numpy()
-    summary.loc[in_family, "p_holm"] = holm(summary.loc[in_family, "p"].to_numpy())
+    in_family = summary["metric"].isin(CLAIM + SHIFT_CLAIM)
+    for _, members in summary[in_family].groupby("family", sort=False):
+        summary.loc[members.index, "p_holm"] = holm(members["p_seq"].to_numpy())
+        size = int(members["p_seq"].notna().sum())
+        alpha = nominal_level(looks, level / max(size, 1)) if len(looks) > 1 else level / max(size, 1)
+        for i, row in members.iterrows():
+            needed = seeds_needed(row["std"], METRICS[row["metric"]].margin, alpha)
+            summary.loc[i, "seeds_needed"] = math.nan if needed is None else needed
     return summary

@@ -11,7 +11,7 @@ import math
 
 import pandas as pd
 
-from mixup_bench.analysis.claim import judge
+from mixup_bench.analysis.claim import judge_metric
 from mixup_bench.analysis.facts import Analysis, Point
 from mixup_bench.analysis.memorisation import add_summary_columns
 from mixup_bench.analysis.stats import Interval, Paired
@@ -152,8 +152,13 @@ PAIRED_COLUMNS = (
     "ci_low",
     "ci_high",
     "p",
+    "test",
+    "p_seq",
     "p_holm",
+    "family",
+    "procedure",
     "claim",
+    "seeds_needed",
     "pairs",
     "seeds",
     "epoch_min",
@@ -186,8 +191,13 @@ def paired_table(paired: Paired, correction: bool = True) -> pd.DataFrame:
             "unit": [m.diff_unit for m in metrics],
             **{c: scale * s[c] for c in ("mean", "std", "ci_low", "ci_high")},
             "p": s["p"],
+            "test": s["test"],
+            "p_seq": s["p_seq"],
             "p_holm": s["p_holm"],
+            "family": s["family"],
+            "procedure": paired.procedure,
             "claim": [_judge_row(row, m, correction) for (_, row), m in zip(s.iterrows(), metrics, strict=True)],
+            "seeds_needed": s["seeds_needed"],
             "pairs": s["n"],
             "seeds": s["seeds"],
             "epoch_min": s["epoch_min"],
@@ -201,7 +211,7 @@ def paired_table(paired: Paired, correction: bool = True) -> pd.DataFrame:
 
 def _judge_row(row, metric, correction: bool) -> str:
     """The judgement of one summary row, or '' for a measure the claim says nothing about."""
-    return judge(Interval.from_row(row), metric.direction, correction) if metric.direction else ""
+    return judge_metric(Interval.from_row(row), metric.name, correction) if metric.direction else ""
 
 
 def every_paired_table(analysis: Analysis, correction: bool = True, versus: bool = False) -> pd.DataFrame:

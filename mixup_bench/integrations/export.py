@@ -27,18 +27,25 @@ def export_experiment(path: Path, to: str, mlflow: str = DEFAULT_STORE, logdir: 
     tracker: Tracker
     if to == "tensorboard":
         folder = Path(logdir) if logdir is not None else exp_path / TENSORBOARD_DIR
-        tracker, hint = TensorBoardTracker(folder), f"See it with: tensorboard --logdir {folder}"
+        tracker, hint = TensorBoardTracker(folder, exp_path), f"See it with: tensorboard --logdir {folder}"
     else:
         tracker = MlflowTracker(mlflow, exp_path)
-        where = tracker.uri
-        hint = (
-            f"See it with: mlflow ui --backend-store-uri {where}"
-            if where.startswith("sqlite:")
-            else f"See it at: {where}"
-        )
     sync = Sync(exp_path, [tracker], strict=True)
     try:
         lines = sync.export()
     finally:
         sync.close()
+    if isinstance(tracker, MlflowTracker):
+        return [*lines, f"{exp_path} -> {to} (experiment {tracker.experiment_name!r}). {_mlflow_hint(tracker)}"]
     return [*lines, f"{exp_path} -> {to} (experiment {exp_path.name!r}). {hint}"]
+
+
+def _mlflow_hint(tracker: MlflowTracker) -> str:
+    """How to see the export: the UI command (a local store) or the server, and the experiment's page in
+    the classic runs view (MLflow 3 opens an experiment on its GenAI overview otherwise)."""
+    page = f"#/experiments/{tracker.experiment_id}?workflowType=machine_learning"
+    if tracker.uri.startswith("sqlite:"):
+        return f"See it with: mlflow ui --backend-store-uri {tracker.uri}, then open {page}"
+    if tracker.uri.startswith(("http://", "https://")):
+        return f"See it at: {tracker.uri.rstrip('/')}/{page}"
+    return f"See it at: {tracker.uri}"

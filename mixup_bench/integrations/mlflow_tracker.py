@@ -1,6 +1,8 @@
 """MLflow: `run --mlflow [URI]` and `export --to mlflow`.
 
-Layout: one MLflow experiment per mixup-bench experiment (named after its folder), a parent run
+Layout: one MLflow experiment per mixup-bench experiment (named after its folder, and tagged
+mixup_bench.identity with `identity.experiment_identity`: another experiment of the same name, or
+the folder run anew, goes to `<name> (<identity>)` rather than into its runs), a parent run
 per arm (`mixup-a0.4`, tagged mixup_bench.arm) and a nested run per seed (`mixup-a0.4-s0`,
 tagged mixup_bench.run_id). Params are the resolved config; every metrics.csv metric is logged
 per epoch with step = epoch (and `epoch` itself, which marks the epochs a run holds). Artifacts:
@@ -8,7 +10,7 @@ config.json, metrics.csv and lam.csv on each seed's run when it finishes; summar
 summary.csv and the figures (plots/) on each arm's run, when `plot` has made them.
 
 A resumed run, or a second export, finds its MLflow runs by those tags and continues them: no new
-run, no epoch twice.
+run, no metric of an epoch twice (what a run holds is read per metric and epoch).
 
 URI: a tracking server (http://host:5000), any store MLflow accepts (sqlite:///x.db, databricks),
 or a folder. A folder (the default, ./mlruns) holds a local SQLite store, mlflow.db, and the
@@ -27,17 +29,22 @@ from pathlib import Path
 
 from mixup_bench import results
 from mixup_bench.errors import UserError
+from mixup_bench.integrations.identity import experiment_identity
 from mixup_bench.naming import arm_id
 
 DEFAULT_STORE = "mlruns"
 INSTALL_HINT = '--mlflow needs MLflow: pip install "mixup-bench[mlflow]"'
 ARM_TAG, RUN_TAG, PARENT_TAG = "mixup_bench.arm", "mixup_bench.run_id", "mlflow.parentRunId"
+IDENTITY_TAG = "mixup_bench.identity"
 PROBE_TIMEOUT_S = 10  # connecting to a server before training: fail in seconds, not after retries
 RUN_ARTIFACTS = (results.CONFIG_FILE, results.METRICS_FILE, results.LAM_FILE)
 
 
 def store_uri(text: str) -> tuple[str, str | None]:
-    """(tracking URI, artifact root for a new experiment or None): a folder becomes a SQLite store in it."""
+    """(tracking URI, artifact root for a new experiment or None): a folder becomes a SQLite store in it.
+    An empty text is refused: it would be the current folder, which nobody asks for by giving nothing."""
+    if not text.strip():
+        raise UserError(f"--mlflow needs a URI or a folder, got {text!r}; leave the value out for ./{DEFAULT_STORE}.")
     if "://" in text or text.split(":", 1)[0] in ("sqlite", "file", "databricks", "postgresql", "mysql"):
         return text, None
     folder = Path(text).expanduser().resolve()
@@ -81,6 +88,31 @@ def _reason(e: Exception) -> str:
     return " ".join(text.split())[:300] or type(e).__name__
 
 
+def probe_store(text: str) -> None:
+    """`run --dry-run --mlflow URI`: the checks MlflowTracker makes, without writing. A folder must be
+    one that can be made; a server must answer (one read); a SQLite file is made on first use, so only
+    its URI is taken; any other URI must give a client (an unknown scheme or a missing driver fails here)."""
+    if not text.strip():
+        store_uri(text)  # the same one line
+    scheme = text.split(":", 1)[0].lower() if ("://" in text or ":" in text.split("/", 1)[0]) else ""
+    if not scheme:
+        results.check_output_dir(Path(text).expanduser())
+        return
+    if scheme == "sqlite":
+        return
+    try:
+        client = _client(text)
+        if scheme in ("http", "https"):
+            with _fail_fast():
+                client.search_experiments(max_results=1)
+    except UserError:
+        raise
+    except Exception as e:  # noqa: BLE001 - as in MlflowTracker
+        raise UserError(
+            f"MLflow at {text} cannot be used ({_reason(e)}); start the server or give another --mlflow URI."
+        ) from None
+
+
 class MlflowTracker:
     """Logs runs to one MLflow experiment (see the module docstring). Connects when created."""
 
@@ -89,18 +121,15 @@ class MlflowTracker:
     def __init__(self, uri: str, exp_path: Path):
         self.uri, artifact_root = store_uri(uri)
         self.exp_path = Path(exp_path)
-        self.client = _client(self.uri)
-        name = self.exp_path.name
+        self.artifact_root = artifact_root
+        self._experiment_id: str | None = None
+        self.experiment_name = self.exp_path.name
         try:
+            self.client = _client(self.uri)  # a URI of an unknown scheme, a bad host, a store without its driver
             with _fail_fast():
-                found = self.client.get_experiment_by_name(name)
-                if found is None:
-                    location = f"{artifact_root}/{name}" if artifact_root else None
-                    self.experiment_id = self.client.create_experiment(name, artifact_location=location)
-                else:
-                    self.experiment_id = found.experiment_id
-                    if found.lifecycle_stage == "deleted":
-                        self.client.restore_experiment(self.experiment_id)
+                self.client.get_experiment_by_name(self.experiment_name)  # reachable: one read, nothing written
+        except UserError:
+            raise
         except Exception as e:  # noqa: BLE001 - MLflow raises many kinds; each is one line here
             raise UserError(
                 f"MLflow at {self.uri} cannot be used ({_reason(e)}); start the server or give another --mlflow URI."
@@ -108,6 +137,31 @@ class MlflowTracker:
         self.parents: dict[str, str] = {}  # arm id -> MLflow run id
         self.children: dict[str, str] = {}  # run id -> MLflow run id
         self.done: dict[str, dict[str, bool]] = {}  # arm id -> {run id: finished}
+        self.epochs: dict[str, set[int]] = {}  # run id -> epochs whose `epoch` metric the run holds
+
+    @property
+    def experiment_id(self) -> str:
+        """The MLflow experiment of this experiment's identity, found or made at first use: by then a live
+        run has written experiment.json, whose creation time is part of the identity."""
+        if self._experiment_id is None:
+            self._experiment_id = self._experiment_of(experiment_identity(self.exp_path))
+        return self._experiment_id
+
+    def _experiment_of(self, identity: str) -> str:
+        """The id of the MLflow experiment tagged `identity`: the folder's name, or `<name> (<identity>)`
+        when that name holds another experiment (or one exported before experiments were tagged)."""
+        for name in (self.exp_path.name, f"{self.exp_path.name} ({identity})"):
+            found = self.client.get_experiment_by_name(name)
+            if found is None:
+                location = f"{self.artifact_root}/{name}" if self.artifact_root else None
+                self.experiment_name = name
+                return self.client.create_experiment(name, artifact_location=location, tags={IDENTITY_TAG: identity})
+            if found.tags.get(IDENTITY_TAG) == identity:
+                if found.lifecycle_stage == "deleted":
+                    self.client.restore_experiment(found.experiment_id)
+                self.experiment_name = name
+                return found.experiment_id
+        raise UserError(f"MLflow at {self.uri} holds two other experiments named {self.exp_path.name!r}.")
 
     def _find(self, tag: str, value: str) -> str | None:
         runs = self.client.search_runs([self.experiment_id], f"tags.`{tag}` = '{value}'", max_results=1)
@@ -120,7 +174,7 @@ class MlflowTracker:
         self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
         return run_id
 
-    def open_run(self, run: dict) -> set[int]:
+    def open_run(self, run: dict) -> dict[int, set[str]]:
         arm = arm_id(run["method"], float(run["alpha"]))
         params = {"method": run["method"], "alpha": run["alpha"], **(run.get("training") or {})}
         if arm not in self.parents:
@@ -134,14 +188,30 @@ class MlflowTracker:
             self.client.update_run(child, status="RUNNING")
         self.children[run["run_id"]] = child
         self.done.setdefault(arm, {})[run["run_id"]] = False
-        return {int(m.step) for m in self.client.get_metric_history(child, "epoch")}
+        return self._held(run["run_id"], child)
+
+    def _held(self, run_id: str, child: str) -> dict[int, set[str]]:
+        """epoch -> the metrics the MLflow run holds for it (and the epochs its `epoch` metric marks)."""
+        held: dict[int, set[str]] = {}
+        for key in self.client.get_run(child).data.metrics:
+            steps = {int(m.step) for m in self.client.get_metric_history(child, key)}
+            if key == "epoch":
+                self.epochs[run_id] = steps
+                continue
+            for step in steps:
+                held.setdefault(step, set()).add(key)
+        return held
 
     def log_epoch(self, run: dict, epoch: int, values: dict[str, float], lams: list[float]) -> None:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        metrics = [Metric(k, v, now, epoch) for k, v in values.items()] + [Metric("epoch", float(epoch), now, epoch)]
-        self.client.log_batch(self.children[run["run_id"]], metrics=metrics)
+        metrics = [Metric(k, v, now, epoch) for k, v in values.items()]
+        marked = self.epochs.setdefault(run["run_id"], set())
+        if epoch not in marked:
+            metrics.append(Metric("epoch", float(epoch), now, epoch))
+        self.client.log_batch(self.children[run["run_id"]], metrics=metrics)  # one batch: all of it, or none
+        marked.add(epoch)
 
     def finish_run(self, run: dict, final: dict[str, float], done: bool) -> None:
         child = self.children[run["run_id"]]

@@ -13,6 +13,11 @@ On `open_run` every epoch metrics.csv holds but the tracker lacks is sent first.
 continues where its log stopped with no epoch twice, a run started without a tracker catches up
 when the flag is added, and a second export sends nothing new.
 
+What a tracker holds is counted per epoch and per metric (`open_run` answers {epoch: metrics held}):
+an epoch cut off in the middle of its tags (a kill during an export) gets the tags it lacks next
+time, and so does an epoch whose shift columns came later. Only complete rows of metrics.csv are
+sent: a torn last row (cut in mid-value, no end of line) waits until `run` has repaired the file.
+
 A tracker that fails (a server gone away) is dropped with one line; training goes on, and
 `mixup-bench export` can send the rest later from the CSVs.
 """
@@ -20,6 +25,7 @@ A tracker that fails (a server gone away) is dropped with one line; training goe
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +45,7 @@ class Tracker(Protocol):
 
     name: str
 
-    def open_run(self, run: dict) -> set[int]: ...  # the epochs it already holds
+    def open_run(self, run: dict) -> dict[int, set[str]] | set[int]: ...  # epoch -> metrics held (a set: whole)
 
     def log_epoch(self, run: dict, epoch: int, values: dict[str, float], lams: list[float]) -> None: ...
 
@@ -62,9 +68,13 @@ def metric_values(row: dict) -> dict[str, float]:
 
 
 def read_epochs(run_dir: Path) -> dict[int, dict]:
-    """metrics.csv's rows by epoch ({} when absent); a row without a whole epoch number is left out."""
+    """metrics.csv's complete rows by epoch ({} when absent). Left out: a row without a whole epoch
+    number, a row with fewer or more cells than the header, and a last line without its end of line
+    (torn: `2.64` may be a cut `2.643975`)."""
     rows = {}
-    for row in _csv_rows(run_dir / results.METRICS_FILE):
+    for row in _csv_rows(run_dir / results.METRICS_FILE, complete=True):
+        if None in row or None in row.values():  # cells past the header, or missing ones
+            continue
         try:
             rows[int(row["epoch"])] = row
         except (KeyError, TypeError, ValueError):
@@ -84,10 +94,14 @@ def read_lams(run_dir: Path, epoch: int) -> list[float]:
     return lams
 
 
-def _csv_rows(path: Path) -> list[dict]:
+def _csv_rows(path: Path, complete: bool = False) -> list[dict]:
+    """The rows of a CSV file; complete: without a last line that lacks its end of line."""
     try:
         with open(path, newline="") as f:
-            return list(csv.DictReader(f))
+            text = f.read()
+        if complete and text and not text.endswith(("\n", "\r")):
+            text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]
+        return list(csv.DictReader(io.StringIO(text, newline="")))
     except FileNotFoundError:
         return []
     except (OSError, UnicodeDecodeError, csv.Error) as e:
@@ -104,7 +118,8 @@ class Sync:
         self.trackers = list(trackers)
         self.say = say
         self.strict = strict  # export: a failing tracker is an error (exit 2); live: it is dropped
-        self.held: dict[tuple[str, str], set[int]] = {}  # (tracker, run id) -> epochs it holds
+        self.held: dict[tuple[str, str], dict[int, set[str] | None]] = {}  # (tracker, run id) -> epoch -> metrics
+        # it holds (None: all of them)
         self.configs: dict[str, dict] = {}  # run id -> config.json of the runs opened
         self.finished: set[str] = set()
         self.sent: dict[str, int] = {}  # run id -> epochs sent by this Sync, over all trackers
@@ -130,7 +145,7 @@ class Sync:
         self.finished.discard(run_id)
         for tracker in list(self.trackers):
             held = self._call(tracker, tracker.open_run, config)
-            self.held[tracker.name, run_id] = set(held or ())
+            self.held[tracker.name, run_id] = _held_metrics(held)
         for epoch, row in sorted(read_epochs(self.run_dir(run_id)).items()):
             self._log(run_id, epoch, metric_values(row))
 
@@ -161,14 +176,20 @@ class Sync:
             self._call(tracker, tracker.close)
 
     def _log(self, run_id: str, epoch: int, values: dict[str, float]) -> None:
+        """Send each tracker the metrics of `epoch` it lacks (with the epoch's lams, the first time)."""
         lams = None
         for tracker in list(self.trackers):
-            held = self.held.setdefault((tracker.name, run_id), set())
-            if epoch in held:
+            held = self.held.setdefault((tracker.name, run_id), {})
+            have = held.get(epoch, set())
+            if have is None:
                 continue
-            lams = read_lams(self.run_dir(run_id), epoch) if lams is None else lams
-            self._call(tracker, tracker.log_epoch, self.configs[run_id], epoch, values, lams)
-            held.add(epoch)
+            missing = {k: v for k, v in values.items() if k not in have}
+            if not missing:
+                continue
+            if not have:  # the epoch's first send
+                lams = read_lams(self.run_dir(run_id), epoch) if lams is None else lams
+            self._call(tracker, tracker.log_epoch, self.configs[run_id], epoch, missing, lams if not have else [])
+            held[epoch] = have | set(missing)
             self.sent[run_id] = self.sent.get(run_id, 0) + 1
 
     def _call(self, tracker: Tracker, method: Callable, *args):
@@ -185,6 +206,14 @@ class Sync:
                 f"`mixup-bench export {self.exp_path} --to {tracker.name}` sends the rest later)."
             )
             return None
+
+
+def _held_metrics(held: Any) -> dict[int, set[str] | None]:
+    """What `open_run` answered, as epoch -> metrics held: a dict as it is; a set of epochs (a tracker
+    that cannot tell its metrics apart) as those epochs whole."""
+    if isinstance(held, dict):
+        return {int(epoch): set(metrics) for epoch, metrics in held.items()}
+    return {int(epoch): None for epoch in held or ()}
 
 
 def _run_config(run_dir: Path, run_id: str) -> dict[str, Any]:
@@ -231,7 +260,7 @@ def make_trackers(exp_path: Path, tensorboard: bool = False, mlflow: str | None 
     if tensorboard:
         from mixup_bench.integrations.tensorboard_tracker import TENSORBOARD_DIR, TensorBoardTracker
 
-        trackers.append(TensorBoardTracker(Path(exp_path) / TENSORBOARD_DIR))
+        trackers.append(TensorBoardTracker(Path(exp_path) / TENSORBOARD_DIR, Path(exp_path)))
     if mlflow is not None:
         from mixup_bench.integrations.mlflow_tracker import MlflowTracker
 

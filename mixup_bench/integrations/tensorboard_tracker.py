@@ -11,8 +11,13 @@ One folder per run, so `tensorboard --logdir <experiment>/tensorboard` lists eve
 - HParams: the run's settings, with its final metrics as `hparams/<column>`, written once when
   the run finishes, for the HParams dashboard's table and parallel coordinates.
 
-Resume: the epochs already in the folder are read back (their `train_loss` steps), and only the
-others are written, so a resumed or re-exported run holds every epoch once.
+Resume: the scalars already in the folder are read back, per epoch and tag, and only the others are
+written, so a resumed or re-exported run holds every epoch once, and an epoch cut off in the middle
+of its tags (a kill) gets the rest.
+
+Identity: each run folder holds IDENTITY_FILE, the identity of the experiment it was written for
+(`identity.experiment_identity`); a folder of another experiment (a --logdir shared by two
+experiments of one name) is refused rather than written into.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from mixup_bench.errors import UserError
+from mixup_bench.integrations.identity import experiment_identity
 
 TENSORBOARD_DIR = "tensorboard"
+IDENTITY_FILE = "mixup_bench_identity.txt"  # beside the event files; TensorBoard reads only those
 INSTALL_HINT = '--tensorboard needs TensorBoard: pip install "mixup-bench[tensorboard]"'
 _MARKER = "train_loss"  # written first in every epoch: its steps are the epochs a folder holds
 _HPARAMS_PREFIX = "hparams/"
@@ -51,19 +58,48 @@ class TensorBoardTracker:
 
     name = "tensorboard"
 
-    def __init__(self, logdir: Path):
+    def __init__(self, logdir: Path, exp_path: Path | None = None):
         self.SummaryWriter = _summary_writer()  # fail before training when TensorBoard is missing
         self.logdir = Path(logdir)
+        self.exp_path = Path(exp_path) if exp_path is not None else self.logdir.parent
         self.writers: dict = {}
         self.has_hparams: set[str] = set()
 
-    def open_run(self, run: dict) -> set[int]:
+    def open_run(self, run: dict) -> dict[int, set[str]]:
         run_id, seed = run["run_id"], run["seed"]
         folder = self.logdir / run_id
+        self._claim(folder)
         held = held_scalars(folder)
         if any(tag.startswith(_HPARAMS_PREFIX) for tag in held):
             self.has_hparams.add(run_id)
-        return set(held.get(f"{_MARKER}/s{seed}", {}))
+        by_epoch: dict[int, set[str]] = {}
+        suffix = f"/s{seed}"
+        for tag, steps in held.items():
+            if tag.endswith(suffix) and not tag.startswith(("lam/", _HPARAMS_PREFIX)):
+                for step in steps:
+                    by_epoch.setdefault(int(step), set()).add(tag[: -len(suffix)])
+        return by_epoch
+
+    def _claim(self, folder: Path) -> None:
+        """Mark `folder` as this experiment's; refuse it when it is another one's."""
+        identity = experiment_identity(self.exp_path)
+        marker = folder / IDENTITY_FILE
+        try:
+            found = marker.read_text().strip()
+        except FileNotFoundError:
+            found = None
+        except (OSError, UnicodeDecodeError):
+            found = ""
+        if found is not None and found != identity:
+            raise UserError(
+                f"{folder} holds the TensorBoard events of another experiment named {self.exp_path.name!r}; "
+                "give another --logdir (or delete that folder)."
+            )
+        if found is None:
+            from mixup_bench import results
+
+            folder.mkdir(parents=True, exist_ok=True)
+            results.atomic_write_text(marker, identity + "\n")
 
     def _writer(self, run_id: str):
         """The run's writer, made at its first write: a run with nothing new gets no new event file."""

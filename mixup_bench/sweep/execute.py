@@ -12,6 +12,7 @@ import torch
 from mixup_bench import results
 from mixup_bench.config import RunConfig
 from mixup_bench.errors import UserError
+from mixup_bench.provenance import code_fields, code_identity
 from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.locks import HOLD_GRACE_S, RunLock, holder
 from mixup_bench.train.checkpoint import load_checkpoint
@@ -40,7 +41,7 @@ def execute_run(
             return RunOutcome.HELD
         if results.is_done(rdir):  # finished by another process while we waited
             return RunOutcome.DONE
-        results.atomic_write_json(rdir / results.CONFIG_FILE, cfg.to_dict())
+        results.atomic_write_json(rdir / results.CONFIG_FILE, {**cfg.to_dict(), **_run_code(rdir)})
         try:
             train_run(cfg, data, rdir, emit, should_stop)
         except StopRequested:
@@ -48,11 +49,24 @@ def execute_run(
     return RunOutcome.DONE
 
 
+def _run_code(rdir: Path) -> dict:
+    """config.json's code keys (provenance.code_fields): this command's code for a run it starts; for one it
+    resumes (a checkpoint.pt is there), the code that started it, with this command's in code_resumed."""
+    if not (rdir / results.CHECKPOINT_FILE).exists():
+        return code_fields(None, code_identity())
+    try:
+        previous = results.read_json(rdir / results.CONFIG_FILE)
+    except UserError:  # lost or unreadable: which code started the run cannot be told
+        previous = {}
+    return code_fields(previous, code_identity())
+
+
 def repair_finished_run(rdir: Path, cfg: RunConfig) -> str | None:
     """A finished run whose files are torn (results.torn_metrics) or missing or unreadable
     (results.damaged_files) gets what can be written again: metrics.csv and lam.csv from checkpoint.pt's
     history, the record every CSV is written from, and config.json from the checkpoint's (or this run's)
-    config. Returns a line per file saying what was done or why it could not be, None when all is whole."""
+    config, with this command's code (the code that trained the run went with the file). Returns a line per
+    file saying what was done or why it could not be, None when all is whole."""
     torn, damage = results.torn_metrics(rdir), results.damaged_files(rdir)
     if torn is None and not damage:
         return None
@@ -72,8 +86,12 @@ def repair_finished_run(rdir: Path, cfg: RunConfig) -> str | None:
         )
     for d in damage:
         if d.path.name == results.CONFIG_FILE:
-            results.atomic_write_json(d.path, (saved or {}).get("config") or cfg.to_dict())
-            lines.append(f"{cfg.run_id}: {d.path} {d.problem}; wrote it again from the run's config.")
+            config = (saved or {}).get("config") or cfg.to_dict()
+            results.atomic_write_json(d.path, {**config, "code": code_identity()})
+            lines.append(
+                f"{cfg.run_id}: {d.path} {d.problem}; wrote it again from the run's config, with this command's "
+                "code as its code (which code trained the run went with the file)."
+            )
         elif d.path.name in results.FROM_CHECKPOINT and history:
             lines.append(f"{cfg.run_id}: {d.path} {d.problem}; rebuilt it from checkpoint.pt.")
         elif d.path.name in results.FROM_CHECKPOINT:

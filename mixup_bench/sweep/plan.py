@@ -1,10 +1,16 @@
 """`run --dry-run`: what a run command would do, read from its config and the results folder alone.
 
 Nothing is loaded, trained or written: the runs and where each stands (new, partial, done), and
-the time estimate that `run` prints before it starts.
+the time estimate that `run` prints before it starts. Before them, `preflight` makes every check that
+`run` makes before it trains (so a dry run that says yes is a run that starts): the backend, the
+output folder, the experiment's compatibility, the data sizes (CIFAR-10's), CIFAR-10-C's files and
+the MLflow store.
 """
 
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
 
 from mixup_bench import results
 from mixup_bench.config import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, ExperimentConfig
@@ -12,8 +18,35 @@ from mixup_bench.errors import UserError
 from mixup_bench.naming import plural
 
 
+def check_backend(exp: ExperimentConfig) -> None:
+    """`--backend ray` needs Ray installed: refused before anything is written (found, not imported: seconds)."""
+    if exp.backend == "ray" and importlib.util.find_spec("ray") is None:
+        from mixup_bench.sweep.ray_backend import INSTALL_HINT
+
+        raise UserError(INSTALL_HINT)
+
+
+def preflight(exp: ExperimentConfig, mlflow: str | None = None) -> None:
+    """The checks `run` makes before it trains, made without loading the data or writing: the data sizes
+    are CIFAR-10's (`run` checks them again on the data it loads)."""
+    from mixup_bench.sweep.record import check_compatible  # local: torch
+    from mixup_bench.train.cifar10c import check_cifar10c_dir
+
+    check_backend(exp)
+    results.check_output_dir(exp.path)  # leaves nothing behind
+    check_compatible(exp)
+    exp.training.check_data(CIFAR10_TRAIN_IMAGES)
+    if exp.training.shift and exp.training.cifar10c_dir is not None:
+        check_cifar10c_dir(Path(exp.training.cifar10c_dir))
+    if mlflow is not None:
+        from mixup_bench.integrations.mlflow_tracker import probe_store
+
+        probe_store(mlflow)
+
+
 def run_plan(exp: ExperimentConfig) -> list[str]:
-    """One line per run (its id and state) and the estimate, as the user would read them."""
+    """One line per run (its id and state) and the estimate, as the user would read them (`run --dry-run`
+    makes the `preflight` checks first)."""
     from mixup_bench.sweep.runner import estimate_event  # local: torch, and the runner imports the backends
 
     states = _states(exp)

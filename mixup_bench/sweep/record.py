@@ -1,42 +1,33 @@
-"""experiment.json: what an experiment was run with (config, versions, device, git sha, data), merged across calls."""
+"""experiment.json: what an experiment was run with (config, versions, device, code, data), merged across calls."""
 
 from __future__ import annotations
 
 import dataclasses
 import platform
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import torch
 
 from mixup_bench import results
 from mixup_bench.config import ARM_FIELDS, ExperimentConfig, canonical, training_changes
 from mixup_bench.errors import UserError
+from mixup_bench.provenance import code_identity
 from mixup_bench.sweep.locks import experiment_lock
 from mixup_bench.train.data import Cifar10
 from mixup_bench.train.device import resolve_device, resolve_precision
 
 
-def git_sha() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
 def environment(exp: ExperimentConfig) -> dict:
-    """Versions and hardware, stored next to the results they produced."""
+    """Versions, hardware and code (provenance.code_identity; git_sha, its commit, kept for older readers),
+    stored next to the results they produced."""
     import torchvision
 
     from mixup_bench import __version__
 
     device = resolve_device(exp.device)
     amp = resolve_precision(exp.training.precision, device)
+    code = code_identity()
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
     return {
         "versions": {
@@ -52,7 +43,8 @@ def environment(exp: ExperimentConfig) -> dict:
             "precision": "bf16" if amp else "fp32",
         },
         "threads": torch.get_num_threads(),
-        "git_sha": git_sha(),
+        "git_sha": code["git_sha"],
+        "code": code,
     }
 
 
@@ -101,6 +93,8 @@ def _write_experiment_record(exp: ExperimentConfig, data: Cifar10, old: dict | N
         "created": (old or {}).get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **environment(exp),
+        # the design of `run --until-decided` (sweep/until_decided.py), kept across calls
+        **({"sequential": old["sequential"]} if isinstance((old or {}).get("sequential"), dict) else {}),
     }
     results.atomic_write_json(exp.path / results.EXPERIMENT_FILE, record)
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -30,6 +31,7 @@ from mixup_bench import results
 from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
 from mixup_bench.naming import arm_label, arm_order, method_for, parse_run_id, run_id_for
+from mixup_bench.provenance import code_warnings, read_identities
 from mixup_bench.streams import shown
 from mixup_bench.sweep.locks import holder, is_locked
 
@@ -179,11 +181,25 @@ def _float(value) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def status_table(statuses: list[RunStatus], title: str | None = None) -> Table:
-    """A rich table: run, arm, seed, state, epochs, last test accuracy, note; a count per state as caption."""
+class StatusTable(Table):
+    """A Table that prints its `warnings` under it, in yellow."""
+
+    warnings: tuple[str, ...] = ()
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from super().__rich_console__(console, options)
+        for w in self.warnings:
+            yield Text(f"Warning: {w}", style="yellow")
+
+
+def status_table(statuses: list[RunStatus], title: str | None = None) -> StatusTable:
+    """A rich table: run, arm, seed, state, epochs, last test accuracy, note; a count per state as caption;
+    under it the code warnings (provenance.code_warnings) of the runs with a finished epoch."""
     counts = {state: sum(s.state == state for s in statuses) for state in STATE_STYLE}
     caption = ", ".join(f"{n} {state.value}" for state, n in counts.items() if n)
-    table = Table(title=title, caption=caption)
+    table = StatusTable(title=title, caption=caption)
+    trained = (s.path / results.CONFIG_FILE for s in statuses if s.path and s.state is not RunState.NOT_STARTED)
+    table.warnings = tuple(code_warnings(read_identities(trained)))
     for col, justify in (
         ("run", "left"),
         ("arm", "left"),

@@ -55,8 +55,8 @@ def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
 
 def check_cifar10c_dir(folder: Path, num_classes: int | None = None) -> tuple[str, ...]:
     """The corruptions a CIFAR-10-C folder holds, benchmark ones first; UserError (one line) when the
-    folder is missing, lacks labels.npy or a benchmark corruption, or holds a truncated or malformed file,
-    or when the run's data set has `num_classes` other than CIFAR-10's 10 (its labels would not match)."""
+    folder is missing, lacks labels.npy or a benchmark corruption, holds a truncated or malformed file or a
+    label outside 0..9, or when the run's data set has `num_classes` other than CIFAR-10's 10 (its labels would not match)."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
@@ -70,6 +70,7 @@ def check_cifar10c_dir(folder: Path, num_classes: int | None = None) -> tuple[st
     shape, dtype, _ = _npy_header(folder / LABELS_FILE)
     if len(shape) != 1 or dtype.kind not in "iu" or shape[0] == 0 or shape[0] % SEVERITIES:
         raise UserError(f"{folder / LABELS_FILE} holds {dtype} {shape}, not one integer label per image.")
+    _check_labels(folder / LABELS_FILE)
     names = BENCHMARK + tuple(name for name in HELD_OUT if (folder / f"{name}.npy").exists())
     for name in names:
         path = folder / f"{name}.npy"
@@ -84,6 +85,21 @@ def check_cifar10c_dir(folder: Path, num_classes: int | None = None) -> tuple[st
             "leave it out to use the built-in corruptions."
         )
     return names
+
+
+def _check_labels(path: Path) -> None:
+    """Every label in 0..9, read in full (50,000 integers) before training: a label out of range would
+    otherwise fail the shift evaluation at the end of a run, after its training."""
+    try:
+        labels = np.load(path, mmap_mode="r")
+        low, high = (int(labels.min()), int(labels.max())) if labels.size else (0, 0)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}.") from None
+    if low < 0 or high >= CLASSES:
+        bad = low if low < 0 else high
+        raise UserError(
+            f"{path} holds the label {bad}, outside CIFAR-10's classes 0..{CLASSES - 1}; download it again."
+        )
 
 
 def images_per_severity(folder: Path) -> int:

@@ -37,7 +37,7 @@ from mixup_bench.train.evaluate import (
     recalibrate_batchnorm,
 )
 from mixup_bench.train.setup import new_state, step_context
-from mixup_bench.train.shift import shift_for_epoch
+from mixup_bench.train.shift import ShiftStopped, shift_due, shift_for_epoch
 from mixup_bench.train.splits import Split, fixed_subset, noisy_labels, train_val_indices
 from mixup_bench.train.step import (
     StepContext,
@@ -199,18 +199,72 @@ def metrics_row(
     }
 
 
-def save_epoch(run_dir: Path, cfg: RunConfig, state: RunState, calibration: dict) -> None:
+def save_epoch(run_dir: Path, cfg: RunConfig, state: RunState, calibration: dict | None) -> None:
     """Checkpoint first: a kill between the writes leaves the CSV one row behind, and the
     next start rewrites it from the checkpoint's history. The texts are made before the
-    checkpoint is written, so an error in making them cannot leave the checkpoint ahead."""
+    checkpoint is written, so an error in making them cannot leave the checkpoint ahead.
+    calibration None: calibration.json is left as the epoch's first save wrote it."""
     metrics = results.csv_text(results.METRICS_COLUMNS, state.history)
     lams = results.csv_text(results.LAM_COLUMNS, state.lam_log)
-    calibration_text = json.dumps({"epoch": state.epoch, **calibration}, indent=2, sort_keys=True, default=str)
+    calibration_text = (
+        None
+        if calibration is None
+        else json.dumps({"epoch": state.epoch, **calibration}, indent=2, sort_keys=True, default=str)
+    )
     results.atomic_write_bytes(run_dir / results.CHECKPOINT_FILE, state.to_bytes(cfg))
     results.atomic_write_text(run_dir / results.METRICS_FILE, metrics)
     results.atomic_write_text(run_dir / results.LAM_FILE, lams)
     results.write_corruptions(run_dir, state.shift_log)
-    results.atomic_write_text(run_dir / results.CALIBRATION_FILE, calibration_text + "\n")
+    if calibration_text is not None:
+        results.atomic_write_text(run_dir / results.CALIBRATION_FILE, calibration_text + "\n")
+
+
+def eval_model(forward, state: RunState, rd: RunData, normalize, amp, steps_done: int, batch_size: int):
+    """The model that evaluates an epoch: the training one, or, while BN's running statistics are not yet
+    usable (fewer than BN_RECALIBRATE_STEPS steps), a copy with them re-estimated (deterministic)."""
+    if steps_done >= BN_RECALIBRATE_STEPS:
+        return forward
+    return recalibrate_batchnorm(state.model, rd.train.x[:BN_RECALIBRATE_IMAGES], normalize, batch_size, amp)
+
+
+def shift_pending(cfg: RunConfig, state: RunState) -> bool:
+    """Whether the last saved epoch is due a shift evaluation that its row lacks: the run was killed, or the
+    evaluation failed, after the epoch was saved (see `shift_evaluation`)."""
+    tc = cfg.training
+    return (
+        bool(state.history)
+        and tc.shift
+        and shift_due(state.epoch, tc.epochs, tc.shift_every)
+        and state.history[-1].get("shift_seconds") is None
+    )
+
+
+def shift_evaluation(cfg: RunConfig, state: RunState, model, test, normalize, amp, run_dir: Path, stop) -> None:
+    """The shift evaluation of the last saved epoch, when it is due: its columns join the epoch's row, which
+    is saved again. The epoch was saved before it runs, so a kill or a failure here loses no training:
+    the next start finds the row without the columns (`shift_pending`) and runs the evaluation again, on
+    the same weights and with the same random draws (its own generator), to the same numbers. A stop
+    asked for during it (Ctrl-C) stops the run there, as one asked for during training does."""
+    epoch = state.epoch
+    try:
+        shift = shift_for_epoch(cfg, epoch, model, test, normalize, amp, stop)
+    except ShiftStopped:
+        raise StopRequested(cfg.run_id) from None
+    except (UserError, MemoryError):
+        raise
+    except Exception as e:  # noqa: BLE001 - an input the checks before training missed: one line, not a traceback
+        if type(e).__name__ == "OutOfMemoryError":
+            raise
+        reason = " ".join(str(e).split()) or "no message"
+        raise UserError(
+            f"{cfg.run_id}: the shift evaluation of epoch {epoch} failed ({type(e).__name__}: {reason}); "
+            "the epoch's training is saved, and running the command again retries the evaluation."
+        ) from e
+    if shift is None:
+        return
+    state.history[-1].update(shift.columns())
+    state.shift_log.extend(shift.rows(epoch))
+    save_epoch(run_dir, cfg, state, None)
 
 
 def start_or_resume(cfg: RunConfig, data: Cifar10, run_dir: Path, device: torch.device, steps: int) -> RunState:
@@ -262,6 +316,10 @@ def train_run(
     forward, normalize = ctx.forward, ctx.normalize
     emit({"type": "start", "epochs": tc.epochs, "start_epoch": state.epoch, "steps_per_epoch": steps,
           "device": str(device), "precision": "bf16" if amp else "fp32"})  # fmt: skip
+    if shift_pending(cfg, state):  # killed or failed in the last epoch's shift evaluation: it runs again
+        model = eval_model(forward, state, rd, normalize, amp, state.epoch * steps, tc.batch_size)
+        shift_evaluation(cfg, state, model, rd.test, normalize, amp, run_dir, stop)
+        emit({"type": "epoch", **state.history[-1]})
     for epoch in range(state.epoch + 1, tc.epochs + 1):
         t0 = time.perf_counter()
         try:
@@ -270,23 +328,18 @@ def train_run(
             raise StopRequested(cfg.run_id) from None
         except Diverged as e:
             raise diverged_line(cfg, run_dir, e) from None
-        model = forward
-        if epoch * steps < BN_RECALIBRATE_STEPS:  # BN's running statistics are not yet usable
-            calib = rd.train.x[:BN_RECALIBRATE_IMAGES]
-            model = recalibrate_batchnorm(state.model, calib, normalize, tc.batch_size, amp)
+        model = eval_model(forward, state, rd, normalize, amp, epoch * steps, tc.batch_size)
         clean_eval = evaluate(model, rd.clean, normalize, tc.eval_batch_size, amp, memorised_labels=rd.clean_noisy)
         val_eval = evaluate(model, rd.val, normalize, tc.eval_batch_size, amp) if rd.val is not None else None
         test_eval = evaluate(model, rd.test, normalize, tc.eval_batch_size, amp)
         row = metrics_row(cfg, epoch, state.optimizer.param_groups[0]["lr"], tr, clean_eval, val_eval, test_eval)
         row["epoch_seconds"] = time.perf_counter() - t0
-        if (shift := shift_for_epoch(cfg, epoch, model, rd.test, normalize, amp)) is not None:  # corrupted, attacked
-            row.update(shift.columns())
-            state.shift_log.extend(shift.rows(epoch))
         state.epoch = epoch
         state.history.append(row)
         if cfg.method in LAM_METHODS:  # the arms that draw a lam
             state.lam_log.extend({"epoch": epoch, "step": i + 1, "lam": lam} for i, lam in enumerate(tr.lams))
-        save_epoch(run_dir, cfg, state, test_eval.calibration)
+        save_epoch(run_dir, cfg, state, test_eval.calibration)  # the trained epoch is kept, whatever comes next
+        shift_evaluation(cfg, state, model, rd.test, normalize, amp, run_dir, stop)  # corrupted, attacked
         emit({"type": "epoch", **row})
     final = state.history[-1]
     results.atomic_write_json(run_dir / results.DONE_FILE, final)

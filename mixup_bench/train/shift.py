@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,14 +110,32 @@ class ShiftResult:
 
 
 def shift_for_epoch(
-    cfg: RunConfig, epoch: int, model: nn.Module, test: Split, normalize: Normalize, amp: torch.dtype | None
+    cfg: RunConfig,
+    epoch: int,
+    model: nn.Module,
+    test: Split,
+    normalize: Normalize,
+    amp: torch.dtype | None,
+    stop: Callable[[], bool] | None = None,
 ) -> ShiftResult | None:
-    """The run's shift evaluation after `epoch`, or None when it is off or not due (see `shift_due`)."""
+    """The run's shift evaluation after `epoch`, or None when it is off or not due (see `shift_due`).
+    stop: asked between cells; when it turns true, `ShiftStopped` ends the evaluation there."""
     tc = cfg.training
     if not (tc.shift and shift_due(epoch, tc.epochs, tc.shift_every)):
         return None
     generator = shift_generator(cfg.seed, test.x.device)
-    return evaluate_shift(model, test, normalize, tc.eval_batch_size, amp, generator, tc.shift_images, tc.cifar10c_dir)
+    return evaluate_shift(
+        model, test, normalize, tc.eval_batch_size, amp, generator, tc.shift_images, tc.cifar10c_dir, stop
+    )
+
+
+class ShiftStopped(Exception):
+    """The user asked to stop during a shift evaluation; what it measured so far is dropped."""
+
+
+def _check_stop(stop: Callable[[], bool] | None) -> None:
+    if stop is not None and stop():
+        raise ShiftStopped()
 
 
 def evaluate_shift(
@@ -128,22 +147,25 @@ def evaluate_shift(
     generator: torch.Generator,
     corrupt_images: int = TrainingConfig.shift_images,
     cifar10c_dir: str | Path | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> ShiftResult:
     """Corruption and attack accuracies of `model` on fixed subsets of the test split (see the module doc).
 
     corrupt_images: test images per corruption and severity (at most the test set or CIFAR-10-C's 10,000).
     cifar10c_dir: a folder of CIFAR-10-C .npy files to use instead of the built-in corruptions.
     generator: the random stream (`shift_generator`), on the split's device; drawn from in a fixed order.
+    stop: asked before every cell and the attacks; true raises `ShiftStopped`.
     """
     t0 = time.perf_counter()
     model.eval()
     folded = fold_batchnorm(model)
     if cifar10c_dir is not None:
         cells, n_corrupt = _cifar10c_cells(folded, Path(cifar10c_dir), normalize, batch_size, autocast_dtype,
-                                           corrupt_images, test.x.device)  # fmt: skip
+                                           corrupt_images, test.x.device, stop)  # fmt: skip
     else:
         cells, n_corrupt = _built_in_cells(folded, test, normalize, batch_size, autocast_dtype, corrupt_images,
-                                           generator)  # fmt: skip
+                                           generator, stop)  # fmt: skip
+    _check_stop(stop)
     fgsm, pgd, n_attack = _attack_accuracies(folded, test, normalize, batch_size, generator)
     return ShiftResult(
         cells, fgsm, pgd, CIFAR10C if cifar10c_dir is not None else BUILT_IN, time.perf_counter() - t0, n_corrupt,
@@ -151,21 +173,23 @@ def evaluate_shift(
     )  # fmt: skip
 
 
-def _built_in_cells(folded, test: Split, normalize, batch_size, amp, n_images: int, g) -> tuple[list[Cell], int]:
+def _built_in_cells(folded, test: Split, normalize, batch_size, amp, n_images: int, g, stop=None):
     idx = fixed_subset(test.x.shape[0], n_images, "shift-corrupt").to(test.x.device)
     x, y = test.x.index_select(0, idx), test.y.index_select(0, idx)
     cells = []
     for name in CORRUPTIONS:
         for severity in SEVERITIES:
+            _check_stop(stop)
             loss, acc, ece = score(folded, corrupt(x, name, severity, g), y, normalize, batch_size, amp)
             cells.append(Cell(name, severity, loss, acc, ece))
     return cells, int(idx.shape[0])
 
 
-def _cifar10c_cells(folded, folder: Path, normalize, batch_size, amp, n_images: int, device) -> tuple[list[Cell], int]:
+def _cifar10c_cells(folded, folder: Path, normalize, batch_size, amp, n_images: int, device, stop=None):
     idx = fixed_subset(cifar10c.images_per_severity(folder), n_images, "shift-corrupt")
     cells = []
     for name, severity, x, y in cifar10c.load_cells(folder, idx):
+        _check_stop(stop)
         loss, acc, ece = score(folded, x.to(device), y.to(device), normalize, batch_size, amp)
         cells.append(Cell(name, severity, loss, acc, ece))
     return cells, int(idx.shape[0])

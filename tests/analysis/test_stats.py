@@ -324,17 +324,36 @@ def test_holm_leaves_untested_comparisons_out_of_the_family():
     assert stats.holm([]).size == 0
 
 
-def test_holm_runs_over_every_arm_and_every_part_of_the_claim(tmp_path):
-    """The family of one verdict: every arm × every part of the claim, checked against statsmodels."""
+def test_holm_runs_over_every_arm_and_every_part_of_the_claim_with_family_experiment(tmp_path):
+    """The experiment-wide family (`plot --family experiment`): every arm × every part of the claim,
+    checked against statsmodels."""
     multipletests = statsmodels_holm()
     exp = write_pairs(tmp_path / "exp")
     mix2 = {k: [v + 0.01 * (i + 1) for i, v in enumerate(vals)] for k, vals in MIX.items()}
     write_pairs(exp, mix=mix2, alpha=1.0)
-    paired = stats.paired_differences(loading.load_experiment(exp)[0])
+    paired = stats.paired_differences(loading.load_experiment(exp)[0], family=stats.EXPERIMENT)
     s = paired.summary
     assert len(s) == 2 * len(metrics.CLAIM) and paired.family_size == 10
     assert s["p_holm"].to_numpy() == pytest.approx(multipletests(s["p"].to_numpy(), method="holm")[1])
     assert (s["p_holm"] >= s["p"]).all()
+
+
+def test_each_comparison_is_its_own_family_so_other_arms_change_nothing(tmp_path):
+    """One family per comparison (the default): the verdict on MixUp alpha=0.4 against the baseline is the
+    same, to the bit, with and without another arm in the folder; Holm runs over that arm's parts alone."""
+    multipletests = statsmodels_holm()
+    exp = write_pairs(tmp_path / "exp")
+    alone = stats.paired_differences(loading.load_experiment(exp)[0]).summary
+    mix2 = {k: [v + 0.01 * (i + 1) for i, v in enumerate(vals)] for k, vals in MIX.items()}
+    write_pairs(exp, mix=mix2, alpha=1.0)
+    paired = stats.paired_differences(loading.load_experiment(exp)[0])
+    both = paired.summary
+    assert paired.family_size == len(metrics.CLAIM)
+    first = both[both["alpha"] == 0.4].reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, alone)
+    assert set(both["family"]) == {"mixup-a0.4 vs baseline-a0", "mixup-a1 vs baseline-a0"}
+    for _, fam in both.groupby("family"):
+        assert fam["p_holm"].to_numpy() == pytest.approx(multipletests(fam["p"].to_numpy(), method="holm")[1])
 
 
 # --- summary table ---------------------------------------------------------------------
