@@ -167,7 +167,7 @@ def _name_of_file(path: Path) -> str:
     except UserError:
         raise UserError(
             f"--config {path}: its file name {quoted(path.stem)} cannot name the experiment (a plain folder name); "
-            "give --name, or set name = \"...\" in the file."
+            'give --name, or set name = "..." in the file.'
         ) from None
     return path.stem
 

@@ -54,9 +54,9 @@ def cut(text: str, limit: int = CUT_AT) -> str:
 
 # A quoted value ('...' or "...", with backslash escapes) that opens after no letter (CIFAR-10's is no
 # quote), a run of digits, and any other run without a space that no path could be as long as.
-_LONG_QUOTED = re.compile(r"""(?<!\w)(?:'(?:[^'\\\n]|\\.){%d,}'|"(?:[^"\\\n]|\\.){%d,}")""" % (CUT_AT, CUT_AT))
-_LONG_DIGITS = re.compile(r"\d{%d,}" % CUT_AT)
-_LONG_RUN = re.compile(r"\S{%d,}" % (4096 + 1))
+_LONG_QUOTED = re.compile(rf"""(?<!\w)(?:'(?:[^'\\\n]|\\.){{{CUT_AT},}}'|"(?:[^"\\\n]|\\.){{{CUT_AT},}}")""")
+_LONG_DIGITS = re.compile(rf"\d{{{CUT_AT},}}")
+_LONG_RUN = re.compile(rf"\S{{{4096 + 1},}}")
 
 
 def shortened(message: str) -> str:

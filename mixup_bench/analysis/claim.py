@@ -226,12 +226,12 @@ def judging_sentence(paired: list[Paired], correction: bool) -> str:
     first = paired[0]
     sequential = len(first.looks) > 1
     text = (
-        f"Intervals are 95% t intervals over paired seeds, one per comparison; {first.procedure}"
+        "Intervals are 95% t intervals over paired seeds, one per comparison; "
         + (
-            ": the data were looked at after each batch of seeds, so p-values are sequential and intervals hold "
-            "over every look at once (docs/metrics.md). "
+            f"the seeds were added until decided ({first.procedure}), so p-values are sequential and intervals "
+            "hold over every look at once (docs/metrics.md). "
             if sequential
-            else ". "
+            else "the seeds were fixed in advance (fixed-n). "
         )
     )
     test = "its paired t test (the exact sign-flip test where the differences do not vary)"

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mixup_bench.analysis import stats
+from mixup_bench.analysis.claim import open_text
 from mixup_bench.analysis.facts import POINT_TITLES, Analysis
 from mixup_bench.analysis.memorisation import DISPLAY_HEADER, SUMMARY_COLUMNS
 from mixup_bench.analysis.summary import BEST_VAL_MEASURES, BEST_VAL_PREFIX, paired_table
@@ -141,12 +142,14 @@ def fitting_table(table: pd.DataFrame, console: Console, point: str = stats.LAST
 
 # --- paired comparisons ---------------------------------------------------------------------
 
-PAIRED_HEADER = ("metric", "mean", "95% CI", "p", "Holm p", "claim", "pairs", "epoch")
+PAIRED_HEADER = ("metric", "mean", "95% CI", "p", "test", "Holm p", "claim", "pairs", "epoch")
+_TESTS = {"paired t test": "t", "exact sign-flip test": "sign-flip (exact)"}  # the test column's short names
 
 
 def paired_rows(paired: stats.Paired, by_alpha: bool = False, correction: bool = True) -> list[list[str]]:
     """One row of text per (arm, measure) of `paired`: the arm (its alpha with `by_alpha`, as in MixUp-only
-    experiments, else its label), measure, mean, 95% CI, raw and Holm-adjusted p, the judgement, pairs
+    experiments, else its label), measure, mean, 95% CI, raw p and the test behind it, the Holm-adjusted
+    (sequential, in a sequential design) p, the judgement (with the seeds an open part would need), pairs
     and epochs."""
     rows = []
     judged = paired_table(paired, correction)["claim"]
@@ -156,8 +159,27 @@ def paired_rows(paired: stats.Paired, by_alpha: bool = False, correction: bool =
         ci = f"{m.diff_text(iv.low)} to {m.diff_text(iv.high)}" if math.isfinite(iv.low) else "n/a (one pair)"
         arm = format_alpha(s["alpha"]) if by_alpha else arm_label(s["method"], s["alpha"])
         epochs = epoch_span(s["epoch_min"], s["epoch_max"])
-        rows.append([arm, m.label, m.diff_text(iv.mean), ci, p_text(iv.p), p_text(iv.p_holm), claim, str(iv.n), epochs])
+        words = open_text(m.name, claim, float(s["seeds_needed"])) if claim else ""
+        test = _TESTS.get(iv.test, iv.test or "–")
+        rows.append([arm, m.label, m.diff_text(iv.mean), ci, p_text(iv.p), test, p_text(iv.p_holm), words, str(iv.n),
+                     epochs])  # fmt: skip
     return rows
+
+
+def procedure_line(paired: stats.Paired, correction: bool = True) -> str:
+    """How the section's words were reached: the procedure, the family and what each p is."""
+    family = (
+        "each arm against the baseline is its own family (Holm over that arm's parts of the claim)"
+        if paired.family == stats.COMPARISON
+        else "one family over every arm and part of the claim (--family experiment)"
+    )
+    seq = (
+        "; p is each part's own test at the last look, Holm p its sequential p-value adjusted over the family"
+        if len(paired.looks) > 1
+        else ""
+    )
+    corrected = "" if correction else "; --no-correction: the claim column judges the raw p-values"
+    return f"Procedure: {paired.procedure}; {family}{seq}{corrected}."
 
 
 def _md_escape(text: str) -> str:
@@ -172,8 +194,9 @@ def _md_table(header: list[str], rows: list[list[str]], aligns: list[str]) -> li
 def _paired_markdown(title: str, paired: stats.Paired, by_alpha: bool, correction: bool) -> list[str]:
     """A summary.md section: `title` and the table of `paired_rows`."""
     header = ["alpha" if by_alpha else "arm", *PAIRED_HEADER]
-    aligns = ["---", "---", "---:", "---", "---:", "---:", "---", "---:", "---:"]
-    return [title, "", *_md_table(header, paired_rows(paired, by_alpha, correction), aligns), ""]
+    aligns = ["---", "---", "---:", "---", "---:", "---", "---:", "---", "---:", "---:"]
+    rows = paired_rows(paired, by_alpha, correction)
+    return [title, "", procedure_line(paired, correction), "", *_md_table(header, rows, aligns), ""]
 
 
 def versus_rich_table(versus: stats.Paired, correction: bool = True) -> Table:

@@ -25,8 +25,8 @@ point), `dose_response` gives:
   seed's own exact distribution): its reading stands on one run per alpha, which `n` says. `p_min`
   is the smallest p the test could give with these seeds and alphas (2/4! = 0.083 for one seed and
   four alphas, so no data could show a trend there). `ci_low`/`ci_high` is a descriptive 95% t
-  interval over the seeds' rhos, NaN with one seed or when every seed gives the same rho (a t
-  interval of values that do not vary says nothing); it plays no part in p or in the reading;
+  interval over the seeds' rhos, clipped to [-1, 1], NaN with one seed or when every seed gives the
+  same rho (a t interval of values that do not vary says nothing); it plays no part in p or the reading;
 - `minima`: where test loss (and validation loss) bottom out: the alpha of the lowest mean over
   seeds, and each seed's own;
 - `best_alpha`: the alpha of the highest mean validation accuracy (never a test number), when the
@@ -268,11 +268,12 @@ def _trend(finals: pd.DataFrame, measures) -> pd.DataFrame:
 
 
 def _rho_interval(rhos) -> tuple[float, float]:
-    """The descriptive 95% t interval over the seeds' rhos; NaN with one seed or rhos that do not vary."""
+    """The descriptive 95% t interval over the seeds' rhos, clipped to rho's range [-1, 1]; NaN with one
+    seed or rhos that do not vary."""
     iv = stats.mean_interval(rhos)
     if iv.n < 2 or not iv.std > 0:
         return math.nan, math.nan
-    return iv.low, iv.high
+    return max(-1.0, iv.low), min(1.0, iv.high)
 
 
 def _reading(row) -> str:
@@ -321,8 +322,8 @@ def trend_markdown(dose: DoseResponse) -> list[str]:
              f"At the last epoch, α ∈ {{{alphas}}} (0 = the baseline). Trend: each seed's Spearman ρ between α "
              "and the measure, then the mean over seeds (mean ρ). "
              f"{named}; two-sided, under the null that in every seed the measure's values are exchangeable "
-             "across α; Holm-adjusted over the measures. 95% CI: a t interval over the seeds' ρ, descriptive "
-             "only (n/a with one seed or where every seed gives the same ρ).", "",
+             "across α; Holm-adjusted over the measures. 95% CI: a t interval over the seeds' ρ within [−1, 1], "
+             "descriptive only (n/a with one seed or where every seed gives the same ρ).", "",
              "| measure | mean ρ | 95% CI | seeds | Holm p | reading |", "|---|---:|---|---:|---:|---|"]  # fmt: skip
     for _, r in dose.trend.iterrows():
         ci = f"{r['ci_low']:+.2f} to {r['ci_high']:+.2f}" if math.isfinite(r["ci_low"]) else "n/a"

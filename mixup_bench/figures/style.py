@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import io
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -94,7 +95,8 @@ def styled(builder):
 
     @functools.wraps(builder)
     def wrapper(data) -> Figure:
-        with matplotlib.rc_context(RC):
+        with matplotlib.rc_context(RC), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_GLYPH_MISSING, category=UserWarning)
             return builder(data)
 
     return wrapper
@@ -107,9 +109,15 @@ def save_figure(fig: Figure, out_dir: Path, stem: str, formats=FORMATS) -> list[
     for text in fig.findobj(Text):
         if not is_text(text.get_text()):
             text.set_text(shown(text.get_text()))
-    with matplotlib.rc_context(RC):
+    with matplotlib.rc_context(RC), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_GLYPH_MISSING, category=UserWarning)
         paths = [_save_one(fig, Path(out_dir) / f"{stem}.{fmt}", fmt) for fmt in formats]
     return paths
+
+
+# A name in CJK or emoji (an experiment's, an arm's): the font lacks the glyph and draws a box, once per
+# character and figure; matplotlib would say so on stderr for every one. Silenced while drawing only.
+_GLYPH_MISSING = r"Glyph \d+ .* missing from (current )?font"
 
 
 def _save_one(fig: Figure, path: Path, fmt: str) -> Path:

@@ -14,6 +14,7 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, method_for
 
@@ -58,6 +59,35 @@ class Reporter:
             self.say(e["text"])
 
 
+def remaining_seconds(estimate: dict, epochs_done: int, since_estimate: float) -> float:
+    """Seconds left, from the estimate's parts and the pace so far: the workers' start and the finish are
+    fixed; the epochs still to come take what the model says, scaled by how the epochs done so far compare
+    with it (clamped to 0.5x-2x, so one odd epoch cannot throw the ETA far)."""
+    lead, finish = float(estimate.get("lead", 0.0)), float(estimate.get("finish", 0.0))
+    body = max(0.0, float(estimate["seconds"]) - lead - finish)
+    total = max(1, int(estimate["epochs"]))
+    if epochs_done <= 0:
+        return max(0.0, float(estimate["seconds"]) - since_estimate)
+    expected_by_now = lead + body * epochs_done / total
+    pace = min(2.0, max(0.5, since_estimate / expected_by_now)) if expected_by_now > 0 else 1.0
+    return body * (total - epochs_done) / total * pace + finish
+
+
+class EstimateColumn(TimeRemainingColumn):
+    """The overall bar's ETA from the estimate (fixed costs included), counted down between epochs; other
+    bars keep rich's own, from their speed."""
+
+    def render(self, task) -> Text:
+        deadline = task.fields.get("deadline")
+        if deadline is None:
+            return super().render(task)
+        left = max(0, round(deadline - time.perf_counter()))
+        minutes, seconds = divmod(left, 60)
+        hours, minutes = divmod(minutes, 60)
+        text = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+        return Text(text, style="progress.remaining")
+
+
 class LiveReporter(Reporter):
     """Rich progress: one bar for the experiment and one per active run, with ETAs."""
 
@@ -70,10 +100,13 @@ class LiveReporter(Reporter):
             TextColumn("{task.fields[info]}"),
             TimeElapsedColumn(),
             TextColumn("eta"),
-            TimeRemainingColumn(),
+            EstimateColumn(),
             console=console,
         )
-        self.overall = self.progress.add_task("runs", total=total_runs, info="")
+        self.overall = self.progress.add_task("runs", total=total_runs, info="", deadline=None)
+        self.estimate: dict | None = None  # the last "estimate" event, and when it came
+        self.estimated_at = 0.0
+        self.epochs_done = 0
         self.tasks: dict[str, int] = {}
         self.steps_per_epoch: dict[str, int] = {}
         self.counts_epochs = False  # True once an "estimate" event has set the total in epochs
@@ -107,12 +140,21 @@ class LiveReporter(Reporter):
                 completed=(e["epoch"] - 1) * spe + e["step"],
                 info=f"epoch {e['epoch']}",
             )
-        elif kind == "estimate":  # from here on the overall bar counts epochs, so its ETA moves every epoch
-            self.progress.update(self.overall, total=e["epochs"], completed=0, description="epochs (all runs)")
+        elif kind == "estimate":  # from here on the overall bar counts epochs; its ETA is the estimate's
+            self.estimate, self.estimated_at, self.epochs_done = e, time.perf_counter(), 0
+            deadline = self.estimated_at + e["seconds"] if "seconds" in e else None
+            self.progress.update(
+                self.overall, total=e["epochs"], completed=0, description="epochs (all runs)", deadline=deadline
+            )
             self.counts_epochs = True
             super().handle(e)
         elif kind == "epoch" and self.counts_epochs:
             self.progress.advance(self.overall)
+            self.epochs_done += 1
+            if self.estimate is not None and "seconds" in self.estimate:
+                now = time.perf_counter()
+                left = remaining_seconds(self.estimate, self.epochs_done, now - self.estimated_at)
+                self.progress.update(self.overall, deadline=now + left)
             super().handle(e)
         elif kind == "done":
             if rid in self.tasks:

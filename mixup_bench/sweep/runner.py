@@ -16,7 +16,7 @@ from mixup_bench import results
 from mixup_bench.config import ExperimentConfig, RunConfig
 from mixup_bench.errors import UserError
 from mixup_bench.sweep.driver import RunOutcome
-from mixup_bench.sweep.estimate import cost_line, expected_seconds, measure_rates
+from mixup_bench.sweep.estimate import cost_line, estimate_range, measure_machine, measure_rates, plan_estimate
 from mixup_bench.sweep.execute import repair_finished_run, run_dir, threads_per_job
 from mixup_bench.sweep.local import run_inline, run_parallel
 from mixup_bench.sweep.progress import Reporter
@@ -91,18 +91,33 @@ def _final_row(done_file: Path, reporter: Reporter) -> dict | None:
 
 
 def estimate_event(exp: ExperimentConfig, pending: list[RunConfig], n_train: int, n_test: int) -> dict:
-    """The "estimate" event: the expected wall time of the pending runs, timed on this machine now
-    (also what `run --dry-run` prints, with CIFAR-10's sizes)."""
+    """The "estimate" event: the expected wall time of the whole command, timed on this machine now (the
+    rates) and measured in this process (start-up, data load), with its parts (also what `run --dry-run`
+    prints, with CIFAR-10's sizes). `seconds` counts from now to the end; `seconds_min`/`seconds_max` the
+    whole command, from process start, for the fewest and the most seeds of a sequential run."""
+    import dataclasses
+    import time
+
     device = resolve_device(exp.device)
     amp = resolve_precision(exp.training.precision, device)
     parallel = exp.jobs > 1 and len(pending) > 1
     threads = threads_per_job(exp.jobs) if parallel and device.type == "cpu" else torch.get_num_threads()
+    t0 = time.perf_counter()
     rates = measure_rates(pending[0], device, amp, threads)
+    machine = measure_machine(exp.data_dir, time.perf_counter() - t0, n_train + n_test)
+    est = plan_estimate(exp, len(pending), rates, n_train, n_test, machine)
+    low, high = estimate_range(exp, est, rates, n_train, n_test, machine)
     return {
         "type": "estimate",
-        "seconds": expected_seconds(exp, len(pending), rates, n_train, n_test),
+        "seconds": est.remaining,
+        "seconds_min": low,
+        "seconds_max": high,
+        "elapsed": est.so_far + est.measuring,
+        "finish": est.finish,
+        "lead": est.workers_start,
+        "parts": dataclasses.asdict(est),
         "epochs": len(pending) * exp.training.epochs,
-        "text": cost_line(exp, len(pending), rates, n_train, n_test),
+        "text": cost_line(exp, len(pending), rates, n_train, n_test, est, (low, high)),
     }
 
 

@@ -56,7 +56,8 @@ def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
 def check_cifar10c_dir(folder: Path, num_classes: int | None = None) -> tuple[str, ...]:
     """The corruptions a CIFAR-10-C folder holds, benchmark ones first; UserError (one line) when the
     folder is missing, lacks labels.npy or a benchmark corruption, holds a truncated or malformed file or a
-    label outside 0..9, or when the run's data set has `num_classes` other than CIFAR-10's 10 (its labels would not match)."""
+    label outside 0..9, or when the run's data set has `num_classes` other than CIFAR-10's 10 (its labels
+    would not match)."""
     folder = Path(folder)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
