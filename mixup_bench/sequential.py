@@ -232,8 +232,8 @@ def decide(
         x = np.asarray(diffs[m], dtype=float)
         x = x[np.isfinite(x)]
         mean, low, high = t_interval(x, confidence)
-        out[m] = PartDecision(m, mean, low, high, tests[i][0], float(p_adj[i]), tests[i][1],
-                              word(mean, low, high, float(p_adj[i]), directions[m], margins.get(m, math.nan)))  # fmt: skip
+        judged = word(mean, low, high, float(p_adj[i]), directions[m], margins.get(m, math.nan))
+        out[m] = PartDecision(m, mean, low, high, tests[i][0], float(p_adj[i]), tests[i][1], judged)
     return out
 
 

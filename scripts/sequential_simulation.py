@@ -40,15 +40,20 @@ def main() -> None:
     print("| differences | wrong supported/contradicted (family-wise) | mean seeds used | null parts 'no effect' |")
     print("|---|---:|---:|---:|")
     one_null = np.array([0.0 if m == "test_acc" else DEMO[m][0] for m in CLAIM])  # Holm's worst case
-    for label, effects in (("every part null", np.zeros(len(CLAIM))), ("test accuracy null, others as in demo", one_null)):
+    for label, effects in (
+        ("every part null", np.zeros(len(CLAIM))),
+        ("test accuracy null, others as in demo", one_null),
+    ):
         for tails in ("normal", "t3"):
             used, sign, equiv = run(effects, spreads, tails, rng)
             wrong = ((sign != 0) & (effects == 0)) | ((sign != 0) & (sign != np.sign(effects)))
             fwer = wrong.any(axis=1).mean()
             se = np.sqrt(fwer * (1 - fwer) / SEQUENCES)
             null_equiv = equiv[:, effects == 0].mean()
-            print(f"| {label}, {tails} | {100 * fwer:.2f}% ± {100 * se:.2f} | {used.mean():.1f} | "
-                  f"{100 * null_equiv:.0f}% |")
+            print(
+                f"| {label}, {tails} | {100 * fwer:.2f}% ± {100 * se:.2f} | {used.mean():.1f} | "
+                f"{100 * null_equiv:.0f}% |"
+            )
     print("\n| effects | part | power (right direction) | mean seeds used |")
     print("|---|---|---:|---:|")
     for label, acc in (("demo fp32", DEMO["test_acc"]), ("demo-bf16 accuracy", BF16_ACC)):

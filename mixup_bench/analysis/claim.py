@@ -122,7 +122,13 @@ def part_sentences(paired: Paired, where: str = "", correction: bool = True) -> 
     ]
     for name in paired.claim_parts():
         groups = []
-        links = ((SUPPORTED, "by"), (CONTRADICTED, "by"), (NO_EFFECT, "for"), (INCONCLUSIVE, "for"), (NO_INTERVAL, "for"))
+        links = (
+            (SUPPORTED, "by"),
+            (CONTRADICTED, "by"),
+            (NO_EFFECT, "for"),
+            (INCONCLUSIVE, "for"),
+            (NO_INTERVAL, "for"),
+        )
         for judged_word, link in links:
             named = [arm_label(*arm) for arm, per_arm in judged.items() if per_arm.get(name) == judged_word]
             if named:
@@ -172,7 +178,9 @@ def _comparison_text(name: str, iv: Interval, judged: str, correction: bool, nee
     lo, hi = m.diff_text(iv.low, unit=False), m.diff_text(iv.high)
     p = p_clause(iv.p_holm if correction else iv.p_seq, holm=correction)
     test = "" if iv.test in ("", "paired t test") else f", {iv.test}"
-    return f"{m.diff_text(iv.mean)} (95% CI {lo} to {hi}; {p}{test}; claimed {m.claim}: {open_text(name, judged, needed)})"
+    return (
+        f"{m.diff_text(iv.mean)} (95% CI {lo} to {hi}; {p}{test}; claimed {m.claim}: {open_text(name, judged, needed)})"
+    )
 
 
 def open_text(name: str, judged: str, needed: float) -> str:
@@ -225,14 +233,11 @@ def judging_sentence(paired: list[Paired], correction: bool) -> str:
     """How the words were reached: the intervals, the test, the procedure and the family the correction runs over."""
     first = paired[0]
     sequential = len(first.looks) > 1
-    text = (
-        "Intervals are 95% t intervals over paired seeds, one per comparison; "
-        + (
-            f"the seeds were added until decided ({first.procedure}), so p-values are sequential and intervals "
-            "hold over every look at once (docs/metrics.md). "
-            if sequential
-            else "the seeds were fixed in advance (fixed-n). "
-        )
+    text = "Intervals are 95% t intervals over paired seeds, one per comparison; " + (
+        f"the seeds were added until decided ({first.procedure}), so p-values are sequential and intervals "
+        "hold over every look at once (docs/metrics.md). "
+        if sequential
+        else "the seeds were fixed in advance (fixed-n). "
     )
     test = "its paired t test (the exact sign-flip test where the differences do not vary)"
     margin = (

@@ -63,7 +63,9 @@ def design_looks(record: dict) -> tuple[int, ...]:
     return tuple(looks) if len(looks) > 1 and looks == sorted(set(looks)) and looks[0] >= 2 else ()
 
 
-def read_report(path: Path, reference: str | None = None, correction: bool = True, family: str = "comparison") -> Report:
+def read_report(
+    path: Path, reference: str | None = None, correction: bool = True, family: str = "comparison"
+) -> Report:
     """Resolve `path` to an experiment (a folder, or a results root: its latest experiment), read it and
     compute every number once (`facts.analyze`): the summary table and the verdict.
 
