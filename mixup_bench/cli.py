@@ -138,9 +138,21 @@ DataDir = Annotated[
     Path,
     typer.Option(
         "--data-dir",
-        help="CIFAR-10 folder: torchvision's files (downloaded here if absent) or train/<class>/ + test/<class>/ "
+        help="Data folder (of --dataset, CIFAR-10 by default): torchvision's files (downloaded here if absent) or "
+        "train/<class>/ + test/<class>/ "
         "image folders. Env: MIXUP_BENCH_DATA.",
         show_default="./data",
+    ),
+]
+
+
+DatasetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset",
+        help="cifar10, cifar100, svhn, fashion-mnist, stl10 (torchvision's files in --data-dir, downloaded if absent), "
+        "or folder (train/<class>/ [+ test/<class>/] images of any size in --data-dir). Default: cifar10.",
+        show_default=False,
     ),
 ]
 
@@ -278,6 +290,7 @@ def run(
     ),
     compile: Annotated[bool | None, _opt("torch.compile the model.", "--compile/--no-compile", key="compile")] = None,
     data_dir: DataDir = None,  # type: ignore[assignment]
+    dataset: DatasetOption = None,
     out: Annotated[Path | None, _opt("Results root.", key="out")] = None,
     name: Annotated[str | None, _opt("Experiment name: results go to <out>/<name>/. Default: the preset's.")] = None,
     jobs: Annotated[int | None, _opt("Runs at once, in separate processes (local backend).", key="jobs")] = None,
@@ -312,6 +325,7 @@ def run(
             preset=preset, config_file=config, seed=seed, n_seeds=n_seeds, alphas=alphas, cutmix=cutmix,
             smoothing=smoothing, manifold=manifold, lam_mode=lam_mode, baseline=baseline, epochs=epochs,
             batch_size=batch_size, lr=lr, weight_decay=weight_decay, model=model, augment=augment, subset=subset,
+            dataset=dataset,
             label_noise=label_noise, clean_train_size=clean_train_size, val_size=val_size, shift=shift,
             shift_every=shift_every, shift_images=shift_images, cifar10c_dir=cifar10c_dir, device=device,
             precision=precision, compile=compile, data_dir=data_dir, out=out, name=name, jobs=jobs,
@@ -329,7 +343,11 @@ def _dry_run(exp: ExperimentConfig, mlflow: str | None = None) -> None:
     checks `run` makes before it trains come first (sweep.plan.preflight): a dry run that passes, starts."""
     from mixup_bench.sweep.plan import preflight, run_plan
 
-    preflight(exp, mlflow)
+    preflight(exp)
+    if mlflow is not None:
+        from mixup_bench.integrations.mlflow_tracker import probe_store
+
+        probe_store(mlflow)
     out = console()
     out.print(settings_toml(exp, [f"{exp.path}: the resolved settings (`run --config` reads this back)"]),
               markup=False, highlight=False, soft_wrap=True)  # fmt: skip
@@ -474,29 +492,38 @@ def status(
 ) -> None:
     """List each run as done, partial (epoch k/N), locked or not started, with its last test accuracy."""
     with user_errors():
+        from mixup_bench import results
         from mixup_bench.sweep.status import experiment_status, status_table
 
-        console().print(status_table(experiment_status(experiment)))
+        exp_path = results.find_experiment(experiment)
+        if exp_path != experiment:  # a results root: say which of its experiments this is, and how many there are
+            others = len(results.experiments_in(experiment)) - 1
+            more = f"; {others} other experiment(s) there: `mixup-bench status DIR` shows one" if others > 0 else ""
+            console().print(f"{exp_path} (the latest under {experiment}{more})", markup=False, soft_wrap=True)
+        console().print(status_table(experiment_status(exp_path)))
 
 
 @app.command()
 def data(
     data_dir: DataDir = None,  # type: ignore[assignment]
+    dataset: DatasetOption = None,
     download: Annotated[bool, typer.Option("--download/--no-download", help="Download if absent.")] = False,
 ) -> None:
-    """Check (or fetch) CIFAR-10: say where it is and what it holds."""
+    """Check (or fetch) a data set (CIFAR-10 by default): say where it is and what it holds."""
     with user_errors():
-        from mixup_bench.train.data import load_cifar10
+        from mixup_bench.catalog import DEFAULT_DATASET, dataset_title
+        from mixup_bench.train.datasets import load_dataset
 
         c = console()
-        ds = load_cifar10(
+        ds = load_dataset(
+            dataset or DEFAULT_DATASET,
             data_dir or default_data_dir(),
             download=download,
             progress=lambda m: c.print(m, markup=False, soft_wrap=True),
         )
         info = ds.describe()
         for line in (
-            f"CIFAR-10 from {info['source']} at {info['root']}",
+            f"{dataset_title(ds.name, info['root'])} from {info['source']} at {info['root']}",
             f"  train: {info['train_images']:,} images, per class {info['train_per_class']}",
             f"  test:  {info['test_images']:,} images, per class {info['test_per_class']}",
             f"  classes: {', '.join(info['classes'])}",

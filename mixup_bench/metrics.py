@@ -113,8 +113,9 @@ METRICS: dict[str, Metric] = {
         Metric("noise_memorised", "memorised noisy labels", "memorised", True, digits=1),
         # The shift evaluation (train/shift.py, `run --shift`): corrupted test images (mean over types and
         # severities) and adversarial ones (a fixed 2,000-image test subset).
-        Metric("corrupt_acc", "accuracy on corrupted test images", "corruption accuracy", True, claim="higher",
-               margin=0.01),
+        Metric(
+            "corrupt_acc", "accuracy on corrupted test images", "corruption accuracy", True, claim="higher", margin=0.01
+        ),
         Metric("corrupt_loss", "loss on corrupted test images", "corruption loss", False),
         Metric("corrupt_ece", "ECE on corrupted test images", "corruption ECE", True),
         Metric("fgsm_acc_1", "accuracy under FGSM at ε=1/255", "FGSM ε=1/255 accuracy", True),

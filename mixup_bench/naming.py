@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from mixup_bench.methods import METHODS
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -20,19 +22,15 @@ if TYPE_CHECKING:
 BASELINE, MIXUP, CUTMIX, SMOOTH, MANIFOLD = "baseline", "mixup", "cutmix", "smooth", "manifold"
 # Every method with the letter of its parameter in run ids and its display name, in the order arms are
 # listed (`arm_order`). The parameter is in the `alpha` column: alpha for the mixers, epsilon for smooth.
-METHOD_NAMES = {
-    BASELINE: ("a", "baseline"),
-    MIXUP: ("a", "MixUp"),
-    CUTMIX: ("a", "CutMix"),
-    SMOOTH: ("e", "label smoothing"),
-    MANIFOLD: ("a", "Manifold MixUp"),
-}
-PARAM_NAMES = {"a": ("alpha", "α"), "e": ("eps", "ε")}
+# Derived from the registry (`methods.METHODS`), in its order.
+METHOD_NAMES = {m.name: (m.param.letter, m.label) for m in METHODS.values()}
+PARAM_NAMES = {m.param.letter: (m.param.name, m.param.symbol) for m in reversed(list(METHODS.values()))}
 # The methods that draw a mixing weight lam (and log it to lam.csv); the others never mix.
-LAM_METHODS = (MIXUP, CUTMIX, MANIFOLD)
+LAM_METHODS = tuple(m.name for m in METHODS.values() if m.draws_lam)
 _METHOD_RE = "|".join(METHOD_NAMES)
-_RUN_ID_RE = re.compile(rf"^({_METHOD_RE})-([ae])([0-9.eE+-]+)-s(\d+)$")
-_ARM_ID_RE = re.compile(rf"^({_METHOD_RE})-([ae])([0-9.eE+-]+)$")
+_LETTERS = "".join(sorted(PARAM_NAMES))
+_RUN_ID_RE = re.compile(rf"^({_METHOD_RE})-([{_LETTERS}])([0-9.eE+-]+)-s(\d+)$")
+_ARM_ID_RE = re.compile(rf"^({_METHOD_RE})-([{_LETTERS}])([0-9.eE+-]+)$")
 
 # The models `--model` accepts (train.models.MODELS builds each one), named here so that the
 # configuration can check `--model` without importing torch.

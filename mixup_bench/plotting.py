@@ -43,11 +43,11 @@ def plot_experiment(
 
 def figure_data(report: reporting.Report):
     """The `figures.data.PlotData` of a report: numbers, colours per arm, lam, calibration, shift, dose-response."""
+    from mixup_bench.catalog import record_title
     from mixup_bench.figures.data import plot_data
 
-    return plot_data(
-        report.name, report.analysis, report.arms, report.lam, report.reliability, report.shift, report.dose
-    )
+    name = f"{report.name} ({record_title(report.record)})"  # the titles name the data set
+    return plot_data(name, report.analysis, report.arms, report.lam, report.reliability, report.shift, report.dose)
 
 
 def compare_experiments(

@@ -29,7 +29,7 @@ except ImportError:  # Python 3.10: the same parser, from PyPI
 
 from mixup_bench.config import PRESETS, ExperimentConfig, TrainingConfig, check_choice, check_name, seeds_option
 from mixup_bench.errors import UserError
-from mixup_bench.streams import cut, quoted
+from mixup_bench.streams import cut, is_text, quoted, shown
 
 _TRAINING_FIELDS = {f.name: f for f in dataclasses.fields(TrainingConfig)}
 _EXPERIMENT_FIELDS = {f.name: f for f in dataclasses.fields(ExperimentConfig) if f.name != "training"}
@@ -278,6 +278,8 @@ def setting_line(key: str, value: Any) -> str:
         return f"# {key} = {toml_value(example)}  (default: {note})"
     if key == "subset" and value is None:
         value = 0
+    if isinstance(value, (str, Path)) and not is_text(str(value)):  # bytes a TOML file cannot hold: as a comment
+        return f"# {key} = {json.dumps(shown(str(value)))}  (not UTF-8 text, which TOML cannot hold: give it as a flag)"
     if value is None:  # TOML has no null: left out, the key keeps its default (none)
         return f"# {key} = <{_convert(None, SETTING_TYPES[key])[0]}>  (default: none)"
     return f"{key} = {toml_value(value)}"

@@ -42,18 +42,29 @@ def no_drawing(monkeypatch):
     monkeypatch.setattr(figures, "plot_experiment", fake_plot_experiment)
 
 
-# The identity every run records while the tests run (mixup_bench.provenance): one clean commit, whatever
-# state the shared working tree is in, so that `plot` and `status` do not warn about uncommitted changes
-# that other people's edits make. tests/test_provenance.py tests the real function and is left alone.
-FIXED_IDENTITY = ("0123456789abcdef0123456789abcdef01234567", False, "0123456789abcdef")
+# The identity every run records while the tests run (mixup_bench.provenance): the code's real commit and source
+# hash, but clean, whatever state the shared working tree is in, so that `plot` and `status` do not warn about
+# uncommitted changes that other people's edits make. The real source hash keeps runs trained in this process
+# and runs trained by a CLI subprocess (which records the real identity) one version of the code.
+# tests/test_provenance.py tests the real function and is left alone.
 REAL_IDENTITY_MODULES = ("tests.test_provenance",)
+
+
+@pytest.fixture(scope="session")
+def clean_identity() -> tuple[str | None, bool | None, str]:
+    """(git sha, dirty, source hash) of this checkout as `provenance._identity` gives it, marked clean."""
+    from mixup_bench import provenance
+
+    sha, _, source = provenance._identity()
+    return sha, (False if sha else None), source
 
 
 @pytest.fixture(autouse=True)
 def _clean_code_identity(request, monkeypatch):
-    """Patch `provenance._identity` (behind `code_identity`) to FIXED_IDENTITY, except in the provenance tests."""
+    """Patch `provenance._identity` (behind `code_identity`) to `clean_identity`, except in the provenance tests."""
     if request.module.__name__ in REAL_IDENTITY_MODULES:
         return
     from mixup_bench import provenance
 
-    monkeypatch.setattr(provenance, "_identity", lambda: FIXED_IDENTITY)
+    identity = request.getfixturevalue("clean_identity")
+    monkeypatch.setattr(provenance, "_identity", lambda: identity)

@@ -158,7 +158,7 @@ def test_seed_is_really_used(tiny_cifar, tmp_path):
         (["--lr", "inf"], "--lr must be a finite number, got inf."),
         (["--label-noise", "1.5"], "--label-noise must be at least 0 and at most 0.95, got 1.5."),
         (["--label-noise", "-0.1"], "--label-noise must be at least 0 and at most 0.95, got -0.1."),
-        (["--preset", "nope"], "Unknown preset 'nope'; choose one of: default, classic, label-noise, paper."),
+        (["--preset", "nope"], "Unknown preset 'nope'; choose one of: default, classic, label-noise, paper, cifar100"),
         (["--device", "tpu"], "Unknown device 'tpu'"),
         (["--precision", "fp8"], "Unknown precision 'fp8'"),
         (["--seeds", "0"], "--seeds must be at least 1"),

@@ -72,7 +72,9 @@ def test_shift_every_and_cifar10c_fill_the_columns(tmp_path):
 
 
 def test_no_shift_leaves_the_columns_empty(tiny_cifar, tmp_path):
-    res = runner.invoke(app, run_args(tiny_cifar, tmp_path / "r", "--no-shift", "--no-baseline"))
+    args = run_args(tiny_cifar, tmp_path / "r", "--no-shift", "--no-baseline")
+    del args[args.index("--shift-images") : args.index("--shift-images") + 2]  # refused without --shift
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     run_dir = tmp_path / "r" / "default" / "runs" / "mixup-a0.4-s0"
     assert pd.read_csv(run_dir / "metrics.csv")[list(SHIFT_COLUMNS)].isna().all().all()

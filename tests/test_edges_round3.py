@@ -386,3 +386,134 @@ def test_plot_of_an_experiment_named_in_cjk_and_emoji_says_nothing_of_missing_gl
     assert res.exit_code == 0, res.output
     assert not [w for w in caught if "Glyph" in str(w.message)], [str(w.message) for w in caught][:3]
     assert "Glyph" not in res.output
+
+
+# --- the fuzz, extended to TOML files ------------------------------------------------------------------
+
+
+def _toml(value, depth: int = 0) -> str:
+    """TOML text of a generated value (inline tables for dicts; NaN and inf as TOML spells them)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return (
+            "nan" if value != value else ("inf" if value == float("inf") else "-inf" if value < -1e308 else repr(value))
+        )
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v, depth + 1) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v, depth + 1)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
+def _fuzz_values():
+    from hypothesis import strategies as st
+
+    leaves = (
+        st.booleans()
+        | st.integers()
+        | st.integers(min_value=-(10**500), max_value=10**500)
+        | st.floats(allow_nan=True, allow_infinity=True)
+        | st.text(max_size=30)
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=2),
+        max_leaves=8,
+    )
+
+
+def _fuzz_files():
+    from hypothesis import strategies as st
+
+    from mixup_bench.settings import SETTING_TYPES
+
+    keys = st.sampled_from(sorted(SETTING_TYPES)) | st.text(min_size=1, max_size=12)
+    table = st.dictionaries(keys, _fuzz_values(), max_size=4)
+    as_text = table.map(
+        lambda t: "\n".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in t.items()).encode("utf-8", "replace")
+    )
+    deep = st.tuples(st.sampled_from(sorted(SETTING_TYPES)), st.integers(1, 3000), st.sampled_from("[{")).map(
+        lambda t: (f"{t[0]} = " + ("[" * t[1] + "1" + "]" * t[1] if t[2] == "[" else "{a = " * t[1] + "1" + "}" * t[1])
+                   ).encode()
+    )  # fmt: skip
+    return as_text | deep | st.binary(max_size=200)
+
+
+def test_toml_files_of_any_structure_depth_number_or_bytes_give_exit_0_or_one_line(tmp_path_factory, monkeypatch):
+    """Hypothesis: random tables (known and unknown keys; booleans, huge integers, NaN, text, lists and
+    inline tables nested at random), deep nesting, raw bytes: the dry run exits 0 or gives one line and 2."""
+    from hypothesis import HealthCheck, given, settings
+
+    monkeypatch.setattr("mixup_bench.sweep.runner.estimate_event", lambda *a, **k: {"text": "(estimate)"})
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_fuzz_files())
+    def check(content: bytes) -> None:
+        root = tmp_path_factory.mktemp("fuzz")
+        path = root / "cfg.toml"
+        path.write_bytes(content)
+        res = cli.invoke(app, ["run", "--dry-run", "--config", str(path), "--out", str(root / "out"),
+                               "--data-dir", str(root), "--device", "cpu"])  # fmt: skip
+        if res.exit_code != 0:
+            one_line(res)
+        assert not (root / "out").exists()
+
+    check()
+
+
+def test_a_dry_run_with_an_out_that_is_not_utf8_prints_a_file_that_reads_back(tmp_path, no_estimate):
+    import re
+
+    import tomllib
+
+    out = str(tmp_path / "bad\udcffout")
+    res = cli.invoke(app, ["run", "--dry-run", "--out", out, "--data-dir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    lines = []
+    for line in res.output.splitlines():
+        if not re.match(r"^(#|[a-z_0-9]+ = )", line):
+            break
+        lines.append(line)
+    settings = tomllib.loads("\n".join(lines))
+    assert "out" not in settings and settings["epochs"] == 15
+    assert any(line.startswith('# out = "') and "\\\\xff" in line and "give it as a flag" in line for line in lines)
+
+
+def test_export_to_an_unknown_dashboard_names_the_option(tmp_path):
+    exp = hand_made_experiment(tmp_path / "exp")
+    one_line(cli.invoke(app, ["export", str(exp), "--to", "wandb"]), "--to 'wandb' is not a dashboard", "mlflow")
+
+
+def test_status_of_a_results_root_names_the_experiment_it_shows(tmp_path):
+    hand_made_experiment(tmp_path / "r" / "older")
+    exp = hand_made_experiment(tmp_path / "r" / "newer")
+    (exp / results.RUNS_DIR / "mixup-a0.4-s0" / results.METRICS_FILE).touch()
+    res = cli.invoke(app, ["status", str(tmp_path / "r")], env={"COLUMNS": "300"})
+    assert res.exit_code == 0, res.output
+    first = res.output.splitlines()[0]
+    assert first.startswith(str(tmp_path / "r")) and "(the latest under" in first and "1 other experiment" in first
+
+
+def test_ctrl_c_during_the_shift_evaluation_stops_the_run_and_keeps_the_epoch(tiny_cifar, tmp_path, monkeypatch):
+    """A stop asked for while the shift evaluation runs ends it there (exit 130), not after it; the epoch
+    is saved, and the same command runs the evaluation again and finishes the run."""
+    from mixup_bench.train import loop
+
+    real = loop.shift_for_epoch
+
+    def asked_to_stop(cfg, epoch, model, test, normalize, amp, stop=None):  # Ctrl-C arrives during it
+        return real(cfg, epoch, model, test, normalize, amp, lambda: True)
+
+    monkeypatch.setattr(loop, "shift_for_epoch", asked_to_stop)
+    stopped = cli.invoke(app, shift_args(tiny_cifar, tmp_path / "r"))
+    assert stopped.exit_code == 130, stopped.output
+    run_dir = tmp_path / "r" / "default" / "runs" / "mixup-a0.4-s0"
+    assert pd.read_csv(run_dir / results.METRICS_FILE)["epoch"].tolist() == [1, 2]
+    assert not (run_dir / results.DONE_FILE).exists()
+    monkeypatch.setattr(loop, "shift_for_epoch", real)
+    again = cli.invoke(app, shift_args(tiny_cifar, tmp_path / "r"))
+    assert again.exit_code == 0 and (run_dir / results.DONE_FILE).exists(), again.output
+    assert not pd.read_csv(run_dir / results.METRICS_FILE)["corrupt_acc"].isna().iloc[-1]

@@ -127,6 +127,7 @@ def compare_experiments(
     Without `correction`, the claims are judged on raw p-values.
     """
     dirs, warnings = _experiment_dirs(paths)
+    _check_one_dataset(dirs)
     records = {d: _settings(d) for d in dirs}
     setting, also_differ = _choose_setting({d: s for d, (s, _) in records.items()}, setting)
     _check_one_per_value(dirs, records, setting)
@@ -216,6 +217,16 @@ def _settings(exp_dir: Path) -> tuple[dict[str, Any], bool]:
     if isinstance(settings["label_noise"], int):
         settings["label_noise"] = float(settings["label_noise"])
     return settings, full
+
+
+def _check_one_dataset(dirs: list[Path]) -> None:
+    """One line when the experiments trained on different data sets: their runs are not pairs of one regime."""
+    from mixup_bench.catalog import recorded_dataset
+
+    found = {d: recorded_dataset(results.read_experiment(d)) for d in dirs}
+    if len(set(found.values())) > 1:
+        listing = ", ".join(f"{d} ({name})" for d, name in found.items())
+        raise UserError(f"compare pairs experiments on one data set, and these differ: {listing}; compare each apart.")
 
 
 def _choose_setting(settings: dict[Path, dict], setting: str | None) -> tuple[str, dict[str, list[str]]]:

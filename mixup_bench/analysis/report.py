@@ -22,6 +22,7 @@ from mixup_bench.analysis import claim, run_logs, summary, tables, trend
 from mixup_bench.analysis import load as loading
 from mixup_bench.analysis import shift as shift_tables
 from mixup_bench.analysis.facts import Analysis, analyze
+from mixup_bench.catalog import record_title
 from mixup_bench.errors import UserError
 
 SUMMARY_CSV = "summary.csv"
@@ -166,7 +167,7 @@ def print_report(report: Report, console: Console) -> None:
 def config_line(record: dict) -> str:
     """The regime the verdict holds for, in one line, from an experiment.json record ("" when it holds none).
 
-    e.g. "Regime: small-cnn, 10,000 training images, 40% label noise, 15 epochs, batch 128, peak lr 0.1,
+    e.g. "Regime: CIFAR-10, small-cnn, 10,000 training images, 40% label noise, 15 epochs, batch 128, peak lr 0.1,
     weight decay 0.0005, no augmentation; device cpu (bf16)."
     """
     config = record.get("config") if isinstance(record.get("config"), dict) else {}
@@ -191,4 +192,5 @@ def config_line(record: dict) -> str:
     device = record.get("device") if isinstance(record.get("device"), dict) else {}
     if device.get("resolved"):
         parts.append(f"device {device['resolved']} ({device.get('precision', '?')})")
-    return "Regime: " + ", ".join(map(str, parts)) + "." if parts else ""
+    # first the data set (CIFAR-10 for a record from before it was kept)
+    return "Regime: " + ", ".join(map(str, [record_title(record), *parts])) + "." if parts else ""

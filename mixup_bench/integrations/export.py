@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from mixup_bench import results
-from mixup_bench.config import check_choice
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.mlflow_tracker import DEFAULT_STORE, MlflowTracker, store_uri
 from mixup_bench.integrations.sync import Sync, Tracker
@@ -20,7 +19,8 @@ TARGETS = ("tensorboard", "mlflow")
 
 def export_experiment(path: Path, to: str, mlflow: str = DEFAULT_STORE, logdir: Path | None = None) -> list[str]:
     """Send every run of the experiment at `path` to `to`; lines saying what was sent and how to see it."""
-    check_choice("--to", to, TARGETS)
+    if to not in TARGETS:  # not "Unknown to 'wandb'"
+        raise UserError(f"--to {to!r} is not a dashboard mixup-bench exports to; choose one of: {', '.join(TARGETS)}.")
     if to == "mlflow" and not mlflow.strip():
         store_uri(mlflow)  # its one line, before the experiment is looked for
     exp_path = results.find_experiment(Path(path))

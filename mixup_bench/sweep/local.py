@@ -22,7 +22,8 @@ from mixup_bench.config import ExperimentConfig, RunConfig
 from mixup_bench.sweep.driver import RunOutcome, drive
 from mixup_bench.sweep.execute import GracefulStop, execute_run, threads_per_job, worker_died
 from mixup_bench.sweep.progress import Reporter
-from mixup_bench.train.data import Cifar10, load_cifar10
+from mixup_bench.train.data import Cifar10
+from mixup_bench.train.datasets import load_dataset
 
 
 def run_inline(exp: ExperimentConfig, pending: list[RunConfig], data: Cifar10, reporter: Reporter) -> list[RunOutcome]:
@@ -41,7 +42,7 @@ _worker: dict = {}
 _FINISHED = "_finished"  # a worker's last event for a run: everything the run emitted has arrived before it
 
 
-def _init_worker(data_dir: str, threads: int, events, stop_event, parent: int) -> None:
+def _init_worker(data_dir: str, threads: int, events, stop_event, parent: int, dataset: str = "cifar10") -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # Started with both blocked (see `_spawning`): a Ctrl-C during the start-up cannot kill the worker.
@@ -49,7 +50,7 @@ def _init_worker(data_dir: str, threads: int, events, stop_event, parent: int) -
     _die_with(parent)
     torch.set_num_threads(threads)
     _worker.update(
-        data=load_cifar10(Path(data_dir), download=False),
+        data=load_dataset(dataset, Path(data_dir), download=False),
         events=events,
         # Stop when asked, and also when the parent is gone (killed outright): an orphan would
         # otherwise go on training a run that nobody waits for, holding its lock.
@@ -131,7 +132,10 @@ def run_parallel(exp: ExperimentConfig, pending: list[RunConfig], reporter: Repo
     threads = threads_per_job(jobs)
     reporter.say(f"Running {len(pending)} runs, {jobs} at a time, {threads} CPU thread(s) each.")
     pool = ProcessPoolExecutor(
-        jobs, ctx, initializer=_init_worker, initargs=(str(exp.data_dir), threads, events, stop_event, os.getpid())
+        jobs,
+        ctx,
+        initializer=_init_worker,
+        initargs=(str(exp.data_dir), threads, events, stop_event, os.getpid(), exp.training.dataset),
     )
 
     def force() -> None:

@@ -26,22 +26,21 @@ def check_backend(exp: ExperimentConfig) -> None:
         raise UserError(INSTALL_HINT)
 
 
-def preflight(exp: ExperimentConfig, mlflow: str | None = None) -> None:
+def preflight(exp: ExperimentConfig) -> None:
     """The checks `run` makes before it trains, made without loading the data or writing: the data sizes
-    are CIFAR-10's (`run` checks them again on the data it loads)."""
+    are CIFAR-10's (`run` checks them again on the data it loads). The tracker is probed by the command
+    layer (the sweep does not import the integrations)."""
     from mixup_bench.sweep.record import check_compatible  # local: torch
     from mixup_bench.train.cifar10c import check_cifar10c_dir
 
     check_backend(exp)
     results.check_output_dir(exp.path)  # leaves nothing behind
     check_compatible(exp)
-    exp.training.check_data(CIFAR10_TRAIN_IMAGES)
+    sizes = data_sizes(exp)
+    if sizes is not None:  # an image folder without train/: `run` says why when it loads it
+        exp.training.check_data(sizes[0])
     if exp.training.shift and exp.training.cifar10c_dir is not None:
         check_cifar10c_dir(Path(exp.training.cifar10c_dir))
-    if mlflow is not None:
-        from mixup_bench.integrations.mlflow_tracker import probe_store
-
-        probe_store(mlflow)
 
 
 def run_plan(exp: ExperimentConfig) -> list[str]:
@@ -57,9 +56,17 @@ def run_plan(exp: ExperimentConfig) -> list[str]:
         lines.append(f"  {cfg.run_id:<20} {states.get(cfg.run_id, 'new')}")
     pending = [cfg for cfg in runs if states.get(cfg.run_id) != "done"]
     if pending:  # timed on this machine now (a few seconds), as `run` does before it starts
-        lines.append(estimate_event(exp, pending, CIFAR10_TRAIN_IMAGES, CIFAR10_TEST_IMAGES)["text"])
+        n_train, n_test = data_sizes(exp) or (CIFAR10_TRAIN_IMAGES, CIFAR10_TEST_IMAGES)
+        lines.append(estimate_event(exp, pending, n_train, n_test)["text"])
     lines.append("Dry run: nothing was trained or written.")
     return lines
+
+
+def data_sizes(exp: ExperimentConfig) -> tuple[int, int] | None:
+    """(train, test) images of the experiment's data set, without reading it (train.datasets.split_sizes)."""
+    from mixup_bench.train.datasets import split_sizes  # local: torch
+
+    return split_sizes(exp.training.dataset, exp.data_dir)
 
 
 def _states(exp: ExperimentConfig) -> dict[str, str]:

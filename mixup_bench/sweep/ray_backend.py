@@ -289,7 +289,7 @@ def _ray_task(cfg: RunConfig, exp_path: str, data_dir: str, threads: int, contro
     import torch
 
     from mixup_bench.sweep.execute import execute_run
-    from mixup_bench.train.data import load_cifar10
+    from mixup_bench.train.datasets import load_dataset
 
     link = _Link(control)
     link.push()
@@ -297,10 +297,11 @@ def _ray_task(cfg: RunConfig, exp_path: str, data_dir: str, threads: int, contro
     if link.closed:
         return RunOutcome.STOPPED
     torch.set_num_threads(threads)
-    if data_dir not in _data_cache:
+    key = f"{cfg.training.dataset}:{data_dir}"
+    if key not in _data_cache:
         _data_cache.clear()
-        _data_cache[data_dir] = load_cifar10(Path(data_dir), download=False)
+        _data_cache[key] = load_dataset(cfg.training.dataset, Path(data_dir), download=False)
     try:
-        return execute_run(cfg, _data_cache[data_dir], Path(exp_path), link.emit, link.should_stop)
+        return execute_run(cfg, _data_cache[key], Path(exp_path), link.emit, link.should_stop)
     finally:
         link.flush()

@@ -23,6 +23,7 @@ from mixup_bench.sweep.progress import Reporter
 from mixup_bench.sweep.record import check_compatible, write_experiment_record
 from mixup_bench.train.cifar10c import check_cifar10c_dir
 from mixup_bench.train.data import load_cifar10
+from mixup_bench.train.datasets import load_dataset
 from mixup_bench.train.device import resolve_device, resolve_precision
 
 
@@ -122,7 +123,10 @@ def estimate_event(exp: ExperimentConfig, pending: list[RunConfig], n_train: int
 
 
 def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Reporter, outcome: Outcome) -> None:
-    data = load_cifar10(exp.data_dir, progress=reporter.say)
+    if exp.training.dataset == "cifar10":  # as before --dataset: the loader tests stand in for
+        data = load_cifar10(exp.data_dir, progress=reporter.say)
+    else:
+        data = load_dataset(exp.training.dataset, exp.data_dir, progress=reporter.say)
     exp.training.check_data(data.train_x.shape[0])
     if exp.training.shift and exp.training.cifar10c_dir is not None:  # a missing or cut file: one line, not a crash
         check_cifar10c_dir(Path(exp.training.cifar10c_dir), data.num_classes)  # at the end of every run

@@ -1,6 +1,7 @@
 """CIFAR-10 as uint8 tensors: from torchvision's download, or from an image folder.
 
-Both sources end as `Cifar10`: images (N, 3, 32, 32) uint8 and labels (N,) int64.
+Both sources end as an `ImageDataset` (`Cifar10` is its old name): images (N, 3, 32, 32) uint8 and labels
+(N,) int64. The other data sets (`--dataset`, train/datasets/) end as one too.
 There is no per-sample PIL path: torchvision's arrays are taken whole, and image
 folders are decoded once with torchvision.io and cached as tensors.
 
@@ -20,7 +21,7 @@ import os
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -42,16 +43,20 @@ Progress = Callable[[str], None]
 
 
 @dataclass
-class Cifar10:
-    """The whole data set in memory (about 180 MB for CIFAR-10)."""
+class ImageDataset:
+    """A whole data set in memory (about 180 MB for CIFAR-10), named, with the statistics it is normalised by."""
 
     train_x: torch.Tensor  # (N_train, 3, 32, 32) uint8
     train_y: torch.Tensor  # (N_train,) int64
     test_x: torch.Tensor  # (N_test, 3, 32, 32) uint8
     test_y: torch.Tensor  # (N_test,) int64
     classes: list[str]
-    source: str  # "torchvision" or "image-folder"
+    source: str  # "torchvision" or "image-folder" (or another data set's format: "svhn-mat", "idx", ...)
     root: Path
+    name: str = "cifar10"  # catalog.DATASETS
+    mean: tuple[float, float, float] = CIFAR10_MEAN  # per channel, [0, 1] scale: what Normalize subtracts
+    std: tuple[float, float, float] = CIFAR10_STD
+    facts: dict = field(default_factory=dict)  # how the images were made 3x32x32, the declared test split, ...
 
     @property
     def num_classes(self) -> int:
@@ -61,6 +66,7 @@ class Cifar10:
         """A JSON-ready summary, stored in experiment.json and printed by `data`. Names whose bytes are
         not UTF-8 (a class folder, the data folder) are written `streams.shown` (\\xNN)."""
         return {
+            "dataset": self.name,
             "source": self.source,
             "root": shown(str(self.root.resolve())),
             "classes": [shown(c) for c in self.classes],
@@ -68,7 +74,14 @@ class Cifar10:
             "test_images": int(self.test_x.shape[0]),
             "train_per_class": torch.bincount(self.train_y, minlength=self.num_classes).tolist(),
             "test_per_class": torch.bincount(self.test_y, minlength=self.num_classes).tolist(),
+            "image_size": [3, IMAGE_SIZE, IMAGE_SIZE],
+            "mean": list(self.mean),
+            "std": list(self.std),
+            **self.facts,
         }
+
+
+Cifar10 = ImageDataset  # the old name, kept for the callers that still use it
 
 
 def load_cifar10(data_dir: Path, download: bool = True, progress: Progress | None = None) -> Cifar10:
@@ -205,8 +218,9 @@ def _download(data_dir: Path, say: Progress) -> None:
 # --- image folders -----------------------------------------------------------
 
 
-def load_image_folder(root: Path, say: Progress) -> Cifar10:
-    """Decode `root/train/<class>/*` and `root/test/<class>/*`, using a tensor cache when valid."""
+def load_image_folder(root: Path, say: Progress, resize: bool = False) -> Cifar10:
+    """Decode `root/train/<class>/*` and `root/test/<class>/*`, using a tensor cache when valid. `resize`:
+    images of another size are resized to 32x32 (`resize_images`), not refused (`--dataset folder`)."""
     for split in ("train", "test"):
         if not (root / split).is_dir():
             raise UserError(
@@ -225,7 +239,7 @@ def load_image_folder(root: Path, say: Progress) -> Cifar10:
     splits = {}
     for split in ("train", "test"):
         files, labels = _list_images(root / split, classes)
-        splits[split] = _load_split(root, split, files, labels, say)
+        splits[split] = _load_split(root, split, files, labels, say, resize)
     (tx, ty), (vx, vy) = splits["train"], splits["test"]
     return Cifar10(tx, ty, vx, vy, classes, "image-folder", root)
 
@@ -265,7 +279,7 @@ def _check_entry(path: Path) -> None:
 
 
 def _load_split(
-    root: Path, split: str, files: list[Path], labels: list[int], say: Progress
+    root: Path, split: str, files: list[Path], labels: list[int], say: Progress, resize: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     key = _fingerprint(root, files)
     cache = _cache_path(root, split, key)
@@ -277,7 +291,7 @@ def _load_split(
         say(f"The cache {cache} {problem}; rebuilding it.")
         cache.unlink(missing_ok=True)
     say(f"Decoding {len(files):,} {split} images from {root / split} (cached for next time) ...")
-    x = decode_images(files)
+    x = decode_images(files, resize=True) if resize else decode_images(files)
     try:
         import io
 
@@ -319,8 +333,9 @@ def _read_cache(cache: Path, split: str, key: str, labels: torch.Tensor) -> tupl
     return x, ""
 
 
-def decode_images(files: list[Path]) -> torch.Tensor:
-    """Decode image files to one (N, 3, 32, 32) uint8 tensor, naming the first bad file."""
+def decode_images(files: list[Path], resize: bool = False) -> torch.Tensor:
+    """Decode image files to one (N, 3, 32, 32) uint8 tensor, naming the first bad file. Gray images become
+    RGB (the gray value in each channel); with `resize`, other sizes are resized (`resize_images`)."""
     import warnings
 
     from torchvision.io import ImageReadMode, decode_image
@@ -343,19 +358,35 @@ def decode_images(files: list[Path]) -> torch.Tensor:
                 f"{path} is not a readable image ({(str(e).splitlines() or [type(e).__name__])[0]}); "
                 "replace or delete it."
             ) from None
-        if tuple(img.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE):
+        if tuple(img.shape[1:]) != (IMAGE_SIZE, IMAGE_SIZE) and not resize:
             raise UserError(f"{path} is {img.shape[2]}x{img.shape[1]} pixels; CIFAR-10 images must be 32x32.")
         if alpha is not None and bool((alpha.to(torch.int32) < _max_value(alpha.dtype)).any()):
             raise UserError(f"{path} has transparent pixels, which have no colour to train on; save it as opaque RGB.")
         if _png_has_transparent_colour(raw):
             raise UserError(f"{path} marks a colour as transparent (tRNS); save it as opaque RGB.")
-        return to_uint8(img, path)
+        return resize_images(to_uint8(img, path)[None])[0]
 
     out = torch.empty((len(files), 3, IMAGE_SIZE, IMAGE_SIZE), dtype=torch.uint8)
     # Decoding releases the GIL, so a few threads use every core.
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         for i, img in enumerate(pool.map(decode, files, chunksize=256)):
             out[i] = img
+    return out
+
+
+def resize_images(x: torch.Tensor, size: int = IMAGE_SIZE) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> uint8 (N, C, size, size): bilinear with antialiasing (as PIL's, for a smaller
+    image), in float32 on the CPU, rounded half to even; the aspect ratio is not kept (the whole image is
+    seen). Deterministic: the same images give the same pixels, whatever the seed or the arm. Images
+    already of that size are returned as they are."""
+    if tuple(x.shape[-2:]) == (size, size):
+        return x
+    out = torch.empty((*x.shape[:-2], size, size), dtype=torch.uint8)
+    for i in range(0, x.shape[0], 1024):  # in chunks: float32 copies of the whole set would not fit
+        y = torch.nn.functional.interpolate(
+            x[i : i + 1024].float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+        )
+        out[i : i + 1024] = y.round_().clamp_(0, 255).to(torch.uint8)
     return out
 
 

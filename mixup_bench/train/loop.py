@@ -253,7 +253,7 @@ def shift_evaluation(cfg: RunConfig, state: RunState, model, test, normalize, am
     except (UserError, MemoryError):
         raise
     except Exception as e:  # noqa: BLE001 - an input the checks before training missed: one line, not a traceback
-        if type(e).__name__ == "OutOfMemoryError":
+        if type(e).__name__ == "OutOfMemoryError" or "allocate memory" in str(e):  # the CLI's own line for these
             raise
         reason = " ".join(str(e).split()) or "no message"
         raise UserError(
@@ -312,7 +312,7 @@ def train_run(
     if rd.noise is not None and rd.noise.corrupted in (0, rd.noise.images):
         emit({"type": "message", "text": noise_warning(cfg, rd.noise)})
     state = start_or_resume(cfg, data, run_dir, device, steps)
-    ctx = step_context(cfg, state, device, amp)
+    ctx = step_context(cfg, state, device, amp, (data.mean, data.std))  # the data set's normalisation
     forward, normalize = ctx.forward, ctx.normalize
     emit({"type": "start", "epochs": tc.epochs, "start_epoch": state.epoch, "steps_per_epoch": steps,
           "device": str(device), "precision": "bf16" if amp else "fp32"})  # fmt: skip

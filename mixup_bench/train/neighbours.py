@@ -18,6 +18,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from mixup_bench.methods import build_factory
 from mixup_bench.naming import BASELINE, CUTMIX, MANIFOLD, METHOD_NAMES, MIXUP, SMOOTH
 from mixup_bench.train.mixup import (
     MixedBatch,
@@ -135,14 +136,43 @@ def _manifold(alpha: float, generator: torch.Generator, model, lam_mode: str) ->
     )  # the input, or after a stage but the last
 
 
+def build_baseline(param: float, generator: torch.Generator, model, lam_mode: str) -> MixUp:
+    return MixUp(0.0, generator)
+
+
+def build_mixup(alpha: float, generator: torch.Generator, model, lam_mode: str) -> MixUp:
+    return MixUp(alpha, generator, lam_mode)
+
+
+def build_cutmix(alpha: float, generator: torch.Generator, model, lam_mode: str) -> CutMix:
+    return CutMix(alpha, generator)
+
+
+def build_smooth(eps: float, generator: torch.Generator, model, lam_mode: str) -> LabelSmoothing:
+    return LabelSmoothing(eps)
+
+
+build_manifold = _manifold
+
+
+def _registered(method: str) -> Callable[[float, torch.Generator, object, str], Mixer]:
+    """The factory the registry names for `method` (`methods.METHODS[method].factory`), imported at the first call."""
+
+    def factory(param: float, generator: torch.Generator, model, lam_mode: str) -> Mixer:
+        return build_factory(method)(param, generator, model, lam_mode)
+
+    return factory
+
+
 # The mixer of each method, keyed by its name (naming.METHOD_NAMES): (parameter, generator, model, lam_mode) -> Mixer.
 MIXERS: dict[str, Callable[[float, torch.Generator, object, str], Mixer]] = {
-    BASELINE: lambda param, generator, model, lam_mode: MixUp(0.0, generator),
-    MIXUP: lambda alpha, generator, model, lam_mode: MixUp(alpha, generator, lam_mode),
-    CUTMIX: lambda alpha, generator, model, lam_mode: CutMix(alpha, generator),
-    SMOOTH: lambda eps, generator, model, lam_mode: LabelSmoothing(eps),
+    BASELINE: build_baseline,
+    MIXUP: build_mixup,
+    CUTMIX: build_cutmix,
+    SMOOTH: build_smooth,
     MANIFOLD: _manifold,
 }
+MIXERS |= {name: _registered(name) for name in METHOD_NAMES if name not in MIXERS}
 
 
 def build_mixer(method: str, param: float, generator: torch.Generator, model, lam_mode: str = "batch") -> Mixer:

@@ -40,17 +40,20 @@ def new_state(cfg: RunConfig, num_classes: int, device: torch.device, total_step
     )
 
 
-def step_context(cfg: RunConfig, state: RunState, device: torch.device, amp: torch.dtype | None) -> StepContext:
+def step_context(
+    cfg: RunConfig, state: RunState, device: torch.device, amp: torch.dtype | None, stats: tuple | None = None
+) -> StepContext:
     """The `train_step` context of a run: its model (torch.compile'd with `compile`), optimizer and
     schedule, normalisation on `device`, the arm's mixer (MixUp, CutMix, ...) on the run's `mixup`
     stream, augmentation on its `data` stream, and autocast to `amp` (None: fp32). Before or after a
-    checkpoint restore alike: compilation is lazy, and the restore copies into the same parameters and generators."""
+    checkpoint restore alike: compilation is lazy, and the restore copies into the same parameters and generators.
+    `stats`: the data set's (mean, std) to normalise by; None: CIFAR-10's."""
     forward = torch.compile(state.model) if cfg.training.compile else state.model
     return StepContext(
         forward,
         state.optimizer,
         state.scheduler,
-        Normalize(device),
+        Normalize(device, *stats) if stats is not None else Normalize(device),
         build_mixer(cfg.method, cfg.alpha, state.mixup_gen, state.model, cfg.training.lam_mode),
         state.data_gen,
         augment=cfg.training.augment,

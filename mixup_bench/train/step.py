@@ -20,10 +20,10 @@ from mixup_bench.train.splits import Split
 class Normalize(nn.Module):
     """uint8 (B, 3, H, W) -> float (B, 3, H, W) channels_last, standardised per channel."""
 
-    def __init__(self, device: torch.device):
-        super().__init__()
-        std = torch.tensor(CIFAR10_STD, device=device).view(1, 3, 1, 1)
-        mean = torch.tensor(CIFAR10_MEAN, device=device).view(1, 3, 1, 1)
+    def __init__(self, device: torch.device, mean: tuple = CIFAR10_MEAN, std: tuple = CIFAR10_STD):
+        super().__init__()  # mean, std: the data set's, per channel on the [0, 1] scale (ImageDataset.mean/std)
+        std = torch.tensor(std, device=device).view(1, 3, 1, 1)
+        mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)
         self.scale = 1.0 / (255.0 * std)  # (x/255 - mean)/std = x*scale - shift: one fused pass
         self.shift = mean / std
 

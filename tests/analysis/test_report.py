@@ -86,7 +86,11 @@ def test_summary_markdown_holds_table_verdict_and_figures(plotted):
     assert "## Best epoch by validation accuracy (chosen per run); the test numbers of that epoch" in md
     assert "## Verdict" in md and "claimed higher" in md
     assert "## Paired differences (MixUp − baseline, same seed), last epoch (pre-registered)" in md
-    assert "| alpha | metric | mean | 95% CI | p | Holm p | claim | pairs | epoch |" in md
+    assert "| alpha | metric | mean | 95% CI | p | test | Holm p | claim | pairs | epoch |" in md
+    assert (
+        "Procedure: fixed-n; each arm against the baseline is its own family (Holm over that arm's parts of the claim)."
+        in md
+    )
     assert "## Warnings" in md and "mixup-a0.4-s9" in md
     assert "![loss curves](plots/loss_curves.png)" in md
 
@@ -207,7 +211,7 @@ def test_table_verdict_and_figures_show_one_analysis(tmp_path, monkeypatch):
         write_final_values(exp, 0.4, seed, test_acc=acc + 0.02 + 0.01 * seed)
     res = plotting.plot_experiment(exp, Console(record=True, width=220))
     (data,) = drawn
-    assert data.analysis is res.analysis and data.name == "exp"
+    assert data.analysis is res.analysis and data.name == "exp (CIFAR-10)"  # the titles name the data set
     delta = res.analysis.paired.get(("mixup", 0.4), "test_acc")
     assert delta.mean == pytest.approx(0.025)
     table = pd.read_csv(exp / "summary.csv")
@@ -232,10 +236,11 @@ def test_regime_line_comes_from_experiment_json():
     assert report.config_line({}) == ""
     assert report.config_line({"model": "cnn", "config": {"epochs": 2}}) == ""  # not a training config
     assert report.config_line(record) == (
-        "Regime: resnet, 10,000 training images, 40% label noise, 3 epochs, no augmentation, device cpu (bf16)."
+        "Regime: CIFAR-10, resnet, 10,000 training images, 40% label noise, 3 epochs, no augmentation, "
+        "device cpu (bf16)."
     )
     full = {"config": {"training": {"subset": None, "label_noise": 0.0, "augment": True}}}
-    assert report.config_line(full) == "Regime: all training images, crop+flip augmentation."
+    assert report.config_line(full) == "Regime: CIFAR-10, all training images, crop+flip augmentation."
 
 
 @pytest.mark.usefixtures("no_drawing")

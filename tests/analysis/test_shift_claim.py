@@ -21,15 +21,28 @@ def test_shift_measures_are_paired_and_judged_in_the_same_family(tmp_path):
     assert paired.claim_parts() == CLAIM + SHIFT_CLAIM
     assert paired.family_size == len(CLAIM) + len(SHIFT_CLAIM)  # one arm x seven parts
     corrupt = paired.get(("mixup", 0.4), "corrupt_acc")
-    assert corrupt.mean == pytest.approx(0.055) and corrupt.n == 3 and corrupt.p_holm >= corrupt.p
+    fgsm = paired.get(("mixup", 0.4), "fgsm_acc_2")
+    assert corrupt.mean == pytest.approx(0.055) and corrupt.n == 3
+    # one Holm family of 7: the smallest p (corruptions) is multiplied by 7, the next (FGSM, 0.013) by 6; the
+    # claim's 5 parts, whose differences do not vary over the 3 seeds, have the exact sign-flip p of 0.25
+    assert corrupt.p < fgsm.p < 0.05 and corrupt.p_holm == pytest.approx(7 * corrupt.p)
+    assert fgsm.p_holm == pytest.approx(6 * fgsm.p) and fgsm.p_holm > 0.05
     judged = claim.judgements(paired)[("mixup", 0.4)]
-    assert judged["corrupt_acc"] == claim.SUPPORTED and judged["fgsm_acc_2"] == claim.CONTRADICTED
+    assert judged["corrupt_acc"] == claim.SUPPORTED and judged["fgsm_acc_2"] == claim.INCONCLUSIVE
+    assert claim.judgements(paired, correction=False)[("mixup", 0.4)]["fgsm_acc_2"] == claim.CONTRADICTED
     assert "pgd_acc_2" not in judged  # measured and paired, but not a part of the claim
     assert paired.get(("mixup", 0.4), "pgd_acc_2").mean == pytest.approx(0.0)
     text = claim.verdict(a)
     assert "accuracy on corrupted test images by +5.50 pp" in text
     assert "accuracy under FGSM at ε=2/255 by -2.50 pp" in text
-    assert "(5 and 7) comparisons" in text  # the best-validation point (epoch 2) has no shift numbers
+    # the best-validation point (epoch 2) has no shift numbers: 5 parts there, 7 at the last epoch
+    assert "Holm's correction over each comparison's 5/7 parts (one family per arm against its reference)" in text
+    # a clear loss of robustness to FGSM is contradicted in the same family
+    strong = write_experiment(tmp_path / "strong", shift=True, fgsm_gain=(-0.030, -0.031, -0.029))
+    paired = analyze(load_experiment(strong)[0]).paired
+    fgsm = paired.get(("mixup", 0.4), "fgsm_acc_2")
+    assert fgsm.p_holm == pytest.approx(7 * fgsm.p) and fgsm.p_holm < 0.05  # now the smallest p of the 7
+    assert claim.judgements(paired)[("mixup", 0.4)]["fgsm_acc_2"] == claim.CONTRADICTED
 
 
 def test_the_best_validation_point_judges_only_what_was_measured_there(tmp_path):

@@ -88,9 +88,10 @@ def test_status_command(mixed_experiment):
     assert "not started" in lines["mixup-a0.4-s2"] and "0/2" in lines["mixup-a0.4-s2"]
     assert "%" in lines["baseline-a0-s1"] and "%" not in lines["mixup-a0.4-s2"]
     assert "2 done, 1 partial, 1 locked, 2 not started" in res.output
-    # A results root resolves to its latest experiment.
+    # A results root resolves to its latest experiment, named on a first line.
     root = status_cli(str(mixed_experiment.parent))
-    assert root.exit_code == 0 and root.output == res.output
+    first, rest = root.output.split("\n", 1)
+    assert root.exit_code == 0 and rest == res.output and first.startswith(f"{mixed_experiment} (the latest under")
 
 
 def test_folder_with_a_dead_lock_and_no_epoch_is_not_started(mixed_experiment):

@@ -51,7 +51,7 @@ def make_low_freq_image(decay, shape, ch=1, *, param):
     freqs = fftfreqnd(*shape)
     spectrum = get_spectrum(freqs, decay, ch, *shape, param=param)
     spectrum = spectrum[:, 0] + 1j * spectrum[:, 1]
-    mask = np.real(np.fft.irfftn(spectrum, shape))
+    mask = np.real(np.fft.irfftn(spectrum, shape, axes=(-2, -1)))  # the reference passes no axes: the same
     mask = mask[:1, : shape[0], : shape[1]]
     mask = mask - mask.min()
     return mask / mask.max()

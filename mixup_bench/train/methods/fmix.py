@@ -7,9 +7,13 @@ reference (the mask's real mean is ceil or floor of lam * H * W, a coin decides 
 
 Reference: ecs-vlc/FMix, fmix.py (`fftfreqnd`, `get_spectrum`, `make_low_freq_image`,
 `binarise_mask`, `sample_and_apply`; commit e5991dca018882734c8ea63599f10dfbe67fa0ae), with
-max_soft = 0 and reformulate = False (its defaults). Checked bit-exact on the mask for the same
-draws (tests/train/test_methods.py); the reference draws from numpy's and Python's global RNGs,
-this one from `generator`: lam, the spectrum, the ceil/floor coin, then the pairing.
+max_soft = 0 and reformulate = False (its defaults). The reference's quirk is kept: its complex
+spectrum is `spectrum[:, 0] + 1j * spectrum[:, 1]`, rows 0 and 1 of the sampled (1, h, w//2+1, 2)
+array rather than its real and imaginary planes, so the mask is built from a (w//2+1) x 2 corner of
+Fourier coefficients (smoother, more stripe-like masks than the paper's description).
+Checked bit-exact on the mask for the same draws (tests/train/test_methods.py); the reference
+draws from numpy's and Python's global RNGs, this one from `generator`: lam, the spectrum, the
+ceil/floor coin, then the pairing.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ def low_freq_image(noise: torch.Tensor, decay_power: float, height: int, width: 
     freqs = fourier_frequencies(height, width)
     scale = 1.0 / torch.clamp(freqs, min=1.0 / max(width, height)) ** decay_power
     spectrum = scale[None, :, :, None] * noise  # (1, h, fw, 2)
-    image = torch.fft.irfftn(torch.complex(spectrum[..., 0], spectrum[..., 1]), s=(height, width), dim=(-2, -1))
+    # As the reference: `spectrum[:, 0] + 1j * spectrum[:, 1]` takes rows 0 and 1 of the (1, h, fw, 2)
+    # spectrum, not its last axis, so the image is built from a (fw, 2) corner of coefficients.
+    image = torch.fft.irfftn(torch.complex(spectrum[:, 0], spectrum[:, 1]), s=(height, width), dim=(-2, -1))
     image = image[0] - image[0].min()
     return image / image.max()
 

@@ -44,8 +44,8 @@ class ResizeMix(PairMixer):
     """
 
     def __init__(self, max_scale: float, generator: torch.Generator):
-        if not MIN_SCALE < max_scale <= 1:
-            raise ValueError(f"ResizeMix max scale must be in ({MIN_SCALE}, 1], got {max_scale}")
+        if not MIN_SCALE <= max_scale <= 1:
+            raise ValueError(f"ResizeMix max scale must be in [{MIN_SCALE}, 1], got {max_scale}")
         self.max_scale, self.generator = max_scale, generator
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> MixedBatch:

@@ -1,0 +1,168 @@
+"""The registry of mixing methods: each method's name, parameter (name, run-id letter, default, valid
+range, meaning), paper, the reference it was checked against, and where its mixer factory lives.
+
+Torch-free on purpose: `naming` and `config` read it on the `run` path before torch is imported; the
+factory ("module:function", called as factory(param, generator, model, lam_mode) -> Mixer) is imported
+only when a run builds its mixer (`build_factory`). Third-party methods register a `Method` under the
+entry-point group `mixup_bench.methods` (see docs/methods.md); `plugin_methods` loads them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+ENTRY_POINT_GROUP = "mixup_bench.methods"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A method's one parameter: its name, its letter in run ids, its symbol in labels, default and range."""
+
+    name: str
+    letter: str
+    symbol: str
+    default: float
+    low: float
+    high: float = math.inf
+    low_open: bool = True  # low < value (else low <= value)
+    high_open: bool = False  # value < high (else value <= high)
+    meaning: str = ""
+
+    def range_text(self) -> str:
+        left, right = ("(" if self.low_open else "["), (")" if self.high_open or self.high == math.inf else "]")
+        return f"{left}{self.low:g}, {self.high:g}{right}".replace("inf", "∞")
+
+    def problem(self, value: float) -> str | None:
+        """Why `value` is not valid, as a sentence, or None."""
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        if math.isfinite(value) and above and below:
+            return None
+        return f"{self.name} must be in {self.range_text()}, got {value:g}"
+
+
+@dataclass(frozen=True)
+class Method:
+    """One mixing method as every part of mixup-bench sees it."""
+
+    name: str  # as in run ids and metrics.csv's `method` column
+    label: str  # display name
+    param: Param
+    paper: str
+    reference: str  # the implementation its tests compare it with
+    factory: str  # "module:function" -> (param, generator, model, lam_mode) -> Mixer
+    draws_lam: bool = True  # logs lam.csv (False: the baseline, label smoothing)
+
+
+def _alpha(default: float, meaning: str = "Beta(alpha, alpha) concentration of lam") -> Param:
+    return Param("alpha", "a", "α", default, 0.0, meaning=meaning)
+
+
+_N = "mixup_bench.train.neighbours"
+_M = "mixup_bench.train.methods"
+BUILTIN: tuple[Method, ...] = (
+    Method(
+        "baseline",
+        "baseline",
+        Param("alpha", "a", "α", 0.0, 0.0, 0.0, False, False, "no mixing (always 0)"),
+        "-",
+        "-",
+        f"{_N}:build_baseline",
+        draws_lam=False,
+    ),
+    Method("mixup", "MixUp", _alpha(0.4), "Zhang et al. 2018", "facebookresearch/mixup-cifar10", f"{_N}:build_mixup"),
+    Method(
+        "cutmix", "CutMix", _alpha(1.0), "Yun et al. 2019", "torchvision.transforms.v2.CutMix", f"{_N}:build_cutmix"
+    ),
+    Method(
+        "smooth",
+        "label smoothing",
+        Param("eps", "e", "ε", 0.1, 0.0, 1.0, True, True, "smoothing epsilon"),
+        "Szegedy et al. 2016",
+        "torch.nn.functional.cross_entropy(label_smoothing=)",
+        f"{_N}:build_smooth",
+        draws_lam=False,
+    ),
+    Method(
+        "manifold",
+        "Manifold MixUp",
+        _alpha(2.0),
+        "Verma et al. 2019",
+        "vikasverma1077/manifold_mixup",
+        f"{_N}:build_manifold",
+    ),
+    Method("fmix", "FMix", _alpha(1.0), "Harris et al. 2020", "ecs-vlc/FMix fmix.py", f"{_M}.fmix:build"),
+    Method(
+        "resizemix",
+        "ResizeMix",
+        Param("scale", "s", "s", 0.8, 0.1, 1.0, False, False, "largest side scale of the pasted image (>= 0.1)"),
+        "Qin et al. 2020",
+        "Westlake-AI/openmixup augments/resizemix.py",
+        f"{_M}.resizemix:build",
+    ),
+    Method(
+        "saliencymix",
+        "SaliencyMix",
+        _alpha(1.0),
+        "Uddin et al. 2021",
+        "afm-shahab-uddin/SaliencyMix + OpenCV spectral residual",
+        f"{_M}.saliencymix:build",
+    ),
+    Method(
+        "gridmix",
+        "GridMix",
+        _alpha(1.0),
+        "Baek et al. 2021",
+        "Westlake-AI/openmixup augments/gridmix.py",
+        f"{_M}.gridmix:build",
+    ),
+    Method(
+        "smoothmix",
+        "SmoothMix",
+        Param("scale", "s", "s", 0.5, 0.0, 1.0, True, False, "sigma ~ U(s/2, s) x image side"),
+        "Lee et al. 2020",
+        "Westlake-AI/openmixup augments/smoothmix.py",
+        f"{_M}.smoothmix:build",
+    ),
+    Method(
+        "regmixup",
+        "RegMixup",
+        _alpha(20.0, "Beta(alpha, alpha) of the MixUp term (large)"),
+        "Pinto et al. 2022",
+        "FrancescoPinto/RegMixup models/regmixup.py",
+        f"{_M}.regmixup:build",
+    ),
+)
+METHODS: dict[str, Method] = {m.name: m for m in BUILTIN}
+
+
+def closest(name: str) -> str:
+    """' (did you mean X?)' for the registered name closest to `name`, or ''."""
+    match = difflib.get_close_matches(name, list(METHODS), n=1)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def parse_arm_spec(text: str) -> tuple[str, float]:
+    """'fmix:0.2' -> ('fmix', 0.2); 'fmix' -> its default. Raises ValueError with a one-line message."""
+    name, _, value = text.strip().partition(":")
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}{closest(name)}; one of {', '.join(METHODS)}")
+    param = METHODS[name].param
+    try:
+        number = float(value) if value else param.default
+    except ValueError:
+        raise ValueError(f"{name}: {param.name} must be a number, got {value!r}") from None
+    problem = param.problem(number)
+    if problem:
+        raise ValueError(f"{name}: {problem}")
+    return name, number
+
+
+def build_factory(name: str) -> Callable:
+    """The mixer factory of method `name`, imported now."""
+    module, _, attr = METHODS[name].factory.partition(":")
+    return getattr(importlib.import_module(module), attr)
