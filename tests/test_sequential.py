@@ -159,11 +159,6 @@ def test_differences_that_do_not_vary_get_the_exact_sign_flip_p_not_zero(n):
     assert sq.mean_test([0.0] * n) == (1.0, sq.SIGN_FLIP)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: sequential.mean_test tests `std == 0`, but the std of repeated 0.1 is 1.7e-17 after rounding, so "
-    "the t test runs and gives p ~ 1e-32 (and for n > 16 identical values it returns p = 0)",
-)
 @pytest.mark.parametrize("diffs", [[0.1] * 3, [0.7] * 7, [0.03] * 10, [0.25] * 20])
 def test_repeated_differences_that_round_are_still_without_variance(diffs):
     p, test = sq.mean_test(diffs)
@@ -245,11 +240,6 @@ def test_seeds_needed_against_statsmodels(std, margin, alpha):
     assert abs(sq.seeds_needed(std, margin, alpha) - math.ceil(n)) <= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: sequential.seeds_needed gives MAX_SEEDS_NEEDED + 1 ('over 1,000') below a spread of about 1e-10 "
-    "(scipy's nct.sf fails at so large a noncentrality), where 2 seeds are enough",
-)
 @pytest.mark.parametrize("std", [1e-12, 1e-17])
 def test_seeds_needed_at_a_spread_next_to_nothing_is_two(std):
     assert sq.seeds_needed(1e-9, 0.02, 0.05) == 2

@@ -290,7 +290,8 @@ def test_p_values_equal_scipys_paired_t_test(tmp_path):
     for metric in ("test_acc", "clean_train_loss", "test_loss", "gap"):
         diffs = paired.pairs[paired.pairs["metric"] == metric]["diff"].to_numpy()
         assert paired.get(MIXUP_04, metric).p == pytest.approx(sps.ttest_1samp(diffs, 0.0).pvalue, rel=1e-9)
-    assert paired.get(MIXUP_04, "test_ece").p < 1e-12  # every diff is -0.05 (up to rounding): next to no spread
+    ece = paired.get(MIXUP_04, "test_ece")  # every diff is -0.05 (up to rounding): no variance, no t test
+    assert ece.test == "exact sign-flip test" and ece.p == pytest.approx(0.25)  # 2 of the 8 sign patterns
     assert math.isnan(stats.mean_interval([0.3]).p)
     assert stats.mean_interval([0.0, 0.0]).p == 1.0
 
@@ -448,7 +449,8 @@ def fmt(x: float, digits: int) -> str:
 
 
 def test_verdict_judges_each_part_of_the_claim(tmp_path):
-    mix = dict(MIX, test_acc=[0.78, 0.80, 0.81])  # diffs -0.02, -0.02, -0.03: lower accuracy
+    # diffs -0.02, -0.02, -0.03: lower accuracy; ECE diffs -0.06, -0.05, -0.06 (they vary: a t test applies)
+    mix = dict(MIX, test_acc=[0.78, 0.80, 0.81], test_ece=[0.02, 0.04, 0.01])
     exp = write_pairs(tmp_path / "exp", mix=mix)
     df, _ = loading.load_experiment(exp)
     a = analyze(df)
@@ -479,7 +481,12 @@ def test_verdict_judges_each_part_of_the_claim(tmp_path):
         f"claimed lower: inconclusive; about {needed} paired seeds would decide it (estimate, 80% power for ±0.05))"
         in text
     )
-    assert "test ECE by -5.00 pp (95% CI -5.00 to -5.00 pp; Holm p<0.001; claimed lower: supported)" in text
+    e = np.array([-0.06, -0.05, -0.06])
+    h = half(e.std(ddof=1), 3, T_975_2)
+    assert (
+        f"test ECE by -5.67 pp (95% CI {fmt(100 * (e.mean() - h), 2)} to {fmt(100 * (e.mean() + h), 2)} pp; "
+        f"Holm p={holm['test_ece']:.3f}; claimed lower: supported)" in text
+    )
     assert text.startswith("At the last epoch (pre-registered), over 3 paired seeds at epoch 3, MixUp alpha=0.4")
     assert "the claim of a higher training loss is supported" in text
     assert "contradicted by test accuracy" in text
