@@ -193,6 +193,7 @@ def test_reference_table_values_equal_hand_computed_paired_means(arms_exp):
         arm = (row.method, float(row.alpha))
         scale = 100 if row.metric in ("test_acc", "test_ece") else 1
         mean, lo, hi = by_hand(arm, ("cutmix", 1.0), row.metric)
+        # paired_vs_*.csv keeps 6 significant digits
         assert (row.mean, row.ci_low, row.ci_high) == pytest.approx(
             (scale * mean, scale * lo, scale * hi), rel=1e-5, abs=1e-5
         )  # paired_vs_*.csv keeps 6 significant digits
