@@ -492,12 +492,12 @@ def status(
 ) -> None:
     """List each run as done, partial (epoch k/N), locked or not started, with its last test accuracy."""
     with user_errors():
-        from mixup_bench import results
+        from mixup_bench.results.discovery import experiments_in, find_experiment
         from mixup_bench.sweep.status import experiment_status, status_table
 
-        exp_path = results.find_experiment(experiment)
+        exp_path = find_experiment(experiment)
         if exp_path != experiment:  # a results root: say which of its experiments this is, and how many there are
-            others = len(results.experiments_in(experiment)) - 1
+            others = len(experiments_in(experiment)) - 1
             more = f"; {others} other experiment(s) there: `mixup-bench status DIR` shows one" if others > 0 else ""
             console().print(f"{exp_path} (the latest under {experiment}{more})", markup=False, soft_wrap=True)
         console().print(status_table(experiment_status(exp_path)))

@@ -553,7 +553,7 @@ class BenchConfig:
             check_int("--workers", self.workers, 0, MAX_WORKERS)
         if Path(self.out).is_dir():
             raise UserError(f"--out {self.out} is a folder; give a file name such as bench.json.")
-        from mixup_bench.results import check_output_file
+        from mixup_bench.results.writable import check_output_file
 
         check_output_file(self.out)  # before the benchmark, not after it: a file in the path, read-only
         if self.data_dir is not None and not Path(self.data_dir).exists():

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mixup_bench import results
 from mixup_bench.naming import LAM_METHODS, method_for, run_id_for
+from mixup_bench.results.atomic import atomic_write_json
+from mixup_bench.results.layout import CALIBRATION_FILE, CONFIG_FILE, DONE_FILE, EXPERIMENT_FILE, RUNS_DIR
+from mixup_bench.results.schema import write_lam_log, write_metrics
 
 N_BINS = 15
 
@@ -67,29 +69,29 @@ def write_run(
 ) -> Path:
     """Write runs/<run_id>/ with metrics.csv from `rows`, config.json, lam.csv and calibration.json, and DONE.
 
-    A finished run has every file `run` writes (results.damaged_files), plain ones unless given: lam 0.5
+    A finished run has every file `run` writes (damaged_files), plain ones unless given: lam 0.5
     per epoch (for the arms that draw a lam) and one confidence bin. `None` leaves a file out; so does
     `complete=False`, for a run that lacks them all (config.json too), as an odd or damaged run may.
     """
-    run_dir = Path(exp_dir) / results.RUNS_DIR / run_id(alpha, seed, method)
+    run_dir = Path(exp_dir) / RUNS_DIR / run_id(alpha, seed, method)
     run_dir.mkdir(parents=True, exist_ok=True)
-    results.write_metrics(run_dir, rows)
+    write_metrics(run_dir, rows)
     method = method or method_for(alpha)
     plain = done and complete
     if complete:
         config = {"experiment": Path(exp_dir).name, "alpha": float(alpha), "seed": int(seed), "method": method}
-        results.atomic_write_json(run_dir / results.CONFIG_FILE, {**config, "training": {"epochs": len(rows)}})
+        atomic_write_json(run_dir / CONFIG_FILE, {**config, "training": {"epochs": len(rows)}})
     if lam == PLAIN:
         lam = [0.5] * len(rows) if plain and method in LAM_METHODS else None
     if calibration == PLAIN:
         calibration = calibration_dict([0] * (N_BINS - 1) + [100], [0.0] * (N_BINS - 1) + [95.0],
                                        [0.0] * (N_BINS - 1) + [90.0], epoch=len(rows)) if plain else None  # fmt: skip
     if lam is not None:
-        results.write_lam_log(run_dir, [{"epoch": 1 + i // 50, "step": i, "lam": float(v)} for i, v in enumerate(lam)])
+        write_lam_log(run_dir, [{"epoch": 1 + i // 50, "step": i, "lam": float(v)} for i, v in enumerate(lam)])
     if calibration is not None:
-        results.atomic_write_json(run_dir / results.CALIBRATION_FILE, calibration)
+        atomic_write_json(run_dir / CALIBRATION_FILE, calibration)
     if done:
-        (run_dir / results.DONE_FILE).write_text("")
+        (run_dir / DONE_FILE).write_text("")
     return run_dir
 
 
@@ -192,7 +194,7 @@ def synthetic_experiment(
     for key, method in (("cutmix", "cutmix"), ("smoothing", "smooth"), ("manifold", "manifold")):
         if any(m == method for m, _ in neighbours):
             meta[key] = [a for m, a in neighbours if m == method]
-    results.atomic_write_json(exp_dir / results.EXPERIMENT_FILE, meta)
+    atomic_write_json(exp_dir / EXPERIMENT_FILE, meta)
     return exp_dir
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mixup_bench import results
+from mixup_bench.results.schema import write_corruptions
 from tests.plot_fixtures import metrics_row, write_run
 
 SEEDS = (0, 1, 2)
@@ -51,4 +51,4 @@ def write_cells(run_dir: Path, alpha: float, seed: int, epoch: int) -> None:
     rows = [{"epoch": e, "source": "built-in", "type": kind, "severity": s, "images": 100,
              "acc": cell_acc(alpha, seed, kind, s) - (0.1 if e != epoch else 0.0), "loss": 1.5, "ece": 0.1}
             for e in (epoch - 1, epoch) for kind in TYPES for s in range(1, 6)]  # fmt: skip
-    results.write_corruptions(run_dir, rows)
+    write_corruptions(run_dir, rows)

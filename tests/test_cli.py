@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from mixup_bench.cli import app
-from mixup_bench.results import METRICS_COLUMNS
+from mixup_bench.results.schema import METRICS_COLUMNS
 
 runner = CliRunner()
 

@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mixup_bench.cli import app
-from mixup_bench.results import CORRUPTIONS_FILE, SHIFT_COLUMNS
+from mixup_bench.results.layout import CORRUPTIONS_FILE
+from mixup_bench.results.schema import SHIFT_COLUMNS
 from tests.images import write_image_folder
 from tests.train.test_shift import write_cifar10c
 

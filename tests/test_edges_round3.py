@@ -17,8 +17,17 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mixup_bench import results
 from mixup_bench.cli import app
+from mixup_bench.results.layout import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    CORRUPTIONS_FILE,
+    DONE_FILE,
+    EXPERIMENT_FILE,
+    METRICS_FILE,
+    RUNS_DIR,
+)
+from mixup_bench.results.schema import write_lam_log, write_metrics
 from tests.train.test_shift import write_cifar10c
 
 cli = CliRunner()
@@ -134,20 +143,20 @@ def test_a_failing_shift_evaluation_keeps_the_trained_epoch_and_a_rerun_finishes
     failed = cli.invoke(app, shift_args(tiny_cifar, tmp_path / "r"))
     one_line(failed, "mixup-a0.4-s0: the shift evaluation of epoch 2 failed (IndexError", "training is saved")
     run_dir = tmp_path / "r" / "default" / "runs" / "mixup-a0.4-s0"
-    assert (run_dir / results.CHECKPOINT_FILE).exists() and not (run_dir / results.DONE_FILE).exists()
-    assert pd.read_csv(run_dir / results.METRICS_FILE)["epoch"].tolist() == [1, 2]  # the epoch is kept
+    assert (run_dir / CHECKPOINT_FILE).exists() and not (run_dir / DONE_FILE).exists()
+    assert pd.read_csv(run_dir / METRICS_FILE)["epoch"].tolist() == [1, 2]  # the epoch is kept
     status = cli.invoke(app, ["status", str(tmp_path / "r" / "default")])
     assert "not started" not in status.output and "2/2" in status.output, status.output
     monkeypatch.setattr(loop, "shift_for_epoch", real)
     again = cli.invoke(app, shift_args(tiny_cifar, tmp_path / "r"))
     assert again.exit_code == 0, again.output
-    assert (run_dir / results.DONE_FILE).exists()
-    got = pd.read_csv(run_dir / results.METRICS_FILE).drop(columns=list(TIMING))
-    want = pd.read_csv(tmp_path / "clean" / "default" / "runs" / "mixup-a0.4-s0" / results.METRICS_FILE)
+    assert (run_dir / DONE_FILE).exists()
+    got = pd.read_csv(run_dir / METRICS_FILE).drop(columns=list(TIMING))
+    want = pd.read_csv(tmp_path / "clean" / "default" / "runs" / "mixup-a0.4-s0" / METRICS_FILE)
     pd.testing.assert_frame_equal(got, want.drop(columns=list(TIMING)))
     assert not got["corrupt_acc"].isna().iloc[-1]
-    clean_cells = tmp_path / "clean" / "default" / "runs" / "mixup-a0.4-s0" / results.CORRUPTIONS_FILE
-    pd.testing.assert_frame_equal(pd.read_csv(run_dir / results.CORRUPTIONS_FILE), pd.read_csv(clean_cells))
+    clean_cells = tmp_path / "clean" / "default" / "runs" / "mixup-a0.4-s0" / CORRUPTIONS_FILE
+    pd.testing.assert_frame_equal(pd.read_csv(run_dir / CORRUPTIONS_FILE), pd.read_csv(clean_cells))
 
 
 # --- class 2: one validation, after the flags ----------------------------------------------------
@@ -203,7 +212,7 @@ def write_record(exp: Path, **training) -> Path:
             "warmup_fraction": 0.15, "model": "fast-cnn", "augment": False, "precision": "auto", "subset": 5000,
             "clean_train_size": 1000, "val_size": 5000, "label_noise": 0.0, "lam_mode": "batch"}  # fmt: skip
     record = {"name": exp.name, "created": "2026-01-01T00:00:00+0000", "config": {"training": {**base, **training}}}
-    (exp / results.EXPERIMENT_FILE).write_text(json.dumps(record))
+    (exp / EXPERIMENT_FILE).write_text(json.dumps(record))
     return exp
 
 
@@ -273,17 +282,17 @@ def hand_made_experiment(exp: Path, test_loss=(2.5, 2.643975), created: str = "2
     """One finished run of 2 epochs, with an experiment.json (its creation time is part of its identity)."""
     from mixup_bench.integrations.sync import METRIC_COLUMNS
 
-    run = exp / results.RUNS_DIR / "mixup-a0.4-s0"
+    run = exp / RUNS_DIR / "mixup-a0.4-s0"
     run.mkdir(parents=True)
     config = {"run_id": "mixup-a0.4-s0", "method": "mixup", "alpha": 0.4, "seed": 0, "training": {"epochs": 2}}
-    (run / results.CONFIG_FILE).write_text(json.dumps(config))
+    (run / CONFIG_FILE).write_text(json.dumps(config))
     rows = [{"experiment": exp.name, "run_id": "mixup-a0.4-s0", "method": "mixup", "alpha": 0.4, "seed": 0,
              "epoch": e, **{c: 0.5 for c in METRIC_COLUMNS if c in ("train_loss", "test_acc")},
              "test_loss": test_loss[e - 1]} for e in (1, 2)]  # fmt: skip
-    results.write_metrics(run, rows)
-    results.write_lam_log(run, [{"epoch": e, "step": 1, "lam": 0.5} for e in (1, 2)])
-    (exp / results.EXPERIMENT_FILE).write_text(json.dumps({"name": exp.name, "created": created, "config": {}}))
-    (run / results.DONE_FILE).write_text(json.dumps(rows[-1]))
+    write_metrics(run, rows)
+    write_lam_log(run, [{"epoch": e, "step": 1, "lam": 0.5} for e in (1, 2)])
+    (exp / EXPERIMENT_FILE).write_text(json.dumps({"name": exp.name, "created": created, "config": {}}))
+    (run / DONE_FILE).write_text(json.dumps(rows[-1]))
     return exp
 
 
@@ -322,7 +331,7 @@ def test_a_torn_last_row_is_not_exported_and_is_sent_once_repaired(tmp_path, mon
     pytest.importorskip("mlflow")
     monkeypatch.chdir(tmp_path)
     exp = hand_made_experiment(tmp_path / "exp")
-    metrics = exp / results.RUNS_DIR / "mixup-a0.4-s0" / results.METRICS_FILE
+    metrics = exp / RUNS_DIR / "mixup-a0.4-s0" / METRICS_FILE
     whole = metrics.read_text()
     cut = whole.rindex("2.643975") + len("2.64")  # epoch 2's test_loss, cut in mid-value
     metrics.write_text(whole[:cut])
@@ -490,7 +499,7 @@ def test_export_to_an_unknown_dashboard_names_the_option(tmp_path):
 def test_status_of_a_results_root_names_the_experiment_it_shows(tmp_path):
     hand_made_experiment(tmp_path / "r" / "older")
     exp = hand_made_experiment(tmp_path / "r" / "newer")
-    (exp / results.RUNS_DIR / "mixup-a0.4-s0" / results.METRICS_FILE).touch()
+    (exp / RUNS_DIR / "mixup-a0.4-s0" / METRICS_FILE).touch()
     res = cli.invoke(app, ["status", str(tmp_path / "r")], env={"COLUMNS": "300"})
     assert res.exit_code == 0, res.output
     first = res.output.splitlines()[0]
@@ -511,9 +520,9 @@ def test_ctrl_c_during_the_shift_evaluation_stops_the_run_and_keeps_the_epoch(ti
     stopped = cli.invoke(app, shift_args(tiny_cifar, tmp_path / "r"))
     assert stopped.exit_code == 130, stopped.output
     run_dir = tmp_path / "r" / "default" / "runs" / "mixup-a0.4-s0"
-    assert pd.read_csv(run_dir / results.METRICS_FILE)["epoch"].tolist() == [1, 2]
-    assert not (run_dir / results.DONE_FILE).exists()
+    assert pd.read_csv(run_dir / METRICS_FILE)["epoch"].tolist() == [1, 2]
+    assert not (run_dir / DONE_FILE).exists()
     monkeypatch.setattr(loop, "shift_for_epoch", real)
     again = cli.invoke(app, shift_args(tiny_cifar, tmp_path / "r"))
-    assert again.exit_code == 0 and (run_dir / results.DONE_FILE).exists(), again.output
-    assert not pd.read_csv(run_dir / results.METRICS_FILE)["corrupt_acc"].isna().iloc[-1]
+    assert again.exit_code == 0 and (run_dir / DONE_FILE).exists(), again.output
+    assert not pd.read_csv(run_dir / METRICS_FILE)["corrupt_acc"].isna().iloc[-1]

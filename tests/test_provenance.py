@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mixup_bench import provenance, results
+from mixup_bench import provenance
 from mixup_bench.cli import app
 from mixup_bench.provenance import code_fields, code_identity, code_warnings, describe_code, read_identities
+from mixup_bench.results.atomic import atomic_write_json
+from mixup_bench.results.layout import CHECKPOINT_FILE, CONFIG_FILE, run_dirs
+from mixup_bench.results.records import read_json
 from mixup_bench.sweep import execute
 from mixup_bench.sweep.driver import RunOutcome
 from tests.plot_fixtures import write_final_values
@@ -225,7 +228,7 @@ def test_execute_run_records_the_starting_code_and_the_resuming_one(tmp_path, mo
     monkeypatch.setattr(execute, "train_run", lambda cfg, data, rdir, emit, stop: None)
     exp = experiment(tmp_path / "data", tmp_path / "results")
     cfg = exp.runs()[0]
-    config = tmp_path / "results" / exp.name / "runs" / cfg.run_id / results.CONFIG_FILE
+    config = tmp_path / "results" / exp.name / "runs" / cfg.run_id / CONFIG_FILE
 
     def start(identity: dict) -> dict:
         monkeypatch.setattr(execute, "code_identity", lambda: identity)
@@ -234,10 +237,10 @@ def test_execute_run_records_the_starting_code_and_the_resuming_one(tmp_path, mo
 
     first = start(A)
     assert first == {**cfg.to_dict(), "code": A}
-    (config.parent / results.CHECKPOINT_FILE).write_bytes(b"")  # an epoch finished: the next command resumes
+    (config.parent / CHECKPOINT_FILE).write_bytes(b"")  # an epoch finished: the next command resumes
     assert start(B) == {**cfg.to_dict(), "code": A, "code_resumed": [B]}
     assert start(B)["code_resumed"] == [B]
-    (config.parent / results.CHECKPOINT_FILE).unlink()  # no checkpoint: the run starts over, with this code
+    (config.parent / CHECKPOINT_FILE).unlink()  # no checkpoint: the run starts over, with this code
     assert start(B) == {**cfg.to_dict(), "code": B}
 
 
@@ -250,9 +253,9 @@ def test_plot_and_status_warn_when_runs_came_from_different_code(tmp_path):
     codes = {(0, 0): A, (0.4, 0): A, (0, 1): A, (0.4, 1): B}
     for (alpha, seed), code in codes.items():
         run_dir = write_final_values(exp, alpha, seed, test_acc=0.8 + alpha / 10)
-        config = results.read_json(run_dir / results.CONFIG_FILE)
+        config = read_json(run_dir / CONFIG_FILE)
         resumed = {"code_resumed": [A_DIRTY]} if (alpha, seed) == (0, 1) else {}
-        results.atomic_write_json(run_dir / results.CONFIG_FILE, {**config, "code": code, **resumed})
+        atomic_write_json(run_dir / CONFIG_FILE, {**config, "code": code, **resumed})
     cli = CliRunner()
     plot = cli.invoke(app, ["plot", str(exp)], env={"COLUMNS": "300"})
     status = cli.invoke(app, ["status", str(exp)], env={"COLUMNS": "300"})
@@ -265,9 +268,9 @@ def test_plot_and_status_warn_when_runs_came_from_different_code(tmp_path):
     assert flat(status.output).index("Warning:") > flat(status.output).index("4 done")  # under the table
     assert "2 versions of the code" in (exp / "summary.md").read_text()
 
-    for run_dir in results.run_dirs(exp):  # one clean version: not a word
-        config = results.read_json(run_dir / results.CONFIG_FILE)
-        results.atomic_write_json(run_dir / results.CONFIG_FILE, {**config, "code": A, "code_resumed": []})
+    for run_dir in run_dirs(exp):  # one clean version: not a word
+        config = read_json(run_dir / CONFIG_FILE)
+        atomic_write_json(run_dir / CONFIG_FILE, {**config, "code": A, "code_resumed": []})
     for command in ("plot", "status"):
         result = cli.invoke(app, [command, str(exp)], env={"COLUMNS": "300"})
         assert result.exit_code == 0 and "Warning" not in result.output, result.output

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mixup_bench.cli import app
-from mixup_bench.results import METRICS_COLUMNS
+from mixup_bench.results.schema import METRICS_COLUMNS
 
 CIFAR_DIR = os.environ.get("MIXUP_BENCH_CIFAR_DIR")
 

@@ -7,16 +7,20 @@ import time
 
 import pytest
 
-from mixup_bench import results
 from mixup_bench.errors import UserError
+from mixup_bench.results.atomic import atomic_write_json, atomic_write_text
+from mixup_bench.results.discovery import find_experiment
+from mixup_bench.results.layout import EXPERIMENT_FILE, LAM_FILE, METRICS_FILE, RUNS_DIR, is_done, run_dirs
+from mixup_bench.results.records import read_experiment, read_json
+from mixup_bench.results.schema import METRICS_COLUMNS, read_metrics, write_lam_log, write_metrics
 from tests.plot_fixtures import metrics_row, write_final_values
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
     path = tmp_path / "sub" / "f.json"
-    results.atomic_write_json(path, {"b": 1, "a": [1.5, "x"]})
+    atomic_write_json(path, {"b": 1, "a": [1.5, "x"]})
     assert path.read_text() == '{\n  "a": [\n    1.5,\n    "x"\n  ],\n  "b": 1\n}\n'  # sorted keys, indented
-    results.atomic_write_text(path, "new")
+    atomic_write_text(path, "new")
     assert path.read_text() == "new"
     assert sorted(p.name for p in path.parent.iterdir()) == ["f.json"]
 
@@ -24,7 +28,7 @@ def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
 def test_atomic_write_respects_the_umask(tmp_path):
     old = os.umask(0o027)
     try:
-        results.atomic_write_text(tmp_path / "f", "x")
+        atomic_write_text(tmp_path / "f", "x")
     finally:
         os.umask(old)
     assert (tmp_path / "f").stat().st_mode & 0o777 == 0o640  # not mkstemp's 0600
@@ -39,7 +43,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", no_rename)
     with pytest.raises(OSError, match="disk full"):
-        results.atomic_write_text(path, "new\n")
+        atomic_write_text(path, "new\n")
     monkeypatch.undo()
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.csv"]  # the temporary file is removed
@@ -48,17 +52,17 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 def test_metrics_round_trip_keeps_every_float_exactly(tmp_path):
     values = {"test_acc": 0.1 + 0.2, "test_loss": 1 / 3, "lr": 1e-17, "clean_train_loss": 12345.678901234567}
     rows = [metrics_row(0.4, 1, 1), metrics_row(0.4, 1, 2, **values)]
-    results.write_metrics(tmp_path, rows)
-    df = results.read_metrics(tmp_path / results.METRICS_FILE)
-    assert tuple(df.columns[: len(results.METRICS_COLUMNS)]) == results.METRICS_COLUMNS
+    write_metrics(tmp_path, rows)
+    df = read_metrics(tmp_path / METRICS_FILE)
+    assert tuple(df.columns[: len(METRICS_COLUMNS)]) == METRICS_COLUMNS
     assert df["epoch"].tolist() == [1, 2] and df["run_id"].tolist() == ["mixup-a0.4-s1"] * 2
     for key, value in values.items():
         assert df[key].iloc[1] == value, key  # exact: repr keeps 17 significant digits
 
 
 def test_lam_log_columns(tmp_path):
-    results.write_lam_log(tmp_path, [{"epoch": 1, "step": 0, "lam": 0.25}, {"epoch": 1, "step": 1, "lam": 1.0}])
-    assert (tmp_path / results.LAM_FILE).read_text() == "epoch,step,lam\n1,0,0.25\n1,1,1.0\n"
+    write_lam_log(tmp_path, [{"epoch": 1, "step": 0, "lam": 0.25}, {"epoch": 1, "step": 1, "lam": 1.0}])
+    assert (tmp_path / LAM_FILE).read_text() == "epoch,step,lam\n1,0,0.25\n1,1,1.0\n"
 
 
 @pytest.mark.parametrize(
@@ -67,44 +71,44 @@ def test_lam_log_columns(tmp_path):
         (None, "is missing"),
         ("", "is empty"),
         ("epoch,test_acc\n1,0.5\n", "lacks the column"),
-        (",".join(results.METRICS_COLUMNS) + "\n", "no epochs yet"),
+        (",".join(METRICS_COLUMNS) + "\n", "no epochs yet"),
     ],
 )
 def test_read_metrics_errors_are_one_line(tmp_path, content, message):
-    path = tmp_path / results.METRICS_FILE
+    path = tmp_path / METRICS_FILE
     if content is not None:
         path.write_text(content)
     with pytest.raises(UserError, match=message) as err:
-        results.read_metrics(path)
+        read_metrics(path)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
 
 
 def test_read_metrics_names_the_missing_columns(tmp_path):
-    path = tmp_path / results.METRICS_FILE
+    path = tmp_path / METRICS_FILE
     path.write_text("experiment,run_id,epoch\nx,baseline-a0-s0,1\n")
     with pytest.raises(UserError) as err:
-        results.read_metrics(path)
+        read_metrics(path)
     assert "test_acc" in str(err.value) and "train_loss" in str(err.value) and "run_id," not in str(err.value)
 
 
 def test_read_json_errors_are_one_line(tmp_path):
     with pytest.raises(UserError, match="is missing"):
-        results.read_json(tmp_path / "none.json")
+        read_json(tmp_path / "none.json")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(UserError, match="not valid JSON") as err:
-        results.read_json(tmp_path / "bad.json")
+        read_json(tmp_path / "bad.json")
     assert "\n" not in str(err.value)
 
 
 def test_run_dirs_and_done(tmp_path):
     exp = tmp_path / "exp"
-    assert results.run_dirs(exp) == []
+    assert run_dirs(exp) == []
     write_final_values(exp, 0.4, 1, done=False)
     write_final_values(exp, 0, 0)
-    (exp / results.RUNS_DIR / "stray.txt").write_text("")
-    dirs = results.run_dirs(exp)
+    (exp / RUNS_DIR / "stray.txt").write_text("")
+    dirs = run_dirs(exp)
     assert [d.name for d in dirs] == ["baseline-a0-s0", "mixup-a0.4-s1"]
-    assert [results.is_done(d) for d in dirs] == [True, False]
+    assert [is_done(d) for d in dirs] == [True, False]
 
 
 def test_find_experiment_takes_the_folder_or_the_latest_under_a_root(tmp_path):
@@ -116,11 +120,11 @@ def test_find_experiment_takes_the_folder_or_the_latest_under_a_root(tmp_path):
     past = time.time() - 3600
     os.utime(newer / "runs" / "baseline-a0-s0" / "metrics.csv", (past - 60, past - 60))
     os.utime(older / "runs" / "baseline-a0-s0" / "metrics.csv", (past, past))
-    assert results.find_experiment(root) == older  # the one whose metrics.csv was written last
-    assert results.find_experiment(newer) == newer
+    assert find_experiment(root) == older  # the one whose metrics.csv was written last
+    assert find_experiment(newer) == newer
     (root / "just-a-record").mkdir()
-    results.atomic_write_json(root / "just-a-record" / results.EXPERIMENT_FILE, {})
-    assert results.find_experiment(root / "just-a-record") == root / "just-a-record"
+    atomic_write_json(root / "just-a-record" / EXPERIMENT_FILE, {})
+    assert find_experiment(root / "just-a-record") == root / "just-a-record"
 
 
 @pytest.mark.parametrize(
@@ -133,18 +137,18 @@ def test_find_experiment_errors(tmp_path, setup, message):
     elif setup == "empty":
         path.mkdir()
     with pytest.raises(UserError, match=message):
-        results.find_experiment(path)
+        find_experiment(path)
 
 
 def test_read_experiment(tmp_path):
-    assert results.read_experiment(tmp_path) is None
-    results.atomic_write_json(tmp_path / results.EXPERIMENT_FILE, {"config": {"seeds": [0]}})
-    assert results.read_experiment(tmp_path) == {"config": {"seeds": [0]}}
+    assert read_experiment(tmp_path) is None
+    atomic_write_json(tmp_path / EXPERIMENT_FILE, {"config": {"seeds": [0]}})
+    assert read_experiment(tmp_path) == {"config": {"seeds": [0]}}
 
 
 @pytest.mark.parametrize(("content", "message"), [("{not json", "not readable JSON"), ("[1, 2]", "holds an array")])
 def test_read_experiment_errors_are_one_line(tmp_path, content, message):
-    (tmp_path / results.EXPERIMENT_FILE).write_text(content)
+    (tmp_path / EXPERIMENT_FILE).write_text(content)
     with pytest.raises(UserError, match=message) as err:
-        results.read_experiment(tmp_path)
+        read_experiment(tmp_path)
     assert "\n" not in str(err.value)

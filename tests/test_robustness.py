@@ -23,10 +23,14 @@ import torch
 from rich.console import Console
 from typer.testing import CliRunner
 
-from mixup_bench import results
 from mixup_bench.cli import app, os_error_line
 from mixup_bench.config import ExperimentConfig, TrainingConfig
 from mixup_bench.errors import UserError, WriteError
+from mixup_bench.results import atomic
+from mixup_bench.results.atomic import atomic_write_text
+from mixup_bench.results.damage import torn_metrics
+from mixup_bench.results.records import read_json
+from mixup_bench.results.writable import check_output_dir
 from mixup_bench.sweep import runner as runner_mod
 from mixup_bench.sweep.progress import Reporter
 from mixup_bench.sweep.status import experiment_status, status_table
@@ -175,11 +179,11 @@ def test_compare_out_below_a_file_fails_before_reading(experiment, tmp_path, mon
 
 
 class DiskFull:
-    """Replaces results._write_all: the `fail_at`-th write whose file name holds `name` raises ENOSPC."""
+    """Replaces atomic._write_all: the `fail_at`-th write whose file name holds `name` raises ENOSPC."""
 
     def __init__(self, monkeypatch, name: str, fail_at: int = 1):
-        self.real, self.name, self.fail_at, self.seen = results._write_all, name, fail_at, 0
-        monkeypatch.setattr(results, "_write_all", self)
+        self.real, self.name, self.fail_at, self.seen = atomic._write_all, name, fail_at, 0
+        monkeypatch.setattr(atomic, "_write_all", self)
 
     def __call__(self, fd: int, data: bytes) -> None:
         if f".{self.name}." in os.readlink(f"/proc/self/fd/{fd}"):
@@ -219,14 +223,14 @@ def test_disk_full_during_plot_is_one_line_and_keeps_the_data(experiment, monkey
 
 def test_write_error_keeps_the_old_file_and_names_the_target(tmp_path, monkeypatch):
     target = tmp_path / "f.json"
-    results.atomic_write_text(target, "old")
+    atomic_write_text(target, "old")
 
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(results, "_write_all", full)
+    monkeypatch.setattr(atomic, "_write_all", full)
     with pytest.raises(WriteError) as info:
-        results.atomic_write_text(target, "new")
+        atomic_write_text(target, "new")
     assert str(info.value) == f"cannot write {target}: No space left on device"
     assert isinstance(info.value, OSError) and isinstance(info.value, UserError)
     assert target.read_text() == "old" and leftover_tmp_files(tmp_path) == []
@@ -289,18 +293,18 @@ def cut_last_row(path: Path, chars: int = 25) -> None:
 
 def test_torn_metrics_detection(experiment):
     run_dir = experiment / "runs" / "mixup-a0.4-s0"
-    assert results.torn_metrics(run_dir) is None
+    assert torn_metrics(run_dir) is None
     metrics = run_dir / "metrics.csv"
     whole = metrics.read_text()
     cut_last_row(metrics, 25)  # fewer fields
-    assert results.torn_metrics(run_dir).last_row_cut
+    assert torn_metrics(run_dir).last_row_cut
     metrics.write_text(whole[:-3])  # every field, but the last number cut
-    assert results.torn_metrics(run_dir).reason == "its last row ends without a line end"
+    assert torn_metrics(run_dir).reason == "its last row ends without a line end"
     metrics.write_text("".join(whole.splitlines(keepends=True)[:2]))  # a whole row short of DONE's epoch
-    torn = results.torn_metrics(run_dir)
+    torn = torn_metrics(run_dir)
     assert not torn.last_row_cut and "1 epoch row(s) of the 2" in torn.reason
     (run_dir / "DONE").unlink()  # a partial run may be short
-    assert results.torn_metrics(run_dir) is None
+    assert torn_metrics(run_dir) is None
 
 
 @pytest.mark.usefixtures("no_drawing")
@@ -328,7 +332,7 @@ def test_run_rewrites_a_torn_metrics_csv_of_a_finished_run_from_its_checkpoint(e
     assert result.exit_code == 0, result.output
     assert f"mixup-a0.4-s0: {metrics} was torn" in " ".join(result.output.split())
     assert metrics.read_text() == whole and lam.read_text() == whole_lam
-    assert results.torn_metrics(metrics.parent) is None
+    assert torn_metrics(metrics.parent) is None
 
 
 def test_run_says_when_a_torn_metrics_csv_cannot_be_rebuilt(experiment, data_dir):
@@ -379,7 +383,7 @@ def test_read_json_refuses_json_that_is_not_an_object(tmp_path):
     path = tmp_path / "DONE"
     path.write_text("[1, 2]")
     with pytest.raises(UserError, match="holds an array, not a JSON object"):
-        results.read_json(path)
+        read_json(path)
 
 
 # --- 8. hints that must survive being pasted ----------------------------------------------------------------------
@@ -477,7 +481,7 @@ def test_plot_and_compare_of_experiments_named_with_odd_bytes(experiment):
 
 def test_text_files_never_fail_to_encode(tmp_path):
     """No text a run writes can fail halfway through its files: a byte that is not UTF-8 is written as \\xNN."""
-    results.atomic_write_text(tmp_path / "m.csv", "experiment\n" + odd(b"e\xff") + "\n")
+    atomic_write_text(tmp_path / "m.csv", "experiment\n" + odd(b"e\xff") + "\n")
     assert (tmp_path / "m.csv").read_text() == "experiment\ne\\xff\n"
 
 
@@ -576,7 +580,7 @@ def test_bench_out_that_is_a_device_is_refused(monkeypatch):
 
 
 def test_the_probe_leaves_nothing_behind(tmp_path):
-    results.check_output_dir(tmp_path / "a" / "b")
+    check_output_dir(tmp_path / "a" / "b")
     assert list(tmp_path.iterdir()) == []
 
 

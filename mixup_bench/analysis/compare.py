@@ -27,7 +27,6 @@ from typing import Any
 
 import pandas as pd
 
-from mixup_bench import results
 from mixup_bench.analysis import stats
 from mixup_bench.analysis.claim import judge
 from mixup_bench.analysis.load import experiment_arms, load_experiment
@@ -35,6 +34,10 @@ from mixup_bench.config import CIFAR10_TRAIN_IMAGES, TRAINING_KEYS, TrainingConf
 from mixup_bench.errors import UserError
 from mixup_bench.metrics import CLAIM, METRICS, Metric
 from mixup_bench.naming import arm_label, mixup_only
+from mixup_bench.results.discovery import experiments_in, is_experiment
+from mixup_bench.results.layout import EXPERIMENT_FILE
+from mixup_bench.results.records import read_experiment
+from mixup_bench.results.writable import check_output_dir
 from mixup_bench.streams import shown
 
 # The differences the regime map shows: every part of the claim about generalisation.
@@ -132,7 +135,7 @@ def compare_experiments(
     setting, also_differ = _choose_setting({d: s for d, (s, _) in records.items()}, setting)
     _check_one_per_value(dirs, records, setting)
     out_dir = Path(out_dir) if out_dir is not None else _common_parent(dirs) / f"compare-{setting}"
-    results.check_output_dir(out_dir)  # before the reading and drawing: an --out that cannot be written fails at once
+    check_output_dir(out_dir)  # before the reading and drawing: an --out that cannot be written fails at once
 
     experiments = []
     for d in dirs:
@@ -175,11 +178,11 @@ def _experiment_dirs(paths: list[Path]) -> tuple[list[Path], list[str]]:
             raise UserError(f"{p} does not exist; give experiment folders such as results/default.")
         if not p.is_dir():
             raise UserError(f"{p} is not a folder; give experiment folders such as results/default.")
-        if not results.is_experiment(p):
+        if not is_experiment(p):
             if (p / TABLE_CSV).exists():
                 warnings.append(f"Skipped {p}: an earlier output of compare, not an experiment.")
                 continue
-            inner = results.experiments_in(p)
+            inner = experiments_in(p)
             hint = f"; to compare the {len(inner)} experiments inside it, give them: {p}/*/" if inner else ""
             raise UserError(f"{p} holds no experiment (no runs/ or experiment.json){hint}.")
         key = p.resolve()
@@ -197,10 +200,10 @@ def _experiment_dirs(paths: list[Path]) -> tuple[list[Path], list[str]]:
 def _settings(exp_dir: Path) -> tuple[dict[str, Any], bool]:
     """The training settings of an experiment from its experiment.json, defaults filled in, and whether it
     trained on the whole training set. `subset` becomes an image count (the whole set: its size)."""
-    record = results.read_experiment(exp_dir)
+    record = read_experiment(exp_dir)
     if record is None:
         raise UserError(
-            f"{exp_dir} has no {results.EXPERIMENT_FILE}, so its settings are unknown; "
+            f"{exp_dir} has no {EXPERIMENT_FILE}, so its settings are unknown; "
             "compare needs the one mixup-bench run writes."
         )
     config = record.get("config")
@@ -223,7 +226,7 @@ def _check_one_dataset(dirs: list[Path]) -> None:
     """One line when the experiments trained on different data sets: their runs are not pairs of one regime."""
     from mixup_bench.catalog import recorded_dataset
 
-    found = {d: recorded_dataset(results.read_experiment(d)) for d in dirs}
+    found = {d: recorded_dataset(read_experiment(d)) for d in dirs}
     if len(set(found.values())) > 1:
         listing = ", ".join(f"{d} ({name})" for d, name in found.items())
         raise UserError(f"compare pairs experiments on one data set, and these differ: {listing}; compare each apart.")

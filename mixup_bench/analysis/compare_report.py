@@ -14,18 +14,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mixup_bench import results
 from mixup_bench.analysis.compare import TABLE_CSV, TABLE_MD, Compared, CompareResult, setting_label
 from mixup_bench.metrics import LEVEL, Metric, epoch_span, p_clause
 from mixup_bench.naming import arm_label, format_alpha
+from mixup_bench.results.atomic import atomic_write_text
 
 
 def write_comparison(result: CompareResult, figures: list[Path]) -> list[Path]:
     """Write regime_map.csv and regime_map.md (which links the `figures` already drawn) into
     `result.out_dir`; return every path, the figures included, and keep them in `result.files`."""
     csv_path, md_path = result.out_dir / TABLE_CSV, result.out_dir / TABLE_MD
-    results.atomic_write_text(csv_path, result.table.to_csv(index=False, float_format="%.6g"))
-    results.atomic_write_text(md_path, regime_markdown(result, figures))
+    atomic_write_text(csv_path, result.table.to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(md_path, regime_markdown(result, figures))
     result.files = [csv_path, md_path, *figures]
     return result.files
 

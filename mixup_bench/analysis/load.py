@@ -11,22 +11,33 @@ from pathlib import Path
 
 import pandas as pd
 
-from mixup_bench import results
 from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
 from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, arms, parse_run_id
 from mixup_bench.provenance import code_warnings, read_identities
+from mixup_bench.results.damage import Torn, damaged_files, torn_metrics
+from mixup_bench.results.layout import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    EXPERIMENT_FILE,
+    METRICS_FILE,
+    RUNS_DIR,
+    is_done,
+    run_dirs,
+)
+from mixup_bench.results.records import read_experiment
+from mixup_bench.results.schema import METRICS_COLUMNS, read_metrics
 from mixup_bench.streams import is_text, shown
 from mixup_bench.sweep.locks import is_locked
 
 # Every metrics.csv column but the three text ones must parse as a number.
-_NUMERIC_COLUMNS = tuple(c for c in results.METRICS_COLUMNS if c not in ("experiment", "run_id", "method"))
+_NUMERIC_COLUMNS = tuple(c for c in METRICS_COLUMNS if c not in ("experiment", "run_id", "method"))
 
 
 def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     """Read every run of an experiment into one tidy DataFrame.
 
-    Returns `(df, warnings)`. `df` has the `results.METRICS_COLUMNS` plus:
+    Returns `(df, warnings)`. `df` has the `METRICS_COLUMNS` plus:
 
     - `done` (bool): the run folder holds the DONE marker; False means the run is still
       in progress (or was stopped) and its last row is its last finished epoch;
@@ -49,7 +60,7 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     frames: list[pd.DataFrame] = []
     warnings: list[str] = []
     seen: dict[tuple[str, float, int], str] = {}
-    for run_dir in results.run_dirs(exp_dir):
+    for run_dir in run_dirs(exp_dir):
         df = _read_run(run_dir, warnings)
         if df is None:
             continue
@@ -62,7 +73,7 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
             continue
         seen[key] = run_dir.name
         df["run_id"] = run_dir.name  # the folder name is the run's identity (lam.csv, calibration.json live there)
-        df["done"] = results.is_done(run_dir)
+        df["done"] = is_done(run_dir)
         df["running"] = not df["done"].iat[0] and is_locked(run_dir)  # a process trains it right now
         frames.append(df)
 
@@ -74,7 +85,7 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
             else f"{exp_dir} holds no runs (no runs/*/metrics.csv); run `mixup-bench run` first."
         )
 
-    configs = (exp_dir / results.RUNS_DIR / run_id / results.CONFIG_FILE for run_id in seen.values())
+    configs = (exp_dir / RUNS_DIR / run_id / CONFIG_FILE for run_id in seen.values())
     warnings.extend(code_warnings(read_identities(configs)))  # the runs read: from one code version?
     df = pd.concat(frames, ignore_index=True)
     df["gap"] = df["test_loss"] - df["clean_train_loss"]
@@ -85,25 +96,25 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
 
 def _read_run(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
     """One run's checked rows, or None when it cannot be used; what is wrong goes to `warnings`. The
-    files a finished run lacks are named (results.damaged_files), as `run` and `status` name them."""
-    metrics_path = run_dir / results.METRICS_FILE
+    files a finished run lacks are named (damaged_files), as `run` and `status` name them."""
+    metrics_path = run_dir / METRICS_FILE
     if not is_text(run_dir.name):
         warnings.append(f"Skipped run {shown(run_dir.name)}: its folder name is not UTF-8 text; rename it.")
         return None
-    damage = results.damaged_files(run_dir)
-    lost = [d for d in damage if d.path.name == results.METRICS_FILE]
+    damage = damaged_files(run_dir)
+    lost = [d for d in damage if d.path.name == METRICS_FILE]
     warnings.extend(f"Run {run_dir.name} is damaged: {d}." for d in damage if d not in lost)
     if lost:
         warnings.append(f"Skipped run {run_dir.name}: it is finished (DONE), but {lost[0]}.")
         return None
     if not metrics_path.exists():
-        warnings.append(f"Skipped run {run_dir.name}: no {results.METRICS_FILE} yet (no epoch finished).")
+        warnings.append(f"Skipped run {run_dir.name}: no {METRICS_FILE} yet (no epoch finished).")
         return None
-    torn = results.torn_metrics(run_dir)
+    torn = torn_metrics(run_dir)
     if torn is not None:
         warnings.append(f"Run {run_dir.name}: {torn_note(run_dir, torn)}")
     try:
-        df = results.read_metrics(metrics_path)
+        df = read_metrics(metrics_path)
         if torn is not None and torn.last_row_cut:
             df = df.iloc[:-1]
             if df.empty:
@@ -116,11 +127,11 @@ def _read_run(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
     return df
 
 
-def torn_note(run_dir: Path, torn: results.Torn) -> str:
+def torn_note(run_dir: Path, torn: Torn) -> str:
     """A warning for a torn metrics.csv: what is wrong, what the report does, how to repair it."""
-    path = run_dir / results.METRICS_FILE
+    path = run_dir / METRICS_FILE
     done = " (its cut last row is left out)" if torn.last_row_cut else ""
-    if (run_dir / results.CHECKPOINT_FILE).exists():
+    if (run_dir / CHECKPOINT_FILE).exists():
         fix = "re-run the same `mixup-bench run` command to rewrite it from checkpoint.pt"
     else:
         fix = "there is no checkpoint.pt to rebuild it from"
@@ -130,7 +141,7 @@ def torn_note(run_dir: Path, torn: results.Torn) -> str:
 def _clean_run(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
     """Check one run's metrics beyond the column names; return typed rows sorted by epoch and notes."""
     notes: list[str] = []
-    df = df[list(results.METRICS_COLUMNS)].copy()
+    df = df[list(METRICS_COLUMNS)].copy()
     for col in _NUMERIC_COLUMNS:
         if not pd.api.types.is_numeric_dtype(df[col]):
             try:
@@ -169,9 +180,9 @@ def read_record(exp_dir: Path) -> tuple[dict, list[str]]:
     """experiment.json for the report, as `(record, warnings)`: {} when the folder has none, and {}
     with a warning when it cannot be read, as the report can go on without it."""
     try:
-        return results.read_experiment(exp_dir) or {}, []
+        return read_experiment(exp_dir) or {}, []
     except UserError as e:
-        return {}, [f"Ignored {results.EXPERIMENT_FILE}: {e}"]
+        return {}, [f"Ignored {EXPERIMENT_FILE}: {e}"]
 
 
 def experiment_arms(exp_dir: Path, df: pd.DataFrame | None = None) -> list[tuple[str, float]]:
@@ -185,7 +196,7 @@ def experiment_arms(exp_dir: Path, df: pd.DataFrame | None = None) -> list[tuple
     found: set[tuple[str, float]] = {("baseline", 0.0)}
     if df is not None and not df.empty:
         found.update(arms(df))
-    for run_dir in results.run_dirs(Path(exp_dir)):
+    for run_dir in run_dirs(Path(exp_dir)):
         parsed = parse_run_id(run_dir.name)
         if parsed:
             found.add((parsed[0], parsed[1]))

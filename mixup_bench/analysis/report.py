@@ -17,13 +17,15 @@ from rich.console import Console
 from rich.text import Text
 
 from mixup_bench import naming as labels
-from mixup_bench import results
 from mixup_bench.analysis import claim, run_logs, summary, tables, trend
 from mixup_bench.analysis import load as loading
 from mixup_bench.analysis import shift as shift_tables
 from mixup_bench.analysis.facts import Analysis, analyze
 from mixup_bench.catalog import record_title
 from mixup_bench.errors import UserError
+from mixup_bench.results.atomic import atomic_write_text
+from mixup_bench.results.discovery import find_experiment
+from mixup_bench.results.writable import check_output_dir
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
@@ -76,8 +78,8 @@ def read_report(
     Raises UserError when the folder is missing, holds no experiment, no run can be read, or
     `reference` names no arm of the experiment; and before any reading when the folder cannot be written.
     """
-    exp_dir = results.find_experiment(Path(path))
-    results.check_output_dir(exp_dir)  # before the reading and drawing: a read-only folder fails at once
+    exp_dir = find_experiment(Path(path))
+    check_output_dir(exp_dir)  # before the reading and drawing: a read-only folder fails at once
     df, warnings = loading.load_experiment(exp_dir)
     lam, lam_warnings = run_logs.load_lam(exp_dir, df)
     reliability, cal_warnings = run_logs.load_calibration(exp_dir, df)
@@ -115,13 +117,13 @@ def write_report(report: Report, figures: list[Path]) -> list[Path]:
     if report.dose is not None:
         written[exp_dir / DOSE_CSV] = trend.trend_table(report.dose)
     for path, table in written.items():
-        results.atomic_write_text(path, table.to_csv(index=False, float_format="%.6g"))
+        atomic_write_text(path, table.to_csv(index=False, float_format="%.6g"))
     md_path = exp_dir / SUMMARY_MD
     markdown = tables.summary_markdown(
         exp_dir, report.summary, report.verdict, analysis, report.warnings, figures, config_line(report.record),
         report.correction, sections=trend.trend_markdown(report.dose) if report.dose is not None else [],
     )  # fmt: skip
-    results.atomic_write_text(md_path, markdown)
+    atomic_write_text(md_path, markdown)
     paths = list(written)
     report.files = [paths[0], md_path, *paths[1:], *figures]
     return report.files

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mixup_bench import results
 from mixup_bench.naming import LAM_METHODS, arms
+from mixup_bench.results.layout import CALIBRATION_FILE, LAM_FILE, RUNS_DIR
+from mixup_bench.results.schema import LAM_COLUMNS
 
 
 def load_lam(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -29,7 +30,7 @@ def load_lam(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     frames, warnings = [], []
     runs = [(method, *run) for method in LAM_METHODS for run in _runs(df, method=method)]
     for method, run_id, alpha, seed in runs:
-        path = Path(exp_dir) / results.RUNS_DIR / run_id / results.LAM_FILE
+        path = Path(exp_dir) / RUNS_DIR / run_id / LAM_FILE
         if not path.exists():
             continue
         try:
@@ -40,7 +41,7 @@ def load_lam(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         except (pd.errors.ParserError, UnicodeDecodeError, OSError) as e:
             warnings.append(f"Ignored {path}: not a valid CSV ({str(e).splitlines()[0]}).")
             continue
-        missing = [c for c in results.LAM_COLUMNS if c not in lam.columns]
+        missing = [c for c in LAM_COLUMNS if c not in lam.columns]
         if missing:
             warnings.append(f"Ignored {path}: it lacks the column(s) {', '.join(missing)}.")
             continue
@@ -105,7 +106,7 @@ def load_calibration(exp_dir: Path, df: pd.DataFrame) -> tuple[list[Reliability]
         acc: dict[str, np.ndarray] = {}
         epochs: list[int] = []
         for run_id, _, _ in _runs(df, method=method, alpha=alpha):
-            path = Path(exp_dir) / results.RUNS_DIR / run_id / results.CALIBRATION_FILE
+            path = Path(exp_dir) / RUNS_DIR / run_id / CALIBRATION_FILE
             if not path.exists():
                 continue
             try:

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mixup_bench import results
 from mixup_bench.analysis.facts import Analysis
 from mixup_bench.analysis.stats import mean_interval
+from mixup_bench.results.layout import CORRUPTIONS_FILE, RUNS_DIR
+from mixup_bench.results.schema import CORRUPTION_COLUMNS
 
 FGSM = {1: "fgsm_acc_1", 2: "fgsm_acc_2", 4: "fgsm_acc_4"}  # epsilon in 1/255 -> metrics.csv column
 PGD = {2: "pgd_acc_2"}
@@ -47,12 +48,12 @@ def load_corruptions(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, lis
     frames, warnings = [], []
     last = df.groupby("run_id")[["method", "alpha", "seed", "epoch"]].last()
     for run_id, run in last.iterrows():
-        path = Path(exp_dir) / results.RUNS_DIR / str(run_id) / results.CORRUPTIONS_FILE
+        path = Path(exp_dir) / RUNS_DIR / str(run_id) / CORRUPTIONS_FILE
         if not path.exists():
             continue
         try:
             cells = pd.read_csv(path)
-            missing = [c for c in results.CORRUPTION_COLUMNS if c not in cells.columns]
+            missing = [c for c in CORRUPTION_COLUMNS if c not in cells.columns]
             if missing:
                 raise ValueError(f"it lacks the column(s) {', '.join(missing)}")
             cells = cells[cells["epoch"] == run["epoch"]]

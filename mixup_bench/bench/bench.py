@@ -36,7 +36,7 @@ from mixup_bench.bench.naive import NaivePipeline, default_workers, naive_datase
 from mixup_bench.bench.report import data_words, result_table, summary_lines
 from mixup_bench.bench.roof import describe_device, device_roof, model_flops
 from mixup_bench.config import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, BenchConfig, RunConfig
-from mixup_bench.results import atomic_write_text
+from mixup_bench.results.atomic import atomic_write_text
 from mixup_bench.train.data import Cifar10, load_cifar10
 from mixup_bench.train.device import keep_freed_memory, resolve_device, resolve_precision, sync
 from mixup_bench.train.evaluate import EvalResult, evaluate

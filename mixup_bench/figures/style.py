@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
-from mixup_bench import results
 from mixup_bench.naming import arm_order
+from mixup_bench.results.atomic import atomic_write_bytes
 from mixup_bench.streams import is_text, shown
 
 DPI = 150
@@ -125,7 +125,7 @@ def _save_one(fig: Figure, path: Path, fmt: str) -> Path:
     # No date or software version in the files: the same figure gives the same bytes.
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
     fig.savefig(buf, format=fmt, dpi=DPI, metadata=metadata)
-    results.atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mixup_bench import results
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.mlflow_tracker import DEFAULT_STORE, MlflowTracker, store_uri
 from mixup_bench.integrations.sync import Sync, Tracker
 from mixup_bench.integrations.tensorboard_tracker import TENSORBOARD_DIR, TensorBoardTracker
+from mixup_bench.results.discovery import find_experiment
+from mixup_bench.results.layout import run_dirs
 
 TARGETS = ("tensorboard", "mlflow")
 
@@ -23,8 +24,8 @@ def export_experiment(path: Path, to: str, mlflow: str = DEFAULT_STORE, logdir: 
         raise UserError(f"--to {to!r} is not a dashboard mixup-bench exports to; choose one of: {', '.join(TARGETS)}.")
     if to == "mlflow" and not mlflow.strip():
         store_uri(mlflow)  # its one line, before the experiment is looked for
-    exp_path = results.find_experiment(Path(path))
-    if not results.run_dirs(exp_path):
+    exp_path = find_experiment(Path(path))
+    if not run_dirs(exp_path):
         raise UserError(f"{exp_path} holds no runs yet; nothing to export.")
     tracker: Tracker
     if to == "tensorboard":

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from mixup_bench import results
 from mixup_bench.errors import UserError
+from mixup_bench.results.records import read_experiment
 
 IDENTITY_LENGTH = 12  # hex digits
 
@@ -22,7 +22,7 @@ def experiment_identity(exp_path: Path) -> str:
     """The experiment's identity (see the module docstring); without a readable experiment.json (a folder
     from before it was written), the path alone."""
     try:
-        record = results.read_experiment(Path(exp_path))
+        record = read_experiment(Path(exp_path))
     except UserError:
         record = None
     created = record.get("created") if isinstance(record, dict) else None

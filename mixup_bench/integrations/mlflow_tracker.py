@@ -27,17 +27,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from mixup_bench import results
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.identity import experiment_identity
 from mixup_bench.naming import arm_id
+from mixup_bench.results.layout import CONFIG_FILE, LAM_FILE, METRICS_FILE, RUNS_DIR
+from mixup_bench.results.writable import check_output_dir
 
 DEFAULT_STORE = "mlruns"
 INSTALL_HINT = '--mlflow needs MLflow: pip install "mixup-bench[mlflow]"'
 ARM_TAG, RUN_TAG, PARENT_TAG = "mixup_bench.arm", "mixup_bench.run_id", "mlflow.parentRunId"
 IDENTITY_TAG = "mixup_bench.identity"
 PROBE_TIMEOUT_S = 10  # connecting to a server before training: fail in seconds, not after retries
-RUN_ARTIFACTS = (results.CONFIG_FILE, results.METRICS_FILE, results.LAM_FILE)
+RUN_ARTIFACTS = (CONFIG_FILE, METRICS_FILE, LAM_FILE)
 
 
 def store_uri(text: str) -> tuple[str, str | None]:
@@ -96,7 +97,7 @@ def probe_store(text: str) -> None:
         store_uri(text)  # the same one line
     scheme = text.split(":", 1)[0].lower() if ("://" in text or ":" in text.split("/", 1)[0]) else ""
     if not scheme:
-        results.check_output_dir(Path(text).expanduser())
+        check_output_dir(Path(text).expanduser())
         return
     if scheme == "sqlite":
         return
@@ -216,7 +217,7 @@ class MlflowTracker:
     def finish_run(self, run: dict, final: dict[str, float], done: bool) -> None:
         child = self.children[run["run_id"]]
         if done:
-            rdir = self.exp_path / results.RUNS_DIR / run["run_id"]
+            rdir = self.exp_path / RUNS_DIR / run["run_id"]
             for name in RUN_ARTIFACTS:
                 if (rdir / name).is_file():
                     self.client.log_artifact(child, str(rdir / name))

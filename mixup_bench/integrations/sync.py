@@ -31,13 +31,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from mixup_bench import results
 from mixup_bench.errors import UserError
 from mixup_bench.naming import parse_run_id, plural
+from mixup_bench.results.layout import CONFIG_FILE, LAM_FILE, METRICS_FILE, RUNS_DIR, is_done, run_dirs
+from mixup_bench.results.records import read_json
+from mixup_bench.results.schema import METRICS_COLUMNS
 
 # metrics.csv columns that say which run and epoch a row is; every other column is a metric.
 IDENTITY_COLUMNS = ("experiment", "run_id", "method", "alpha", "seed", "epoch")
-METRIC_COLUMNS = tuple(c for c in results.METRICS_COLUMNS if c not in IDENTITY_COLUMNS)
+METRIC_COLUMNS = tuple(c for c in METRICS_COLUMNS if c not in IDENTITY_COLUMNS)
 
 
 class Tracker(Protocol):
@@ -72,7 +74,7 @@ def read_epochs(run_dir: Path) -> dict[int, dict]:
     number, a row with fewer or more cells than the header, and a last line without its end of line
     (torn: `2.64` may be a cut `2.643975`)."""
     rows = {}
-    for row in _csv_rows(run_dir / results.METRICS_FILE, complete=True):
+    for row in _csv_rows(run_dir / METRICS_FILE, complete=True):
         if None in row or None in row.values():  # cells past the header, or missing ones
             continue
         try:
@@ -85,7 +87,7 @@ def read_epochs(run_dir: Path) -> dict[int, dict]:
 def read_lams(run_dir: Path, epoch: int) -> list[float]:
     """The lams drawn in one epoch, from lam.csv ([] for arms that never mix)."""
     lams = []
-    for row in _csv_rows(run_dir / results.LAM_FILE):
+    for row in _csv_rows(run_dir / LAM_FILE):
         try:
             if int(row["epoch"]) == epoch:
                 lams.append(float(row["lam"]))
@@ -125,7 +127,7 @@ class Sync:
         self.sent: dict[str, int] = {}  # run id -> epochs sent by this Sync, over all trackers
 
     def run_dir(self, run_id: str) -> Path:
-        return self.exp_path / results.RUNS_DIR / run_id
+        return self.exp_path / RUNS_DIR / run_id
 
     def on_event(self, e: dict) -> None:
         """One event of `run` (see sweep.progress): start/skipped open and catch up, epoch logs, done ends."""
@@ -161,10 +163,10 @@ class Sync:
     def export(self) -> list[str]:
         """Send every run folder of the experiment; one line per run saying what was sent."""
         lines = []
-        for rdir in results.run_dirs(self.exp_path):
+        for rdir in run_dirs(self.exp_path):
             self.open(rdir.name)
-            self.finish(rdir.name, done=results.is_done(rdir))
-            state = "" if results.is_done(rdir) else " (not finished)"
+            self.finish(rdir.name, done=is_done(rdir))
+            state = "" if is_done(rdir) else " (not finished)"
             lines.append(f"{rdir.name}: {plural(self.sent.get(rdir.name, 0), 'epoch')} sent{state}")
         return lines
 
@@ -219,11 +221,11 @@ def _held_metrics(held: Any) -> dict[int, set[str] | None]:
 def _run_config(run_dir: Path, run_id: str) -> dict[str, Any]:
     """The run's config.json; a run folder without a readable one gets its id's parts alone."""
     try:
-        return results.read_json(run_dir / results.CONFIG_FILE)
+        return read_json(run_dir / CONFIG_FILE)
     except UserError:
         parsed = parse_run_id(run_id)
         if parsed is None:
-            raise UserError(f"{run_dir} has no readable {results.CONFIG_FILE} and is not a run folder.") from None
+            raise UserError(f"{run_dir} has no readable {CONFIG_FILE} and is not a run folder.") from None
         method, alpha, seed = parsed
         return {"run_id": run_id, "method": method, "alpha": alpha, "seed": seed, "training": {}}
 

@@ -96,10 +96,10 @@ class TensorBoardTracker:
                 "give another --logdir (or delete that folder)."
             )
         if found is None:
-            from mixup_bench import results
+            from mixup_bench.results.atomic import atomic_write_text
 
             folder.mkdir(parents=True, exist_ok=True)
-            results.atomic_write_text(marker, identity + "\n")
+            atomic_write_text(marker, identity + "\n")
 
     def _writer(self, run_id: str):
         """The run's writer, made at its first write: a run with nothing new gets no new event file."""

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import torch
 
-from mixup_bench import results
 from mixup_bench.config import RunConfig
 from mixup_bench.errors import UserError
 from mixup_bench.provenance import code_fields, code_identity
+from mixup_bench.results.atomic import atomic_write_json
+from mixup_bench.results.damage import FROM_CHECKPOINT, damaged_files, torn_metrics
+from mixup_bench.results.layout import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, RUNS_DIR, is_done
+from mixup_bench.results.records import read_json
+from mixup_bench.results.schema import write_lam_log, write_metrics
 from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.locks import HOLD_GRACE_S, RunLock, holder
 from mixup_bench.train.checkpoint import load_checkpoint
@@ -21,7 +25,7 @@ from mixup_bench.train.loop import StopRequested, train_run
 
 
 def run_dir(exp_path: Path, cfg: RunConfig) -> Path:
-    return exp_path / results.RUNS_DIR / cfg.run_id
+    return exp_path / RUNS_DIR / cfg.run_id
 
 
 def execute_run(
@@ -33,15 +37,15 @@ def execute_run(
 ) -> RunOutcome:
     """Train one run under its lock. Returns DONE, HELD (another process trains it) or STOPPED."""
     rdir = run_dir(exp_path, cfg)
-    if results.is_done(rdir):
+    if is_done(rdir):
         return RunOutcome.DONE
     with RunLock(rdir) as lock:
         if not lock.acquire(wait=HOLD_GRACE_S):
             emit({"type": "message", "text": f"{cfg.run_id}: being trained by {holder(rdir)}; skipped here."})
             return RunOutcome.HELD
-        if results.is_done(rdir):  # finished by another process while we waited
+        if is_done(rdir):  # finished by another process while we waited
             return RunOutcome.DONE
-        results.atomic_write_json(rdir / results.CONFIG_FILE, {**cfg.to_dict(), **_run_code(rdir)})
+        atomic_write_json(rdir / CONFIG_FILE, {**cfg.to_dict(), **_run_code(rdir)})
         try:
             train_run(cfg, data, rdir, emit, should_stop)
         except StopRequested:
@@ -52,32 +56,32 @@ def execute_run(
 def _run_code(rdir: Path) -> dict:
     """config.json's code keys (provenance.code_fields): this command's code for a run it starts; for one it
     resumes (a checkpoint.pt is there), the code that started it, with this command's in code_resumed."""
-    if not (rdir / results.CHECKPOINT_FILE).exists():
+    if not (rdir / CHECKPOINT_FILE).exists():
         return code_fields(None, code_identity())
     try:
-        previous = results.read_json(rdir / results.CONFIG_FILE)
+        previous = read_json(rdir / CONFIG_FILE)
     except UserError:  # lost or unreadable: which code started the run cannot be told
         previous = {}
     return code_fields(previous, code_identity())
 
 
 def repair_finished_run(rdir: Path, cfg: RunConfig) -> str | None:
-    """A finished run whose files are torn (results.torn_metrics) or missing or unreadable
-    (results.damaged_files) gets what can be written again: metrics.csv and lam.csv from checkpoint.pt's
+    """A finished run whose files are torn (torn_metrics) or missing or unreadable
+    (damaged_files) gets what can be written again: metrics.csv and lam.csv from checkpoint.pt's
     history, the record every CSV is written from, and config.json from the checkpoint's (or this run's)
     config, with this command's code (the code that trained the run went with the file). Returns a line per
     file saying what was done or why it could not be, None when all is whole."""
-    torn, damage = results.torn_metrics(rdir), results.damaged_files(rdir)
+    torn, damage = torn_metrics(rdir), damaged_files(rdir)
     if torn is None and not damage:
         return None
-    saved = load_checkpoint(rdir, cfg) if (rdir / results.CHECKPOINT_FILE).exists() else None
+    saved = load_checkpoint(rdir, cfg) if (rdir / CHECKPOINT_FILE).exists() else None
     history = (saved or {}).get("history")
-    if history and (torn is not None or any(d.path.name in results.FROM_CHECKPOINT for d in damage)):
-        results.write_metrics(rdir, history)
-        results.write_lam_log(rdir, saved.get("lam_log") or [])
+    if history and (torn is not None or any(d.path.name in FROM_CHECKPOINT for d in damage)):
+        write_metrics(rdir, history)
+        write_lam_log(rdir, saved.get("lam_log") or [])
     lines = []
     if torn is not None:
-        metrics = rdir / results.METRICS_FILE
+        metrics = rdir / METRICS_FILE
         lines.append(
             f"{cfg.run_id}: {metrics} was torn ({torn.reason}); rewrote it from checkpoint.pt."
             if history
@@ -85,16 +89,16 @@ def repair_finished_run(rdir: Path, cfg: RunConfig) -> str | None:
             f"`plot` leaves out what is missing. Delete {rdir} to train the run again."
         )
     for d in damage:
-        if d.path.name == results.CONFIG_FILE:
+        if d.path.name == CONFIG_FILE:
             config = (saved or {}).get("config") or cfg.to_dict()
-            results.atomic_write_json(d.path, {**config, "code": code_identity()})
+            atomic_write_json(d.path, {**config, "code": code_identity()})
             lines.append(
                 f"{cfg.run_id}: {d.path} {d.problem}; wrote it again from the run's config, with this command's "
                 "code as its code (which code trained the run went with the file)."
             )
-        elif d.path.name in results.FROM_CHECKPOINT and history:
+        elif d.path.name in FROM_CHECKPOINT and history:
             lines.append(f"{cfg.run_id}: {d.path} {d.problem}; rebuilt it from checkpoint.pt.")
-        elif d.path.name in results.FROM_CHECKPOINT:
+        elif d.path.name in FROM_CHECKPOINT:
             lines.append(
                 f"{cfg.run_id}: {d.path} {d.problem} and no readable checkpoint.pt holds its history; "
                 f"delete {rdir} and run again to train the run anew."

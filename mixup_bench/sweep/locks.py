@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mixup_bench.errors import UserError, write_error
-from mixup_bench.results import LOCK_FILE
+from mixup_bench.results.layout import LOCK_FILE
 
 HOLD_GRACE_S = 0.25  # how long `run` retries a busy lock before it calls the run held (a status probe is ~µs)
 _RETRY_S = 0.01

@@ -12,10 +12,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from mixup_bench import results
 from mixup_bench.config import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, ExperimentConfig
 from mixup_bench.errors import UserError
 from mixup_bench.naming import plural
+from mixup_bench.results.layout import EXPERIMENT_FILE, RUNS_DIR
+from mixup_bench.results.writable import check_output_dir
 
 
 def check_backend(exp: ExperimentConfig) -> None:
@@ -34,7 +35,7 @@ def preflight(exp: ExperimentConfig) -> None:
     from mixup_bench.train.cifar10c import check_cifar10c_dir
 
     check_backend(exp)
-    results.check_output_dir(exp.path)  # leaves nothing behind
+    check_output_dir(exp.path)  # leaves nothing behind
     check_compatible(exp)
     sizes = data_sizes(exp)
     if sizes is not None:  # an image folder without train/: `run` says why when it loads it
@@ -71,7 +72,7 @@ def data_sizes(exp: ExperimentConfig) -> tuple[int, int] | None:
 
 def _states(exp: ExperimentConfig) -> dict[str, str]:
     """run id -> 'done', 'partial (epoch k/N)', 'locked', ... for the runs already in the folder."""
-    if not ((exp.path / results.RUNS_DIR).is_dir() or (exp.path / results.EXPERIMENT_FILE).exists()):
+    if not ((exp.path / RUNS_DIR).is_dir() or (exp.path / EXPERIMENT_FILE).exists()):
         return {}
     from mixup_bench.sweep.status import RunState, experiment_status  # local: rich tables, only with a folder
 

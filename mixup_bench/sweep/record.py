@@ -9,10 +9,12 @@ import time
 
 import torch
 
-from mixup_bench import results
 from mixup_bench.config import ARM_FIELDS, ExperimentConfig, canonical, training_changes
 from mixup_bench.errors import UserError
 from mixup_bench.provenance import code_identity
+from mixup_bench.results.atomic import atomic_write_json
+from mixup_bench.results.layout import EXPERIMENT_FILE
+from mixup_bench.results.records import read_experiment
 from mixup_bench.sweep.locks import experiment_lock
 from mixup_bench.train.data import Cifar10
 from mixup_bench.train.device import resolve_device, resolve_precision
@@ -50,14 +52,14 @@ def environment(exp: ExperimentConfig) -> dict:
 
 def check_compatible(exp: ExperimentConfig) -> dict | None:
     """Refuse to mix a changed config into an existing experiment folder. Returns the old record."""
-    old = results.read_experiment(exp.path)
+    old = read_experiment(exp.path)
     if old is None:
         return None
     old_config = old.get("config", {})
     old_training = old_config.get("training", {}) if isinstance(old_config, dict) else None
     if not isinstance(old_training, dict):
         raise UserError(
-            f"{exp.path / results.EXPERIMENT_FILE} holds no config.training object; "
+            f"{exp.path / EXPERIMENT_FILE} holds no config.training object; "
             "restore it, or delete it to start the record anew."
         )
     changes = training_changes(old_training, exp.training)
@@ -96,7 +98,7 @@ def _write_experiment_record(exp: ExperimentConfig, data: Cifar10, old: dict | N
         # the design of `run --until-decided` (sweep/until_decided.py), kept across calls
         **({"sequential": old["sequential"]} if isinstance((old or {}).get("sequential"), dict) else {}),
     }
-    results.atomic_write_json(exp.path / results.EXPERIMENT_FILE, record)
+    atomic_write_json(exp.path / EXPERIMENT_FILE, record)
 
 
 def _numbers(values, kind: type = float) -> list:

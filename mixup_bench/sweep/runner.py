@@ -12,9 +12,11 @@ from pathlib import Path
 
 import torch
 
-from mixup_bench import results
 from mixup_bench.config import ExperimentConfig, RunConfig
 from mixup_bench.errors import UserError
+from mixup_bench.results.layout import DONE_FILE, is_done
+from mixup_bench.results.records import read_json
+from mixup_bench.results.writable import check_output_dir
 from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.estimate import cost_line, estimate_range, measure_machine, measure_rates, plan_estimate
 from mixup_bench.sweep.execute import repair_finished_run, run_dir, threads_per_job
@@ -48,7 +50,7 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, reru
 
         reporter = Reporter(Console(), len(exp.runs()), quiet=True)
     exp.validate()
-    results.check_output_dir(exp.path)  # fail fast, before the data are loaded: --out a file, read-only, ...
+    check_output_dir(exp.path)  # fail fast, before the data are loaded: --out a file, read-only, ...
     check_compatible(exp)
     runs = exp.runs()
     outcome = Outcome()
@@ -69,7 +71,7 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, reru
             f"Stopped. Resume with the same command:\n  {rerun_command}", markup=False, highlight=False, soft_wrap=True
         )
     for cfg in runs:
-        done_file = run_dir(exp.path, cfg) / results.DONE_FILE
+        done_file = run_dir(exp.path, cfg) / DONE_FILE
         if done_file.exists() and (row := _final_row(done_file, reporter)) is not None:
             outcome.finished.append(row)
     return outcome
@@ -81,7 +83,7 @@ _FINAL_KEYS = ("alpha", "train_loss", "clean_train_loss", "test_loss", "test_acc
 def _final_row(done_file: Path, reporter: Reporter) -> dict | None:
     """The final metrics a DONE file holds, for the closing table; None (with a line) when it is damaged."""
     try:
-        row = results.read_json(done_file)
+        row = read_json(done_file)
     except UserError as e:
         reporter.say(f"Left out of the final table: {e}")
         return None
@@ -133,7 +135,7 @@ def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Rep
     write_experiment_record(exp, data)
     pending = []
     for cfg in runs:
-        if results.is_done(run_dir(exp.path, cfg)):
+        if is_done(run_dir(exp.path, cfg)):
             repaired = repair_finished_run(run_dir(exp.path, cfg), cfg)
             if repaired:
                 reporter.say(repaired)

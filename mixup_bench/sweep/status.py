@@ -2,7 +2,7 @@
 
 A run is one of
 - done: its DONE file exists;
-- damaged: its DONE file exists, but a file it needs is missing or unreadable (results.damaged_files):
+- damaged: its DONE file exists, but a file it needs is missing or unreadable (damaged_files):
   the note names it and says whether `run` rebuilds it;
 - locked: a live process holds its lock (it is being trained right now), with the holder;
 - partial: some epochs are finished (epoch k/N) and nobody trains it; `run` resumes it;
@@ -27,11 +27,14 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from mixup_bench import results
 from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
 from mixup_bench.naming import arm_label, arm_order, method_for, parse_run_id, run_id_for
 from mixup_bench.provenance import code_warnings, read_identities
+from mixup_bench.results.damage import Damage, damaged_files, torn_metrics
+from mixup_bench.results.discovery import find_experiment
+from mixup_bench.results.layout import CONFIG_FILE, DONE_FILE, METRICS_FILE, is_done, run_dirs
+from mixup_bench.results.records import read_experiment, read_json
 from mixup_bench.streams import shown
 from mixup_bench.sweep.locks import holder, is_locked
 
@@ -73,7 +76,7 @@ class RunStatus:
     holder: str | None = None  # 'pid 123 on host' while locked
     path: Path | None = None  # the run folder, None when it does not exist yet
     method: str | None = None  # None: from alpha (0: baseline, else mixup)
-    damage: list[results.Damage] = field(default_factory=list)  # of a finished run (state damaged)
+    damage: list[Damage] = field(default_factory=list)  # of a finished run (state damaged)
 
     @property
     def arm(self) -> tuple[str, float] | None:
@@ -91,12 +94,12 @@ def experiment_status(path: Path) -> list[RunStatus]:
     Sorted by arm (baseline first, then by alpha) and seed; folders of runs that experiment.json
     does not list are included. Raises UserError for a missing folder or one with no experiment.
     """
-    exp_dir = results.find_experiment(Path(path))
-    config = _object((results.read_experiment(exp_dir) or {}).get("config"))
+    exp_dir = find_experiment(Path(path))
+    config = _object((read_experiment(exp_dir) or {}).get("config"))
     planned_epochs = _count(_object(config.get("training")).get("epochs"))
 
     statuses: dict[str, RunStatus] = {}
-    for rdir in results.run_dirs(exp_dir):
+    for rdir in run_dirs(exp_dir):
         statuses[rdir.name] = _run_status(rdir, planned_epochs)
     for method, alpha, seed in _expected_runs(config):
         rid = run_id_for(alpha, seed, method)
@@ -132,22 +135,22 @@ def _order(s: RunStatus) -> tuple:
 
 
 def _run_status(rdir: Path, planned_epochs: int | None) -> RunStatus:
-    cfg = _read_json_or_none(rdir / results.CONFIG_FILE) or {}
+    cfg = _read_json_or_none(rdir / CONFIG_FILE) or {}
     alpha, seed, method = _float(cfg.get("alpha")), _count(cfg.get("seed")), cfg.get("method")
     if alpha is None or alpha < 0 or seed is None or not isinstance(method, str):
         method, alpha, seed = parse_run_id(rdir.name) or (None, None, None)
     epochs = _count(_object(cfg.get("training")).get("epochs")) or planned_epochs
-    rows = _metrics_rows(rdir / results.METRICS_FILE)
+    rows = _metrics_rows(rdir / METRICS_FILE)
     test_acc = _float(rows[-1].get("test_acc")) if rows else None
     status = RunStatus(
         rdir.name, alpha, seed, RunState.NOT_STARTED, len(rows), epochs, test_acc, path=rdir, method=method
     )
-    if results.is_done(rdir):
+    if is_done(rdir):
         status.state = RunState.DONE
-        final = _read_json_or_none(rdir / results.DONE_FILE) or {}
+        final = _read_json_or_none(rdir / DONE_FILE) or {}
         status.test_acc = _float(final.get("test_acc", test_acc))
         status.epochs_done = max(status.epochs_done, _count(final.get("epoch")) or 0)
-        status.damage = results.damaged_files(rdir)
+        status.damage = damaged_files(rdir)
         if status.damage:
             status.state = RunState.DAMAGED
     elif is_locked(rdir):
@@ -160,7 +163,7 @@ def _run_status(rdir: Path, planned_epochs: int | None) -> RunStatus:
 
 def _read_json_or_none(path: Path) -> dict | None:
     try:
-        return results.read_json(path)
+        return read_json(path)
     except UserError:
         return None
 
@@ -198,7 +201,7 @@ def status_table(statuses: list[RunStatus], title: str | None = None) -> StatusT
     counts = {state: sum(s.state == state for s in statuses) for state in STATE_STYLE}
     caption = ", ".join(f"{n} {state.value}" for state, n in counts.items() if n)
     table = StatusTable(title=title, caption=caption)
-    trained = (s.path / results.CONFIG_FILE for s in statuses if s.path and s.state is not RunState.NOT_STARTED)
+    trained = (s.path / CONFIG_FILE for s in statuses if s.path and s.state is not RunState.NOT_STARTED)
     table.warnings = tuple(code_warnings(read_identities(trained)))
     for col, justify in (
         ("run", "left"),
@@ -213,7 +216,7 @@ def status_table(statuses: list[RunStatus], title: str | None = None) -> StatusT
     for s in statuses:
         arm = "?" if s.arm is None else arm_label(*s.arm)
         notes = [f"training: {s.holder}"] if s.state is RunState.LOCKED else [d.short for d in s.damage]
-        if s.path is not None and (torn := results.torn_metrics(s.path)) is not None:
+        if s.path is not None and (torn := torn_metrics(s.path)) is not None:
             finished = s.state in (RunState.DONE, RunState.DAMAGED)
             notes.append(f"metrics.csv torn ({torn.reason}); `run` repairs it" if finished else "metrics.csv torn")
         note = "; ".join(notes)

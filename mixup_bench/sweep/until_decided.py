@@ -18,11 +18,14 @@ import math
 
 import numpy as np
 
-from mixup_bench import results
 from mixup_bench.config import ExperimentConfig, RunConfig
 from mixup_bench.errors import UserError
 from mixup_bench.metrics import CLAIM, METRICS, SHIFT_CLAIM
 from mixup_bench.naming import BASELINE, arm_id, arm_label
+from mixup_bench.results.atomic import atomic_write_json
+from mixup_bench.results.layout import EXPERIMENT_FILE, METRICS_FILE
+from mixup_bench.results.records import read_experiment
+from mixup_bench.results.schema import read_metrics
 from mixup_bench.sequential import DECIDED, NO_EFFECT, PartDecision, decide, design_looks
 from mixup_bench.sweep.execute import run_dir
 from mixup_bench.sweep.locks import experiment_lock
@@ -60,14 +63,14 @@ def plan(exp: ExperimentConfig) -> Design:
 
 def recorded_design(exp: ExperimentConfig) -> Design | None:
     """The design experiment.json holds from an earlier call, or None."""
-    record = results.read_experiment(exp.path)
+    record = read_experiment(exp.path)
     held = (record or {}).get(RECORD_KEY)
     if not isinstance(held, dict):
         return None
     try:
         seeds, looks = tuple(int(s) for s in held["seeds"]), tuple(int(n) for n in held["looks"])
     except (KeyError, TypeError, ValueError):
-        raise UserError(f"{exp.path / results.EXPERIMENT_FILE} holds a damaged `{RECORD_KEY}` design; "
+        raise UserError(f"{exp.path / EXPERIMENT_FILE} holds a damaged `{RECORD_KEY}` design; "
                         "restore it, or use another --name.") from None  # fmt: skip
     primary = next((arm for arm in exp.arms if arm_id(*arm) == held.get("primary")), None)
     if primary is None or not looks or looks[-1] > len(seeds):
@@ -79,9 +82,9 @@ def recorded_design(exp: ExperimentConfig) -> Design | None:
 def _write_design(exp: ExperimentConfig, design: Design, stopped_at: int | None, decided: bool) -> None:
     """Keep the design (and where it stopped) in experiment.json, under the experiment's lock."""
     with experiment_lock(exp.path):
-        record = results.read_experiment(exp.path) or {}
+        record = read_experiment(exp.path) or {}
         record[RECORD_KEY] = {**design.to_dict(), "stopped_at": stopped_at, "decided": decided}
-        results.atomic_write_json(exp.path / results.EXPERIMENT_FILE, record)
+        atomic_write_json(exp.path / EXPERIMENT_FILE, record)
 
 
 def judge_look(exp: ExperimentConfig, design: Design, n: int) -> dict[str, PartDecision]:
@@ -99,7 +102,7 @@ def judge_look(exp: ExperimentConfig, design: Design, n: int) -> dict[str, PartD
 
 def _final_row(exp: ExperimentConfig, arm: tuple[str, float], seed: int) -> dict:
     cfg = RunConfig(exp.name, arm[1], seed, exp.training, exp.device, arm[0])
-    df = results.read_metrics(run_dir(exp.path, cfg) / results.METRICS_FILE)
+    df = read_metrics(run_dir(exp.path, cfg) / METRICS_FILE)
     return df.iloc[-1].to_dict()
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mixup_bench import results
 from mixup_bench.config import RunConfig, training_changes
 from mixup_bench.errors import UserError
+from mixup_bench.results.layout import CHECKPOINT_FILE
 
 CHECKPOINT_VERSION = 1
 
@@ -69,7 +69,7 @@ class RunState:
 
 def load_checkpoint(run_dir: Path, cfg: RunConfig) -> dict | None:
     """The run's checkpoint if there is a usable one for this config, else None."""
-    path = run_dir / results.CHECKPOINT_FILE
+    path = run_dir / CHECKPOINT_FILE
     if not path.exists():
         return None
     try:

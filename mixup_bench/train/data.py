@@ -295,7 +295,7 @@ def _load_split(
     try:
         import io
 
-        from mixup_bench.results import atomic_write_bytes
+        from mixup_bench.results.atomic import atomic_write_bytes
 
         buf = io.BytesIO()
         torch.save({"version": CACHE_VERSION, "split": split, "key": key, "count": len(files), "x": x, "y": y}, buf)

@@ -22,10 +22,19 @@ from pathlib import Path
 
 import torch
 
-from mixup_bench import results
 from mixup_bench.config import RunConfig
 from mixup_bench.errors import UserError
 from mixup_bench.naming import LAM_METHODS
+from mixup_bench.results.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from mixup_bench.results.layout import CALIBRATION_FILE, CHECKPOINT_FILE, DONE_FILE, LAM_FILE, METRICS_FILE
+from mixup_bench.results.schema import (
+    LAM_COLUMNS,
+    METRICS_COLUMNS,
+    csv_text,
+    write_corruptions,
+    write_lam_log,
+    write_metrics,
+)
 from mixup_bench.train.checkpoint import RunState, load_checkpoint
 from mixup_bench.train.data import Cifar10
 from mixup_bench.train.device import keep_freed_memory, resolve_device, resolve_precision
@@ -175,7 +184,7 @@ def diverged_line(cfg: RunConfig, run_dir: Path, e: Diverged) -> Diverged:
 def metrics_row(
     cfg: RunConfig, epoch: int, lr: float, tr: EpochTrain, clean: EvalResult, val: EvalResult | None, test: EvalResult
 ) -> dict:
-    """One metrics.csv row (results.METRICS_COLUMNS) from one epoch's plain numbers (val None: no split)."""
+    """One metrics.csv row (METRICS_COLUMNS) from one epoch's plain numbers (val None: no split)."""
     return {
         "experiment": cfg.experiment,
         "run_id": cfg.run_id,
@@ -204,19 +213,19 @@ def save_epoch(run_dir: Path, cfg: RunConfig, state: RunState, calibration: dict
     next start rewrites it from the checkpoint's history. The texts are made before the
     checkpoint is written, so an error in making them cannot leave the checkpoint ahead.
     calibration None: calibration.json is left as the epoch's first save wrote it."""
-    metrics = results.csv_text(results.METRICS_COLUMNS, state.history)
-    lams = results.csv_text(results.LAM_COLUMNS, state.lam_log)
+    metrics = csv_text(METRICS_COLUMNS, state.history)
+    lams = csv_text(LAM_COLUMNS, state.lam_log)
     calibration_text = (
         None
         if calibration is None
         else json.dumps({"epoch": state.epoch, **calibration}, indent=2, sort_keys=True, default=str)
     )
-    results.atomic_write_bytes(run_dir / results.CHECKPOINT_FILE, state.to_bytes(cfg))
-    results.atomic_write_text(run_dir / results.METRICS_FILE, metrics)
-    results.atomic_write_text(run_dir / results.LAM_FILE, lams)
-    results.write_corruptions(run_dir, state.shift_log)
+    atomic_write_bytes(run_dir / CHECKPOINT_FILE, state.to_bytes(cfg))
+    atomic_write_text(run_dir / METRICS_FILE, metrics)
+    atomic_write_text(run_dir / LAM_FILE, lams)
+    write_corruptions(run_dir, state.shift_log)
     if calibration_text is not None:
-        results.atomic_write_text(run_dir / results.CALIBRATION_FILE, calibration_text + "\n")
+        atomic_write_text(run_dir / CALIBRATION_FILE, calibration_text + "\n")
 
 
 def eval_model(forward, state: RunState, rd: RunData, normalize, amp, steps_done: int, batch_size: int):
@@ -276,9 +285,9 @@ def start_or_resume(cfg: RunConfig, data: Cifar10, run_dir: Path, device: torch.
     saved = load_checkpoint(run_dir, cfg)
     if saved is not None:
         state.restore(saved)
-    results.write_metrics(run_dir, state.history)
-    results.write_lam_log(run_dir, state.lam_log)
-    results.write_corruptions(run_dir, state.shift_log)
+    write_metrics(run_dir, state.history)
+    write_lam_log(run_dir, state.lam_log)
+    write_corruptions(run_dir, state.shift_log)
     return state
 
 
@@ -342,6 +351,6 @@ def train_run(
         shift_evaluation(cfg, state, model, rd.test, normalize, amp, run_dir, stop)  # corrupted, attacked
         emit({"type": "epoch", **row})
     final = state.history[-1]
-    results.atomic_write_json(run_dir / results.DONE_FILE, final)
+    atomic_write_json(run_dir / DONE_FILE, final)
     emit({"type": "done", "row": final})
     return final

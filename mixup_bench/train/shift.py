@@ -101,7 +101,7 @@ class ShiftResult:
         }
 
     def rows(self, epoch: int) -> list[dict]:
-        """The corruptions.csv rows of this evaluation (results.CORRUPTION_COLUMNS)."""
+        """The corruptions.csv rows of this evaluation (results.schema.CORRUPTION_COLUMNS)."""
         return [
             {"epoch": epoch, "source": self.source, "type": c.type, "severity": c.severity,
              "images": self.corrupt_images, "acc": c.acc, "loss": c.loss, "ece": c.ece}

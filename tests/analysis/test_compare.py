@@ -12,9 +12,10 @@ import pytest
 from scipy import stats as sps
 from typer.testing import CliRunner
 
-from mixup_bench import results
 from mixup_bench.analysis import compare, compare_report
 from mixup_bench.cli import app
+from mixup_bench.results.atomic import atomic_write_json
+from mixup_bench.results.layout import EXPERIMENT_FILE
 from tests.plot_fixtures import synthetic_experiment, write_final_values
 
 runner = CliRunner()
@@ -33,7 +34,7 @@ FINALS = {
 def write_record(exp: Path, **training) -> None:
     """experiment.json as `run` writes it: the training settings under config.training."""
     config = {"epochs": 3, "subset": 10_000, "model": "small-cnn", "label_noise": 0.0, **training}
-    results.atomic_write_json(exp / results.EXPERIMENT_FILE, {"name": exp.name, "config": {"training": config}})
+    atomic_write_json(exp / EXPERIMENT_FILE, {"name": exp.name, "config": {"training": config}})
 
 
 def hand_experiment(exp: Path, shift: float = 0.0, **training) -> Path:

@@ -7,10 +7,10 @@ import math
 import pytest
 from scipy import stats as sps
 
-from mixup_bench import results
 from mixup_bench.analysis import shift
 from mixup_bench.analysis.facts import analyze
 from mixup_bench.analysis.load import load_experiment
+from mixup_bench.results.layout import CORRUPTIONS_FILE, RUNS_DIR
 from tests.shift_fixtures import SEEDS, TYPES, cell_acc, write_experiment
 
 
@@ -73,7 +73,7 @@ def test_attacks_without_corruptions_csv_still_give_the_attack_table(tmp_path):
 
 def test_a_malformed_corruptions_csv_is_left_out_with_a_warning(tmp_path):
     exp = write_experiment(tmp_path / "e")
-    bad = exp / results.RUNS_DIR / "mixup-a0.4-s1" / results.CORRUPTIONS_FILE
+    bad = exp / RUNS_DIR / "mixup-a0.4-s1" / CORRUPTIONS_FILE
     bad.write_text("epoch,type\n3,fog\n")
     _, cells, warnings = facts(exp)
     assert len(warnings) == 1 and "lacks the column(s)" in warnings[0] and str(bad) in warnings[0]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from mixup_bench import metrics, results
+from mixup_bench import metrics
 from mixup_bench.analysis import (
     claim,
     run_logs,
@@ -20,6 +20,8 @@ from mixup_bench.analysis import (
 from mixup_bench.analysis import load as loading
 from mixup_bench.analysis.facts import analyze
 from mixup_bench.errors import UserError
+from mixup_bench.results.atomic import atomic_write_json
+from mixup_bench.results.schema import METRICS_COLUMNS
 from tests.plot_fixtures import (
     calibration_dict,
     metrics_row,
@@ -65,7 +67,7 @@ def test_load_experiment_reads_every_run_into_one_tidy_frame(tmp_path):
     df, warnings = loading.load_experiment(exp)
     assert warnings == []
     assert len(df) == 6 * 3
-    assert set(results.METRICS_COLUMNS) <= set(df.columns)
+    assert set(METRICS_COLUMNS) <= set(df.columns)
     assert df["done"].all()
     assert df["gap"].to_numpy() == pytest.approx((df["test_loss"] - df["clean_train_loss"]).to_numpy())
     assert list(df["method"].iloc[:3]) == ["baseline"] * 3  # baseline first
@@ -138,7 +140,7 @@ def test_experiment_arms_include_unreadable_runs_and_experiment_json(tmp_path):
     exp = write_pairs(tmp_path / "exp")
     (exp / "runs" / "mixup-a1-s0").mkdir()
     (exp / "runs" / "smooth-e0.2-s0").mkdir()
-    results.atomic_write_json(exp / "experiment.json", {"alphas": [0.4, 2.0], "cutmix": [1.0], "smoothing": [0.1]})
+    atomic_write_json(exp / "experiment.json", {"alphas": [0.4, 2.0], "cutmix": [1.0], "smoothing": [0.1]})
     df, _ = loading.load_experiment(exp)
     assert loading.experiment_arms(exp, df) == [
         ("baseline", 0.0),

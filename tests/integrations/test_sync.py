@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mixup_bench import results
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.sync import METRIC_COLUMNS, Sync, metric_values
+from mixup_bench.results.layout import CONFIG_FILE, RUNS_DIR
+from mixup_bench.results.schema import METRICS_COLUMNS, write_lam_log, write_metrics
 
 RUN = "mixup-a0.4-s1"
 
@@ -47,12 +48,12 @@ def row(epoch: int) -> dict:
 @pytest.fixture
 def exp_path(tmp_path) -> Path:
     """An experiment with one run of 3 finished epochs (lam.csv: 2 lams per epoch)."""
-    rdir = tmp_path / "exp" / results.RUNS_DIR / RUN
+    rdir = tmp_path / "exp" / RUNS_DIR / RUN
     rdir.mkdir(parents=True)
     config = {"run_id": RUN, "method": "mixup", "alpha": 0.4, "seed": 1, "training": {"epochs": 3}}
-    (rdir / results.CONFIG_FILE).write_text(json.dumps(config))
-    results.write_metrics(rdir, [row(e) for e in (1, 2, 3)])
-    results.write_lam_log(rdir, [{"epoch": e, "step": s, "lam": e / 10 + s / 100} for e in (1, 2, 3) for s in (1, 2)])
+    (rdir / CONFIG_FILE).write_text(json.dumps(config))
+    write_metrics(rdir, [row(e) for e in (1, 2, 3)])
+    write_lam_log(rdir, [{"epoch": e, "step": s, "lam": e / 10 + s / 100} for e in (1, 2, 3) for s in (1, 2)])
     return tmp_path / "exp"
 
 
@@ -94,7 +95,7 @@ def test_export_is_strict_and_a_stopped_command_ends_its_runs_unfinished(exp_pat
 
 
 def test_every_metrics_column_but_the_identity_ones_is_a_metric():
-    assert set(METRIC_COLUMNS) == set(results.METRICS_COLUMNS) - {
+    assert set(METRIC_COLUMNS) == set(METRICS_COLUMNS) - {
         "experiment",
         "run_id",
         "method",

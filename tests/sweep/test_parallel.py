@@ -9,8 +9,8 @@ import io
 import pytest
 from rich.console import Console
 
-from mixup_bench import results
 from mixup_bench.plotting import plot_experiment
+from mixup_bench.results.schema import read_metrics
 from mixup_bench.sweep.execute import threads_per_job
 from mixup_bench.sweep.runner import run_experiment
 from tests.sweep.synthetic import (
@@ -62,5 +62,5 @@ def test_jobs_2_interrupted_then_resumed_equals_jobs_1(tiny_cifar, tmp_path, ref
     report = plot_experiment(exp.path, Console(file=io.StringIO(), width=200))
     assert (exp.path / "summary.csv").exists() and report.summary is not None
     assert list(report.summary["arm"]) == ["baseline", "MixUp alpha=0.4"] and list(report.summary["seeds"]) == [2, 2]
-    df = results.read_metrics(exp.path / "runs" / "mixup-a0.4-s1" / "metrics.csv")
+    df = read_metrics(exp.path / "runs" / "mixup-a0.4-s1" / "metrics.csv")
     assert df["epoch"].tolist() == [1, 2, 3, 4]

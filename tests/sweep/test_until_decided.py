@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mixup_bench import results
 from mixup_bench.cli import app
+from mixup_bench.results.layout import DONE_FILE, EXPERIMENT_FILE, METRICS_FILE
 from mixup_bench.sweep.until_decided import RECORD_KEY, run_until_decided
 from tests.sweep.synthetic import (
     NAME,
@@ -75,7 +75,7 @@ P_COLUMNS = ["point", "arm", "metric", "pairs", "seeds", "mean", "std", "ci_low"
 
 
 def sequential_record(exp_dir: Path) -> dict:
-    return json.loads((exp_dir / results.EXPERIMENT_FILE).read_text())[RECORD_KEY]
+    return json.loads((exp_dir / EXPERIMENT_FILE).read_text())[RECORD_KEY]
 
 
 def runs_of(exp_dir: Path) -> list[str]:
@@ -114,8 +114,8 @@ def test_a_sequential_run_killed_after_its_first_look_resumes_on_the_same_design
     proc = start_cli(args)
     wait_until(proc, lambda: metric_rows(first_after) >= 1, "the first epoch after the first look")
     kill(proc)
-    assert not (first_after / results.DONE_FILE).exists()
-    assert all((exp_dir / "runs" / f"{arm}-s{s}" / results.DONE_FILE).exists()
+    assert not (first_after / DONE_FILE).exists()
+    assert all((exp_dir / "runs" / f"{arm}-s{s}" / DONE_FILE).exists()
                for arm in ("baseline-a0", "mixup-a0.4") for s in range(SEEDS))  # fmt: skip
     killed = sequential_record(exp_dir)
     assert {**killed, "stopped_at": None, "decided": False} == {**design, "stopped_at": None, "decided": False}
@@ -127,9 +127,9 @@ def test_a_sequential_run_killed_after_its_first_look_resumes_on_the_same_design
     assert "Traceback" not in output and f"After {stopped_at} paired seeds" in output
     assert runs_of(exp_dir) == ref_runs
     for rid in ref_runs:
-        got, want = (pd.read_csv(d / "runs" / rid / results.METRICS_FILE) for d in (exp_dir, ref.path))
+        got, want = (pd.read_csv(d / "runs" / rid / METRICS_FILE) for d in (exp_dir, ref.path))
         assert got["epoch"].tolist() == list(range(1, EPOCHS + 1)), f"{rid} ran an epoch twice or not at all"
-        assert (exp_dir / "runs" / rid / results.DONE_FILE).exists()
+        assert (exp_dir / "runs" / rid / DONE_FILE).exists()
         cols = [c for c in want.columns if c not in TIMING_COLUMNS]
         pd.testing.assert_frame_equal(got[cols], want[cols], check_exact=True, obj=f"{rid} metrics.csv")
     assert sequential_record(exp_dir) == design

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import torch
 
-from mixup_bench import results
 from mixup_bench.config import RunConfig, TrainingConfig
 from mixup_bench.errors import UserError
+from mixup_bench.results.layout import CORRUPTIONS_FILE
+from mixup_bench.results.schema import CORRUPTION_COLUMNS, METRICS_COLUMNS, SHIFT_COLUMNS, csv_text, read_metrics
 from mixup_bench.train import cifar10c
 from mixup_bench.train import shift as S
 from mixup_bench.train.corruptions import CORRUPTIONS, SEVERITIES
@@ -43,13 +44,13 @@ def test_every_corruption_and_severity_and_attack_is_measured(model_and_test):
     r = evaluate(model, test, corrupt_images=24)
     assert [(c.type, c.severity) for c in r.cells] == [(n, s) for n in CORRUPTIONS for s in SEVERITIES]
     cols = r.columns()
-    assert tuple(cols) == results.SHIFT_COLUMNS
-    for key in results.SHIFT_COLUMNS[:-1]:
+    assert tuple(cols) == SHIFT_COLUMNS
+    for key in SHIFT_COLUMNS[:-1]:
         assert 0.0 <= cols[key] <= 1.0 or key == "corrupt_loss", key
     assert cols["corrupt_acc"] == pytest.approx(np.mean([c.acc for c in r.cells]))
     assert r.corrupt_images == 24 and r.attack_images == 40  # the attack subset is capped by the test set
     rows = r.rows(epoch=7)
-    assert len(rows) == len(r.cells) and set(rows[0]) == set(results.CORRUPTION_COLUMNS)
+    assert len(rows) == len(r.cells) and set(rows[0]) == set(CORRUPTION_COLUMNS)
     assert {row["epoch"] for row in rows} == {7} and rows[0]["source"] == S.BUILT_IN
 
 
@@ -115,22 +116,20 @@ def test_shift_changes_no_other_number_and_fills_its_columns_only_when_due(tiny_
     off = train_run(_config(False), tiny_data, tmp_path / "off")
     on = train_run(_config(True, shift_every=2), tiny_data, tmp_path / "on")
     a, b = pd.read_csv(tmp_path / "off" / "metrics.csv"), pd.read_csv(tmp_path / "on" / "metrics.csv")
-    same = [
-        c for c in results.METRICS_COLUMNS if c not in results.SHIFT_COLUMNS + ("epoch_seconds", "images_per_second")
-    ]
+    same = [c for c in METRICS_COLUMNS if c not in SHIFT_COLUMNS + ("epoch_seconds", "images_per_second")]
     pd.testing.assert_frame_equal(a[same], b[same], check_exact=True)
-    assert a[list(results.SHIFT_COLUMNS)].isna().all().all()
-    assert b.loc[b["epoch"].isin([2, 3]), list(results.SHIFT_COLUMNS)].notna().all().all()
-    assert b.loc[b["epoch"] == 1, list(results.SHIFT_COLUMNS)].isna().all().all()
+    assert a[list(SHIFT_COLUMNS)].isna().all().all()
+    assert b.loc[b["epoch"].isin([2, 3]), list(SHIFT_COLUMNS)].notna().all().all()
+    assert b.loc[b["epoch"] == 1, list(SHIFT_COLUMNS)].isna().all().all()
     assert on["corrupt_acc"] == b["corrupt_acc"].iloc[-1] and off.get("corrupt_acc") is None
-    assert not (tmp_path / "off" / results.CORRUPTIONS_FILE).exists()
-    cells = pd.read_csv(tmp_path / "on" / results.CORRUPTIONS_FILE)
-    assert tuple(cells.columns) == results.CORRUPTION_COLUMNS
+    assert not (tmp_path / "off" / CORRUPTIONS_FILE).exists()
+    cells = pd.read_csv(tmp_path / "on" / CORRUPTIONS_FILE)
+    assert tuple(cells.columns) == CORRUPTION_COLUMNS
     assert sorted(set(cells["epoch"])) == [2, 3] and len(cells) == 2 * len(CORRUPTIONS) * len(SEVERITIES)
     last = cells[cells["epoch"] == 3]
     assert b["corrupt_acc"].iloc[-1] == pytest.approx(last["acc"].mean())
     assert b["corrupt_loss"].iloc[-1] == pytest.approx(last["loss"].mean())
-    loaded = results.read_metrics(tmp_path / "off" / "metrics.csv")  # an all-empty shift column still reads
+    loaded = read_metrics(tmp_path / "off" / "metrics.csv")  # an all-empty shift column still reads
     assert loaded["corrupt_acc"].isna().all()
 
 
@@ -147,18 +146,18 @@ def test_a_resumed_run_keeps_every_shift_evaluation_once(tiny_data, tmp_path):
 
     with pytest.raises(StopRequested):
         train_run(_config(True, shift_every=1), tiny_data, tmp_path / "cut", on_event, stop_in_epoch_3)
-    assert sorted(set(pd.read_csv(tmp_path / "cut" / results.CORRUPTIONS_FILE)["epoch"])) == [1, 2]
+    assert sorted(set(pd.read_csv(tmp_path / "cut" / CORRUPTIONS_FILE)["epoch"])) == [1, 2]
     train_run(_config(True, shift_every=1), tiny_data, tmp_path / "cut")
-    whole = (tmp_path / "whole" / results.CORRUPTIONS_FILE).read_text()
-    assert (tmp_path / "cut" / results.CORRUPTIONS_FILE).read_text() == whole
+    whole = (tmp_path / "whole" / CORRUPTIONS_FILE).read_text()
+    assert (tmp_path / "cut" / CORRUPTIONS_FILE).read_text() == whole
 
 
 def test_old_csvs_without_shift_columns_still_load(tmp_path):
-    old = [c for c in results.METRICS_COLUMNS if c not in results.SHIFT_COLUMNS]
+    old = [c for c in METRICS_COLUMNS if c not in SHIFT_COLUMNS]
     row = {c: 0.5 for c in old} | {"experiment": "e", "run_id": "baseline-a0-s0", "method": "baseline",
                                    "alpha": 0.0, "seed": 0, "epoch": 1}  # fmt: skip
-    (tmp_path / "metrics.csv").write_text(results.csv_text(old, [row]))
-    df = results.read_metrics(tmp_path / "metrics.csv")
+    (tmp_path / "metrics.csv").write_text(csv_text(old, [row]))
+    df = read_metrics(tmp_path / "metrics.csv")
     assert df["corrupt_acc"].isna().all() and df["pgd_acc_2"].isna().all()
 
 
