@@ -11,46 +11,34 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mixup_bench.errors import UserError
+from mixup_bench.metrics import LOGGED, METRICS, SHIFT
 from mixup_bench.results.atomic import atomic_write_text
 from mixup_bench.results.layout import CORRUPTIONS_FILE, LAM_FILE, METRICS_FILE
 
-# The shift evaluation (train/shift.py): filled at the last epoch and every --shift-every K epochs,
-# empty on the other epochs and with --no-shift.
-SHIFT_COLUMNS = (
-    "corrupt_acc",  # accuracy on corrupted test images, mean over corruption types x severities 1-5
-    "corrupt_loss",  # their mean cross-entropy; the per-cell numbers are in corruptions.csv
-    "corrupt_ece",  # their mean 15-bin ECE
-    "fgsm_acc_1",  # accuracy under FGSM at eps 1/255 (fixed 2,000-image test subset, fp32)
-    "fgsm_acc_2",  # ... at eps 2/255
-    "fgsm_acc_4",  # ... at eps 4/255
-    "pgd_acc_2",  # accuracy under PGD-10 at eps 2/255 (step eps/4, random start)
-    "shift_seconds",  # wall time of the shift evaluation
-)
-METRICS_COLUMNS = (
+# The run and epoch a row belongs to.
+RUN_COLUMNS = (
     "experiment",
     "run_id",
-    "method",  # baseline | mixup | cutmix | smooth | manifold
+    "method",  # baseline | mixup | cutmix | smooth | manifold | ... (methods.METHODS)
     "alpha",  # the method's parameter: alpha (mixup, cutmix, manifold), epsilon (smooth); 0 for the baseline
     "seed",
     "epoch",  # 1-based, the epoch just finished
     "lr",  # learning rate at the last step of the epoch
-    "train_loss",  # the training objective on the (mixed) batches, train mode
-    "train_acc",  # lam-weighted accuracy on the (mixed) batches, train mode, in [0, 1]
-    "clean_train_loss",  # eval mode, fixed subset of unaugmented training images
-    "clean_train_acc",
-    "val_loss",  # the fixed validation split (--val-size; never trained on; labels as noisy as the training
-    "val_acc",  # labels under --label-noise). Empty with --val-size 0. Presets choose epochs by it, never by test.
-    "test_loss",
-    "test_acc",
-    "test_ece",  # 15-bin expected calibration error on the test set, in [0, 1]
-    "noise_memorised",  # --label-noise only (else empty): share of clean-train images with a corrupted
-    # label that the model predicts as that wrong label, in [0, 1]. High = the noise is memorised.
-    *SHIFT_COLUMNS,
+)
+# The shift evaluation (train/shift.py): filled at the last epoch and every --shift-every K epochs,
+# empty on the other epochs and with --no-shift; then its wall time.
+SHIFT_SECONDS = "shift_seconds"
+SHIFT_COLUMNS = (*SHIFT, SHIFT_SECONDS)
+TIMING_COLUMNS = (
     "epoch_seconds",  # wall time of the epoch, training and evaluation (not the shift evaluation)
     "images_per_second",  # training images per second, evaluation excluded
 )
-# Columns added after the first release: CSVs written before them still load, with NaN there.
-OPTIONAL_COLUMNS = ("noise_memorised", "val_loss", "val_acc", *SHIFT_COLUMNS)
+# One row per finished epoch. The measures and their order come from `metrics.METRICS` (each record's
+# `column`): what each means is its `Metric.label`, and docs/metrics.md's table.
+METRICS_COLUMNS = (*RUN_COLUMNS, *(n for n in LOGGED if n not in SHIFT), *SHIFT_COLUMNS, *TIMING_COLUMNS)
+# Columns added after the first release (`Metric.required` False): CSVs written before them still load,
+# with NaN there.
+OPTIONAL_COLUMNS = (*(n for n in LOGGED if not METRICS[n].required), SHIFT_SECONDS)
 LAM_COLUMNS = ("epoch", "step", "lam")
 # corruptions.csv: one row per evaluated epoch, corruption type and severity (see train/shift.py).
 CORRUPTION_COLUMNS = (

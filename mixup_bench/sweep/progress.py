@@ -16,15 +16,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from mixup_bench.metrics import M
 from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, method_for
+
+# The closing table's measures, with headings narrower than `Metric.short`: the training objective, then the
+# parts of the claim a run's final row holds (gap is derived when loading, so not there).
+FINAL_TABLE = (
+    (M.train_loss, "train obj"),
+    (M.clean_train_loss, "clean train loss"),
+    (M.test_loss, "test loss"),
+    (M.test_acc, "test acc"),
+    (M.test_ece, "test ECE"),
+)
 
 
 def epoch_line(e: dict) -> str:
     """One line per finished epoch: the numbers that show MixUp's effect as it trains."""
     return (
-        f"{e['run_id']:<18} epoch {e['epoch']:>3}  train obj {e['train_loss']:.3f}  "
-        f"clean train loss {e['clean_train_loss']:.3f}  test loss {e['test_loss']:.3f}  "
-        f"test acc {100 * e['test_acc']:5.2f}%  {e['epoch_seconds']:5.1f} s  {e['images_per_second']:,.0f} img/s"
+        f"{e['run_id']:<18} epoch {e['epoch']:>3}  train obj {e[M.train_loss.name]:.3f}  "
+        f"clean train loss {e[M.clean_train_loss.name]:.3f}  test loss {e[M.test_loss.name]:.3f}  "
+        f"test acc {100 * e[M.test_acc.name]:5.2f}%  {e['epoch_seconds']:5.1f} s  {e['images_per_second']:,.0f} img/s"
     )
 
 
@@ -186,21 +197,11 @@ def final_table(rows: list[dict]) -> Table:
             method = method_for(alpha)
         arms.setdefault((method, alpha), []).append(r)
     table = Table(title="Final epoch, mean over seeds")
-    for col in ("arm", "seeds", "train obj", "clean train loss", "test loss", "test acc", "test ECE"):
+    for col in ("arm", "seeds", *(heading for _, heading in FINAL_TABLE)):
         table.add_column(col, justify="left" if col == "arm" else "right")
     for arm in sorted(arms, key=arm_order):
         rs = arms[arm]
-
-        def mean(key: str, rs: list[dict] = rs) -> float:
-            return sum(float(r[key]) for r in rs) / len(rs)
-
-        table.add_row(
-            arm_label(*arm),
-            str(len(rs)),
-            f"{mean('train_loss'):.3f}",
-            f"{mean('clean_train_loss'):.3f}",
-            f"{mean('test_loss'):.3f}",
-            f"{100 * mean('test_acc'):.2f}%",
-            f"{100 * mean('test_ece'):.2f}%",
-        )
+        means = ((m, sum(float(r[m.name]) for r in rs) / len(rs)) for m, _ in FINAL_TABLE)
+        cells = (m.value_text(v) + ("%" if m.fraction else "") for m, v in means)
+        table.add_row(arm_label(*arm), str(len(rs)), *cells)
     return table

@@ -21,7 +21,7 @@ from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.estimate import cost_line, estimate_range, measure_machine, measure_rates, plan_estimate
 from mixup_bench.sweep.execute import repair_finished_run, run_dir, threads_per_job
 from mixup_bench.sweep.local import run_inline, run_parallel
-from mixup_bench.sweep.progress import Reporter
+from mixup_bench.sweep.progress import FINAL_TABLE, Reporter
 from mixup_bench.sweep.record import check_compatible, write_experiment_record
 from mixup_bench.train.cifar10c import check_cifar10c_dir
 from mixup_bench.train.data import load_cifar10
@@ -77,7 +77,7 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, reru
     return outcome
 
 
-_FINAL_KEYS = ("alpha", "train_loss", "clean_train_loss", "test_loss", "test_acc", "test_ece")
+_FINAL_KEYS = ("alpha", *(m.name for m, _ in FINAL_TABLE))  # what the closing table reads
 
 
 def _final_row(done_file: Path, reporter: Reporter) -> dict | None:

@@ -24,12 +24,14 @@ import torch
 
 from mixup_bench.config import RunConfig
 from mixup_bench.errors import UserError
+from mixup_bench.metrics import M
 from mixup_bench.naming import LAM_METHODS
 from mixup_bench.results.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from mixup_bench.results.layout import CALIBRATION_FILE, CHECKPOINT_FILE, DONE_FILE, LAM_FILE, METRICS_FILE
 from mixup_bench.results.schema import (
     LAM_COLUMNS,
     METRICS_COLUMNS,
+    SHIFT_SECONDS,
     csv_text,
     write_corruptions,
     write_lam_log,
@@ -193,16 +195,16 @@ def metrics_row(
         "seed": cfg.seed,
         "epoch": epoch,
         "lr": lr,
-        "train_loss": tr.loss,
-        "train_acc": tr.acc,
-        "clean_train_loss": clean.loss,
-        "clean_train_acc": clean.acc,
-        "val_loss": val.loss if val is not None else None,
-        "val_acc": val.acc if val is not None else None,
-        "test_loss": test.loss,
-        "test_acc": test.acc,
-        "test_ece": test.ece,
-        "noise_memorised": clean.memorised,
+        M.train_loss.name: tr.loss,
+        M.train_acc.name: tr.acc,
+        M.clean_train_loss.name: clean.loss,
+        M.clean_train_acc.name: clean.acc,
+        M.val_loss.name: val.loss if val is not None else None,
+        M.val_acc.name: val.acc if val is not None else None,
+        M.test_loss.name: test.loss,
+        M.test_acc.name: test.acc,
+        M.test_ece.name: test.ece,
+        M.noise_memorised.name: clean.memorised,
         "epoch_seconds": 0.0,  # set by the caller once evaluation is done
         "images_per_second": tr.images / tr.seconds,
     }
@@ -244,7 +246,7 @@ def shift_pending(cfg: RunConfig, state: RunState) -> bool:
         bool(state.history)
         and tc.shift
         and shift_due(state.epoch, tc.epochs, tc.shift_every)
-        and state.history[-1].get("shift_seconds") is None
+        and state.history[-1].get(SHIFT_SECONDS) is None
     )
 
 

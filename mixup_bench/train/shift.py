@@ -31,6 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mixup_bench.config import RunConfig, TrainingConfig
+from mixup_bench.metrics import M
+from mixup_bench.results.schema import SHIFT_SECONDS
 from mixup_bench.train import adversarial, cifar10c
 from mixup_bench.train.corruptions import CORRUPTIONS, SEVERITIES, corrupt
 from mixup_bench.train.evaluate import ECE_BINS, calibration_bins, fold_batchnorm
@@ -40,15 +42,6 @@ from mixup_bench.train.step import Normalize
 ATTACK_IMAGES = 2_000  # test images every attack is run on
 FGSM_EPSILONS = {1: 1 / 255, 2: 2 / 255, 4: 4 / 255}  # metrics.csv column fgsm_acc_<k> -> epsilon (pixel scale)
 PGD_EPSILONS = {2: 2 / 255}  # pgd_acc_<k> -> epsilon
-# The metrics.csv columns `evaluate_shift` fills, in order.
-SHIFT_COLUMNS = (
-    "corrupt_acc",
-    "corrupt_loss",
-    "corrupt_ece",
-    *(f"fgsm_acc_{k}" for k in FGSM_EPSILONS),
-    *(f"pgd_acc_{k}" for k in PGD_EPSILONS),
-    "shift_seconds",
-)
 BUILT_IN, CIFAR10C = "built-in", "CIFAR-10-C"
 
 
@@ -90,14 +83,15 @@ class ShiftResult:
         return sum(values) / len(values) if values else math.nan
 
     def columns(self) -> dict:
-        """The SHIFT_COLUMNS values of the metrics.csv row: corrupt_* are means over types and severities."""
+        """The values of the metrics.csv row's shift columns (results.schema.SHIFT_COLUMNS, in that order):
+        corrupt_* are means over types and severities."""
         return {
-            "corrupt_acc": self._mean("acc"),
-            "corrupt_loss": self._mean("loss"),
-            "corrupt_ece": self._mean("ece"),
+            M.corrupt_acc.name: self._mean("acc"),
+            M.corrupt_loss.name: self._mean("loss"),
+            M.corrupt_ece.name: self._mean("ece"),
             **{f"fgsm_acc_{k}": v for k, v in self.fgsm_acc.items()},
             **{f"pgd_acc_{k}": v for k, v in self.pgd_acc.items()},
-            "shift_seconds": self.seconds,
+            SHIFT_SECONDS: self.seconds,
         }
 
     def rows(self, epoch: int) -> list[dict]:
