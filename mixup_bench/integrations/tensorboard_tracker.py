@@ -26,11 +26,12 @@ from pathlib import Path
 
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.identity import experiment_identity
+from mixup_bench.metrics import M
 
 TENSORBOARD_DIR = "tensorboard"
 IDENTITY_FILE = "mixup_bench_identity.txt"  # beside the event files; TensorBoard reads only those
 INSTALL_HINT = '--tensorboard needs TensorBoard: pip install "mixup-bench[tensorboard]"'
-_MARKER = "train_loss"  # written first in every epoch: its steps are the epochs a folder holds
+_MARKER = M.train_loss.name  # written first in every epoch: its steps are the epochs a folder holds
 _HPARAMS_PREFIX = "hparams/"
 
 

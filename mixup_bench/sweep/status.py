@@ -29,6 +29,7 @@ from rich.text import Text
 
 from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
+from mixup_bench.metrics import M
 from mixup_bench.naming import arm_label, arm_order, method_for, parse_run_id, run_id_for
 from mixup_bench.provenance import code_warnings, read_identities
 from mixup_bench.results.damage import Damage, damaged_files, torn_metrics
@@ -141,14 +142,14 @@ def _run_status(rdir: Path, planned_epochs: int | None) -> RunStatus:
         method, alpha, seed = parse_run_id(rdir.name) or (None, None, None)
     epochs = _count(_object(cfg.get("training")).get("epochs")) or planned_epochs
     rows = _metrics_rows(rdir / METRICS_FILE)
-    test_acc = _float(rows[-1].get("test_acc")) if rows else None
+    test_acc = _float(rows[-1].get(M.test_acc.name)) if rows else None
     status = RunStatus(
         rdir.name, alpha, seed, RunState.NOT_STARTED, len(rows), epochs, test_acc, path=rdir, method=method
     )
     if is_done(rdir):
         status.state = RunState.DONE
         final = _read_json_or_none(rdir / DONE_FILE) or {}
-        status.test_acc = _float(final.get("test_acc", test_acc))
+        status.test_acc = _float(final.get(M.test_acc.name, test_acc))
         status.epochs_done = max(status.epochs_done, _count(final.get("epoch")) or 0)
         status.damage = damaged_files(rdir)
         if status.damage:

@@ -20,7 +20,7 @@ import numpy as np
 
 from mixup_bench.config import ExperimentConfig, RunConfig
 from mixup_bench.errors import UserError
-from mixup_bench.metrics import CLAIM, METRICS, SHIFT_CLAIM
+from mixup_bench.metrics import CLAIM, METRICS, SHIFT_CLAIM, M
 from mixup_bench.naming import BASELINE, arm_id, arm_label
 from mixup_bench.results.atomic import atomic_write_json
 from mixup_bench.results.layout import EXPERIMENT_FILE, METRICS_FILE
@@ -107,8 +107,8 @@ def _final_row(exp: ExperimentConfig, arm: tuple[str, float], seed: int) -> dict
 
 
 def _value(row: dict, name: str) -> float:
-    if name == "gap":
-        return float(row["test_loss"]) - float(row["clean_train_loss"])
+    if name == M.gap.name:  # derived: metrics.csv has no column of it
+        return float(row[M.test_loss.name]) - float(row[M.clean_train_loss.name])
     value = row.get(name)
     return float(value) if value is not None else math.nan
 
