@@ -23,13 +23,16 @@ import pandas as pd
 from rich.console import Console
 
 from mixup_bench.config import ExperimentConfig, TrainingConfig
+from mixup_bench.results import schema
+from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.progress import Reporter
+from mixup_bench.sweep.runner import run_experiment
 
 EPOCHS = 4
 BATCH = 16
 NAME = "sweep"
 # Columns that must match exactly between an interrupted (or parallel) run and an uninterrupted one.
-TIMING_COLUMNS = ("epoch_seconds", "images_per_second", "shift_seconds")
+TIMING_COLUMNS = (*schema.TIMING_COLUMNS, schema.SHIFT_SECONDS)
 # The runs of the whole sweep (seeds 0 and 1), sorted.
 ALL_RUNS = ["baseline-a0-s0", "baseline-a0-s1", "mixup-a0.4-s0", "mixup-a0.4-s1"]
 REPO = Path(__file__).resolve().parents[2]
@@ -81,6 +84,45 @@ def interrupt_self_after_first_epoch() -> Callable[[dict], None]:
             os.kill(os.getpid(), signal.SIGINT)
 
     return on_event
+
+
+def stop_at_first_epoch(exp: ExperimentConfig, rerun_command: str) -> tuple[RecordingReporter, RunOutcome, set[str]]:
+    """Run the whole sweep `exp` with a Ctrl-C at its first finished epoch and check what the stop leaves:
+    the stop and the command to resume are said, not every run finished, and every started run that did
+    not finish holds as many metrics.csv rows as its checkpoint's epochs (the epoch in progress is lost).
+
+    Returns the reporter, the outcome and the runs stopped after at least one epoch: those the resume must
+    go on from (`resume_equals_reference`)."""
+    stopped = RecordingReporter(on_event=interrupt_self_after_first_epoch())
+    outcome = run_experiment(exp, stopped, rerun_command=rerun_command)
+    assert outcome.stopped, stopped.text
+    assert "Stopping at the next step" in stopped.text
+    assert f"Resume with the same command:\n  {rerun_command}" in stopped.text
+    assert len(outcome.trained) < len(ALL_RUNS)
+    partial = set()
+    for rid in {e["run_id"] for e in stopped.events if e["type"] == "start"} - set(outcome.trained):
+        run_dir = exp.path / "runs" / rid
+        ckpt = checkpoint_epoch(run_dir) if (run_dir / "checkpoint.pt").exists() else 0
+        assert metric_rows(run_dir) == ckpt < EPOCHS, rid
+        if ckpt > 0:
+            partial.add(rid)
+    return stopped, outcome, partial
+
+
+def resume_equals_reference(exp: ExperimentConfig, reference: Path, partial: set[str]) -> RecordingReporter:
+    """Run `exp` again after `stop_at_first_epoch`: every run ends finished, each of `partial` resumes from its
+    checkpoint (never restarts), no event is lost at the end, and the folder equals the uninterrupted
+    `reference`, file for file and number for number. Returns the resumed command's reporter."""
+    resumed = RecordingReporter()
+    outcome = run_experiment(exp, resumed)
+    assert not outcome.stopped and sorted(outcome.trained + outcome.skipped) == ALL_RUNS, resumed.text
+    kinds = [e["type"] for e in resumed.events]
+    assert kinds.count("done") == len(outcome.trained) and kinds.count("epoch") >= len(outcome.trained)
+    resumed_from = {e["run_id"]: e["start_epoch"] for e in resumed.events if e["type"] == "start"}
+    assert all(resumed_from.get(rid, 0) > 0 for rid in partial), resumed.text
+    assert layout(exp.path) == layout(reference)
+    assert_same_results(exp.path, reference, ALL_RUNS)
+    return resumed
 
 
 # --- the CLI in a subprocess -------------------------------------------------------------------------------------

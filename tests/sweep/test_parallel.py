@@ -12,17 +12,7 @@ from rich.console import Console
 from mixup_bench.plotting import plot_experiment
 from mixup_bench.results.schema import read_metrics
 from mixup_bench.sweep.execute import threads_per_job
-from mixup_bench.sweep.runner import run_experiment
-from tests.sweep.synthetic import (
-    ALL_RUNS,
-    RecordingReporter,
-    assert_same_results,
-    checkpoint_epoch,
-    experiment,
-    interrupt_self_after_first_epoch,
-    layout,
-    metric_rows,
-)
+from tests.sweep.synthetic import experiment, resume_equals_reference, stop_at_first_epoch
 
 
 def test_threads_are_split_between_jobs(monkeypatch):
@@ -35,28 +25,11 @@ def test_jobs_2_interrupted_then_resumed_equals_jobs_1(tiny_cifar, tmp_path, ref
     exp = experiment(tiny_cifar, tmp_path / "results", seeds=(0, 1), jobs=2)
 
     # Ctrl-C (SIGINT to this process) at the first finished epoch: every worker stops at its next step.
-    stopped = RecordingReporter(on_event=interrupt_self_after_first_epoch())
-    outcome = run_experiment(exp, stopped, rerun_command="mixup-bench run --jobs 2")
-    assert outcome.stopped, stopped.text
+    stopped, _, partial = stop_at_first_epoch(exp, rerun_command="mixup-bench run --jobs 2")
     assert "Running 4 runs, 2 at a time, 1 CPU thread(s) each." in stopped.text
-    assert "Stopping at the next step" in stopped.text
-    assert "Resume with the same command:\n  mixup-bench run --jobs 2" in stopped.text
-    started = {e["run_id"] for e in stopped.events if e["type"] == "start"}
-    assert started and len(outcome.trained) < 4
-    for rid in started:  # the finished epochs are on disk, checkpoint and CSV agreeing; the one in progress is lost
-        run_dir = exp.path / "runs" / rid
-        ckpt = checkpoint_epoch(run_dir) if (run_dir / "checkpoint.pt").exists() else 0
-        assert metric_rows(run_dir) == ckpt < 4
-
-    # The same call again finishes the sweep, resuming what was started.
-    resumed = RecordingReporter()
-    outcome = run_experiment(exp, resumed)
-    assert not outcome.stopped and sorted(outcome.trained + outcome.skipped) == ALL_RUNS, resumed.text
-    assert any(e["type"] == "start" and e["start_epoch"] > 0 for e in resumed.events), resumed.text
-    assert [e["type"] for e in resumed.events].count("done") == len(outcome.trained)  # no event lost at the end
-
-    assert layout(exp.path) == layout(reference)
-    assert_same_results(exp.path, reference, ALL_RUNS)
+    assert partial, stopped.text  # two runs were under way: at least one stopped after its first epoch
+    # The same call again finishes the sweep, resuming what was started, and equals one run at a time.
+    resume_equals_reference(exp, reference, partial)
 
     # `plot` reads what --jobs wrote
     report = plot_experiment(exp.path, Console(file=io.StringIO(), width=200))

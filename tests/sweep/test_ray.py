@@ -11,16 +11,7 @@ import pytest
 
 from mixup_bench.errors import UserError
 from mixup_bench.sweep.runner import run_experiment
-from tests.sweep.synthetic import (
-    ALL_RUNS,
-    RecordingReporter,
-    assert_same_results,
-    checkpoint_epoch,
-    experiment,
-    interrupt_self_after_first_epoch,
-    layout,
-    metric_rows,
-)
+from tests.sweep.synthetic import RecordingReporter, experiment, resume_equals_reference, stop_at_first_epoch
 
 
 @pytest.fixture(scope="module")
@@ -61,38 +52,15 @@ def test_missing_ray_is_a_one_line_user_error(tiny_cifar, tmp_path, monkeypatch)
 def test_ray_interrupted_then_resumed_equals_local(local_ray, tiny_cifar, tmp_path, reference):
     exp = experiment(tiny_cifar, tmp_path / "results", seeds=(0, 1), backend="ray")
 
-    stopped = RecordingReporter(on_event=interrupt_self_after_first_epoch())
-    outcome = run_experiment(exp, stopped, rerun_command="mixup-bench run --backend ray")
-    assert outcome.stopped, stopped.text
+    stopped, _, partial = stop_at_first_epoch(exp, rerun_command="mixup-bench run --backend ray")
     assert "Ray: 4 runs as tasks of 1 CPU(s) each, on a cluster of 2 CPU(s)" in stopped.text
-    assert "Stopping at the next step" in stopped.text and "Resume with the same command:" in stopped.text
-    assert len(outcome.trained) < 4
-    # A run that had reached its last epoch before the stop took effect is done; every other started run
-    # holds as many metrics rows as its checkpoint's epochs, short of the end.
-    partial = set()  # runs stopped after at least one epoch: the resumed command must go on from there
-    for rid in {e["run_id"] for e in stopped.events if e["type"] == "start"} - set(outcome.trained):
-        run_dir = exp.path / "runs" / rid
-        ckpt = checkpoint_epoch(run_dir) if (run_dir / "checkpoint.pt").exists() else 0
-        assert metric_rows(run_dir) == ckpt < 4
-        if ckpt > 0:
-            partial.add(rid)
     assert local_ray.is_initialized()  # a Ray that the caller started is left running
-
-    resumed = RecordingReporter()
-    outcome = run_experiment(exp, resumed)
-    assert not outcome.stopped and sorted(outcome.trained + outcome.skipped) == ALL_RUNS, resumed.text
-    kinds = [e["type"] for e in resumed.events]
-    assert kinds.count("done") == len(outcome.trained) and kinds.count("epoch") >= len(outcome.trained)
     # Which runs were cut after an epoch depends on timing under load; each of them resumes, never restarts.
-    resumed_from = {e["run_id"]: e["start_epoch"] for e in resumed.events if e["type"] == "start"}
-    assert all(resumed_from.get(rid, 0) > 0 for rid in partial), resumed.text
+    resumed = resume_equals_reference(exp, reference, partial)
 
     # Never more runs at once than the cluster's 2 CPUs allow with 1 CPU per run (a task that blocked in
     # ray.get would lend its CPU to the next task and let it start early).
     assert max_active(stopped.events) <= 2 and max_active(resumed.events) <= 2
-
-    assert layout(exp.path) == layout(reference)
-    assert_same_results(exp.path, reference, ALL_RUNS)
 
 
 @pytest.mark.slow
