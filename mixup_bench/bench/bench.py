@@ -37,7 +37,8 @@ from mixup_bench.bench.report import data_words, result_table, summary_lines
 from mixup_bench.bench.roof import describe_device, device_roof, model_flops
 from mixup_bench.config import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, BenchConfig, RunConfig
 from mixup_bench.results.atomic import atomic_write_text
-from mixup_bench.train.data import Cifar10, load_cifar10
+from mixup_bench.train.data import Cifar10
+from mixup_bench.train.datasets.cifar10 import load_cifar10
 from mixup_bench.train.device import keep_freed_memory, resolve_device, resolve_precision, sync
 from mixup_bench.train.evaluate import EvalResult, evaluate
 from mixup_bench.train.loop import train_run

@@ -160,7 +160,7 @@ def process_seconds(now: float | None = None) -> float | None:
 def cache_built_since(data_dir: Path, seconds: float) -> bool:
     """Whether the image-folder cache of `data_dir` was written in the last `seconds` (by this process's
     data load: a cold cache); False for torchvision's arrays, which have none."""
-    from mixup_bench.train.data import CACHE_DIR_NAME
+    from mixup_bench.train.datasets.image_folder import CACHE_DIR_NAME
 
     data_dir = Path(data_dir)
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "mixup-bench"

@@ -24,8 +24,8 @@ from mixup_bench.sweep.local import run_inline, run_parallel
 from mixup_bench.sweep.progress import FINAL_TABLE, Reporter
 from mixup_bench.sweep.record import check_compatible, write_experiment_record
 from mixup_bench.train.cifar10c import check_cifar10c_dir
-from mixup_bench.train.data import load_cifar10
 from mixup_bench.train.datasets import load_dataset
+from mixup_bench.train.datasets.cifar10 import load_cifar10
 from mixup_bench.train.device import resolve_device, resolve_precision
 
 

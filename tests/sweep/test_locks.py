@@ -20,7 +20,7 @@ from mixup_bench.sweep import locks
 from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.execute import execute_run
 from mixup_bench.sweep.locks import HOLD_GRACE_S, RunLock, holder, is_locked
-from mixup_bench.train.data import load_cifar10
+from mixup_bench.train.datasets.cifar10 import load_cifar10
 from tests.sweep.synthetic import (
     NAME,
     assert_same_results,

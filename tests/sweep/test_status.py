@@ -17,7 +17,7 @@ from mixup_bench.sweep.locks import RunLock
 from mixup_bench.sweep.record import write_experiment_record
 from mixup_bench.sweep.runner import run_experiment
 from mixup_bench.sweep.status import RunState, experiment_status, status_table
-from mixup_bench.train.data import load_cifar10
+from mixup_bench.train.datasets.cifar10 import load_cifar10
 from tests.sweep.synthetic import RecordingReporter, experiment
 
 

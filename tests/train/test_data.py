@@ -10,8 +10,9 @@ import torch
 from torchvision.io import encode_png
 
 from mixup_bench.errors import UserError
-from mixup_bench.train import data as data_mod
-from mixup_bench.train.data import load_cifar10
+from mixup_bench.train.datasets import image_folder
+from mixup_bench.train.datasets.cifar10 import TORCHVISION_FOLDER, load_cifar10
+from mixup_bench.train.datasets.image_folder import CACHE_DIR_NAME
 from tests.images import CLASSES, write_image_folder
 
 
@@ -46,9 +47,9 @@ def test_decoded_pixels_match_the_files(tmp_path):
 
 def test_cache_is_used_and_invalidated(tiny_cifar, monkeypatch):
     first = load_cifar10(tiny_cifar, download=False)
-    assert list((tiny_cifar / data_mod.CACHE_DIR_NAME).glob("*.pt"))
+    assert list((tiny_cifar / CACHE_DIR_NAME).glob("*.pt"))
     calls = []
-    monkeypatch.setattr(data_mod, "decode_images", lambda files: calls.append(len(files)))
+    monkeypatch.setattr(image_folder, "decode_images", lambda files: calls.append(len(files)))
     again = load_cifar10(tiny_cifar, download=False)  # served from the cache: no decode
     assert calls == [] and torch.equal(again.train_x, first.train_x)
     # touching a file changes the fingerprint: that split is decoded again
@@ -56,15 +57,15 @@ def test_cache_is_used_and_invalidated(tiny_cifar, monkeypatch):
     f = tiny_cifar / "test" / "cat" / "0000.png"
     os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
     seen = []
-    real = data_mod.decode_images
-    monkeypatch.setattr(data_mod, "decode_images", lambda files: seen.append(len(files)) or real(files))
+    real = image_folder.decode_images
+    monkeypatch.setattr(image_folder, "decode_images", lambda files: seen.append(len(files)) or real(files))
     load_cifar10(tiny_cifar, download=False)
     assert seen == [3 * 8]
 
 
 def test_damaged_cache_is_rebuilt(tiny_cifar):
     load_cifar10(tiny_cifar, download=False)
-    for p in (tiny_cifar / data_mod.CACHE_DIR_NAME).glob("*.pt"):
+    for p in (tiny_cifar / CACHE_DIR_NAME).glob("*.pt"):
         p.write_bytes(b"garbage")
     ds = load_cifar10(tiny_cifar, download=False)
     assert ds.train_x.shape[0] == 72
@@ -149,7 +150,7 @@ def test_torchvision_arrays_taken_whole(tmp_path, monkeypatch):
             self.targets = [i % 2 for i in range(n)]
 
     monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR10)
-    (tmp_path / data_mod.TORCHVISION_FOLDER).mkdir()
+    (tmp_path / TORCHVISION_FOLDER).mkdir()
     ds = load_cifar10(tmp_path, download=False)
     assert ds.source == "torchvision"
     assert ds.train_x.shape == (6, 3, 32, 32)

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 from mixup_bench.cli import app
 from mixup_bench.config import default_data_dir
 from mixup_bench.sweep import runner as runner_mod
-from mixup_bench.train import data as data_mod
+from mixup_bench.train.datasets.cifar10 import TORCHVISION_ARCHIVE, TORCHVISION_FOLDER
 
 cli = CliRunner()
-FOLDER, ARCHIVE = data_mod.TORCHVISION_FOLDER, data_mod.TORCHVISION_ARCHIVE
+FOLDER, ARCHIVE = TORCHVISION_FOLDER, TORCHVISION_ARCHIVE
 BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 
 

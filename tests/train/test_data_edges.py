@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 
 from mixup_bench.cli import app
 from mixup_bench.errors import UserError
-from mixup_bench.train import data as data_mod
-from mixup_bench.train.data import load_cifar10
+from mixup_bench.train.datasets.cifar10 import load_cifar10
+from mixup_bench.train.datasets.decode import to_uint8
+from mixup_bench.train.datasets.image_folder import CACHE_DIR_NAME
 
 runner = CliRunner()
 
@@ -217,14 +218,14 @@ def test_grayscale_and_cmyk_jpegs_are_converted(tiny_cifar):
 
 def test_to_uint8_refuses_other_sample_types():
     with pytest.raises(UserError, match="decodes to torch.float32"):
-        data_mod.to_uint8(torch.zeros(3, 32, 32), Path("x.png"))
+        to_uint8(torch.zeros(3, 32, 32), Path("x.png"))
 
 
 # --- the cache -------------------------------------------------------------------------------------------------
 
 
 def cache_files(root: Path) -> dict[str, Path]:
-    files = sorted((root / data_mod.CACHE_DIR_NAME).glob("*.pt"))
+    files = sorted((root / CACHE_DIR_NAME).glob("*.pt"))
     return {p.name.split("-")[0]: p for p in files}
 
 
@@ -276,5 +277,5 @@ def test_a_new_cache_replaces_the_splits_older_ones(tiny_cifar):
     f = tiny_cifar / "train" / "cat" / "0000.png"
     os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))  # a new fingerprint for train
     load_cifar10(tiny_cifar, download=False)
-    names = [p.name.split("-")[0] for p in (tiny_cifar / data_mod.CACHE_DIR_NAME).glob("*.pt")]
+    names = [p.name.split("-")[0] for p in (tiny_cifar / CACHE_DIR_NAME).glob("*.pt")]
     assert sorted(names) == ["test", "train"]

@@ -17,9 +17,10 @@ from mixup_bench.cli import app
 from mixup_bench.config import PRESETS, TrainingConfig, training_changes
 from mixup_bench.errors import UserError
 from mixup_bench.settings import build_experiment
-from mixup_bench.train.data import CIFAR10_MEAN, CIFAR10_STD, resize_images
+from mixup_bench.train.data import CIFAR10_MEAN, CIFAR10_STD
 from mixup_bench.train.datasets import load_dataset
 from mixup_bench.train.datasets.common import channel_stats
+from mixup_bench.train.datasets.decode import resize_images
 from mixup_bench.train.datasets.folder import TEST_EVERY
 from tests.train.dataset_files import CLASS_COUNTS, WRITERS, md5
 

@@ -16,7 +16,7 @@ from mixup_bench.results.schema import CORRUPTION_COLUMNS, METRICS_COLUMNS, SHIF
 from mixup_bench.train import cifar10c
 from mixup_bench.train import shift as S
 from mixup_bench.train.corruptions import CORRUPTIONS, SEVERITIES
-from mixup_bench.train.data import load_cifar10
+from mixup_bench.train.datasets.cifar10 import load_cifar10
 from mixup_bench.train.loop import StopRequested, train_run
 from mixup_bench.train.models import build_model
 from mixup_bench.train.splits import Split

@@ -1,6 +1,6 @@
 """`run --dataset NAME`: every data set as an `ImageDataset` of 3x32x32 uint8 images, one reader per format.
 
-cifar10 is `train.data.load_cifar10`, unchanged (its published normalisation statistics, so committed
+cifar10 is `cifar10.load_cifar10`, unchanged (its published normalisation statistics, so committed
 results keep their numbers). The others read torchvision's own on-disk formats (downloaded through
 torchvision when absent and `download`), convert gray to RGB and other sizes to 32x32
 (`common.to_model_images`) and compute their normalisation statistics from their training split.
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from mixup_bench.catalog import DATASETS, DEFAULT_DATASET, FOLDER, check_dataset
 from mixup_bench.errors import UserError
-from mixup_bench.train.data import ImageDataset, Progress, load_cifar10
+from mixup_bench.train.data import ImageDataset, Progress
+from mixup_bench.train.datasets.cifar10 import load_cifar10
 
 
 def load_dataset(

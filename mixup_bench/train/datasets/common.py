@@ -4,7 +4,7 @@ models and the augmentations take (3 x 32 x 32 uint8), with per-data-set normali
 Gray images (Fashion-MNIST, a gray image folder) become 3 channels, the gray value in each: the models,
 the crop/flip, the built-in corruptions and the attacks stay as they are, and every arm sees the same
 pixels. Other sizes (STL-10's 96x96, Fashion-MNIST's 28x28, any folder) are resized to 32x32
-(`data.resize_images`: bilinear with antialiasing, deterministic), the size the built-in models are made for.
+(`decode.resize_images`: bilinear with antialiasing, deterministic), the size the built-in models are made for.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import torch
 
 from mixup_bench.catalog import DATASETS, IMAGE_SIZE
 from mixup_bench.errors import UserError, write_error
-from mixup_bench.train.data import DOWNLOAD_TIMEOUT_S, ImageDataset, Progress, resize_images
+from mixup_bench.train.data import DOWNLOAD_TIMEOUT_S, ImageDataset, Progress
+from mixup_bench.train.datasets.decode import resize_images
 
 STATS_DIGITS = 4  # the normalisation statistics are rounded as CIFAR-10's published ones are
 
