@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
+from pathlib import Path
 
 import pytest
 
 from mixup_bench.errors import UserError
+from mixup_bench.metrics import LOGGED, METRICS
 from mixup_bench.results.atomic import atomic_write_json, atomic_write_text
 from mixup_bench.results.discovery import find_experiment
 from mixup_bench.results.layout import EXPERIMENT_FILE, LAM_FILE, METRICS_FILE, RUNS_DIR, is_done, run_dirs
 from mixup_bench.results.records import read_experiment, read_json
-from mixup_bench.results.schema import METRICS_COLUMNS, read_metrics, write_lam_log, write_metrics
+from mixup_bench.results.schema import (
+    METRICS_COLUMNS,
+    OPTIONAL_COLUMNS,
+    csv_text,
+    read_metrics,
+    write_lam_log,
+    write_metrics,
+)
 from tests.plot_fixtures import metrics_row, write_final_values
+
+COMMITTED = Path(__file__).resolve().parents[1] / "results"
 
 
 def test_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -58,6 +70,38 @@ def test_metrics_round_trip_keeps_every_float_exactly(tmp_path):
     assert df["epoch"].tolist() == [1, 2] and df["run_id"].tolist() == ["mixup-a0.4-s1"] * 2
     for key, value in values.items():
         assert df[key].iloc[1] == value, key  # exact: repr keeps 17 significant digits
+
+
+def test_the_schema_built_from_metrics_is_the_header_of_every_committed_run():
+    """METRICS_COLUMNS comes from the Metric records (`column`, `required`): every metrics.csv committed
+    under results/, from the first release on, holds the required columns, and its header is
+    METRICS_COLUMNS in that order with only optional columns left out; the newest ones hold all of it."""
+    headers = {tuple(p.read_text().splitlines()[0].split(",")) for p in COMMITTED.rglob(METRICS_FILE)}
+    assert len(headers) >= 2  # old and new files: the check below is not about one header only
+    required = [c for c in METRICS_COLUMNS if c not in OPTIONAL_COLUMNS]
+    for header in headers:
+        assert set(required) <= set(header), header
+        assert header == tuple(c for c in METRICS_COLUMNS if c in header), header
+    assert METRICS_COLUMNS in headers
+
+
+def test_every_measure_but_a_derived_one_has_its_own_column():
+    ranks = [m.column for m in METRICS.values() if m.column]
+    assert len(ranks) == len(set(ranks))  # two measures cannot claim one place
+    assert set(LOGGED) == {n for n, m in METRICS.items() if m.column} <= set(METRICS_COLUMNS)
+    derived = [n for n, m in METRICS.items() if not m.column]
+    assert derived and not set(derived) & set(METRICS_COLUMNS)  # gap is computed when loading
+    assert all(METRICS[n].required for n in LOGGED if n not in OPTIONAL_COLUMNS)
+
+
+def test_a_file_from_before_the_optional_columns_loads_them_as_nan(tmp_path):
+    old = [c for c in METRICS_COLUMNS if c not in OPTIONAL_COLUMNS]
+    row = metrics_row(0.4, 1, 1)
+    (tmp_path / METRICS_FILE).write_text(csv_text(old, [{c: row[c] for c in old}]))
+    df = read_metrics(tmp_path / METRICS_FILE)
+    assert set(METRICS_COLUMNS) <= set(df.columns)
+    assert all(math.isnan(df[c].iloc[0]) for c in OPTIONAL_COLUMNS)
+    assert df["test_acc"].iloc[0] == row["test_acc"]
 
 
 def test_lam_log_columns(tmp_path):
