@@ -28,7 +28,7 @@ _EXPORTS = {
     "build_experiment": "mixup_bench.settings",
     "UserError": "mixup_bench.errors",
     "run_experiment": "mixup_bench.sweep.runner",
-    "load_experiment": "mixup_bench.analysis.load",
+    "load_experiment": "mixup_bench.analysis.folder",
     "analyze": "mixup_bench.analysis.facts",
     "Analysis": "mixup_bench.analysis.facts",
     "summary_table": "mixup_bench.analysis.summary",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 # The words a claim may use, and the sign of (arm − baseline) each predicts.
 _CLAIM_SIGN = {"higher": +1, "lower": -1, "smaller": -1}
@@ -34,6 +35,12 @@ class Metric:
     # The smallest effect of interest (stored units) of a claimed measure: a paired difference whose interval
     # lies within ±margin is "no effect" (docs/metrics.md says why each value); NaN = none declared.
     margin: float = math.nan
+    # Where `plot` shows it, as a rank (1 first; 0 = not there): the columns of the summary tables (`SUMMARY`),
+    # the panels of the final_vs_alpha figure (`FINAL`) and the measures of the dose-response (`TREND`).
+    summary: int = 0
+    final: int = 0
+    trend: int = 0
+    bottoms: bool = False  # the dose-response reports the alpha where it is lowest (`BOTTOMS`)
 
     @property
     def direction(self) -> int:
@@ -102,28 +109,51 @@ METRICS: dict[str, Metric] = {
     for m in (
         Metric("train_loss", "training objective (mixed batches)", "objective", False),
         Metric("train_acc", "train accuracy (mixed batches)", "train accuracy", True),
-        Metric("clean_train_loss", "clean train loss", "clean train loss", False, claim="higher", margin=0.05),
+        Metric("clean_train_loss", "clean train loss", "clean train loss", False, claim="higher", margin=0.05,
+               summary=3, final=3, trend=1),
         Metric("clean_train_acc", "clean train accuracy", "clean train accuracy", True),
-        Metric("val_loss", "validation loss", "val loss", False),
-        Metric("val_acc", "validation accuracy", "val accuracy", True),
-        Metric("test_acc", "test accuracy", "test accuracy", True, claim="higher", margin=0.01),
-        Metric("test_loss", "test loss", "test loss", False, claim="lower", margin=0.05),
-        Metric("gap", "gap between test and clean train loss", "gap", False, claim="smaller", margin=0.05),
-        Metric("test_ece", "test ECE", "ECE", True, claim="lower", margin=0.02),
+        Metric("val_loss", "validation loss", "val loss", False, trend=6, bottoms=True),
+        Metric("val_acc", "validation accuracy", "val accuracy", True, trend=7),
+        Metric("test_acc", "test accuracy", "test accuracy", True, claim="higher", margin=0.01, summary=1, final=1,
+               trend=3),
+        Metric("test_loss", "test loss", "test loss", False, claim="lower", margin=0.05, summary=2, final=2, trend=2,
+               bottoms=True),
+        Metric("gap", "gap between test and clean train loss", "gap", False, claim="smaller", margin=0.05,
+               summary=4, trend=4),
+        Metric("test_ece", "test ECE", "ECE", True, claim="lower", margin=0.02, summary=5, trend=5),
         Metric("noise_memorised", "memorised noisy labels", "memorised", True, digits=1),
         # The shift evaluation (train/shift.py, `run --shift`): corrupted test images (mean over types and
         # severities) and adversarial ones (a fixed 2,000-image test subset).
-        Metric(
-            "corrupt_acc", "accuracy on corrupted test images", "corruption accuracy", True, claim="higher", margin=0.01
-        ),
+        Metric("corrupt_acc", "accuracy on corrupted test images", "corruption accuracy", True, claim="higher",
+               margin=0.01, trend=8),
         Metric("corrupt_loss", "loss on corrupted test images", "corruption loss", False),
         Metric("corrupt_ece", "ECE on corrupted test images", "corruption ECE", True),
         Metric("fgsm_acc_1", "accuracy under FGSM at ε=1/255", "FGSM ε=1/255 accuracy", True),
-        Metric("fgsm_acc_2", "accuracy under FGSM at ε=2/255", "FGSM accuracy", True, claim="higher", margin=0.01),
+        Metric("fgsm_acc_2", "accuracy under FGSM at ε=2/255", "FGSM accuracy", True, claim="higher", margin=0.01,
+               trend=9),
         Metric("fgsm_acc_4", "accuracy under FGSM at ε=4/255", "FGSM ε=4/255 accuracy", True),
-        Metric("pgd_acc_2", "accuracy under PGD-10 at ε=2/255", "PGD accuracy", True),
+        Metric("pgd_acc_2", "accuracy under PGD-10 at ε=2/255", "PGD accuracy", True, trend=10),
     )
-}
+}  # fmt: skip
+
+# Every measure by attribute, for code that names one measure (`M.test_acc.name` is "test_acc"): the names
+# are written once, above.
+M = SimpleNamespace(**METRICS)
+
+
+def _ranked(rank: str) -> tuple[str, ...]:
+    """The names of the measures with a rank `rank` (a field of `Metric`), in that order."""
+    return tuple(sorted((n for n, m in METRICS.items() if getattr(m, rank)), key=lambda n: getattr(METRICS[n], rank)))
+
+
+# The measures of the summary tables (summary.csv, summary.md, the console), in their column order.
+SUMMARY = _ranked("summary")
+# The panels of the final_vs_alpha figure, left to right.
+FINAL = _ranked("final")
+# The measures the dose-response follows against alpha, in its order, where the runs logged them.
+TREND = _ranked("trend")
+# The dose-response measures whose lowest alpha is reported.
+BOTTOMS = tuple(n for n in TREND if METRICS[n].bottoms)
 
 # The measures of the shift evaluation: logged at the last epoch (and every --shift-every K) of runs
 # with --shift only, so experiments without them keep their tables and verdicts as they were.
@@ -136,8 +166,10 @@ SHIFT_CLAIM = tuple(name for name in SHIFT if METRICS[name].claim)
 # Every measure drawn or averaged per epoch.
 CURVES = tuple(METRICS)
 
-# The measure that picks each run's second reporting point (see `analysis.stats.best_val_rows`).
-SELECTION_METRIC = "val_acc"
+# The measure that picks each run's second reporting point (see `analysis.facts.best_val_rows`).
+SELECTION_METRIC = M.val_acc.name
+# The share of label-corrupted images predicted as their noisy label (runs with --label-noise only).
+MEMORISED = M.noise_memorised.name
 # Judgements use two-sided tests at this level (a 95% interval).
 LEVEL = 0.05
 

@@ -1,6 +1,6 @@
 """`mixup-bench compare`: a regime map of what MixUp does across experiments that differ in one setting.
 
-Each experiment folder is read as `plot` reads it (`load.load_experiment`), and every arm but the
+Each experiment folder is read as `plot` reads it (`folder.load_experiment`), and every arm but the
 baseline (MixUp, CutMix, label smoothing, Manifold MixUp) is compared with the baseline of the same
 seed at the last epoch (`stats.paired_differences`), exactly as `plot` does: the same differences,
 the same p-values, the same Holm family (every arm × every part of the claim of that experiment), so
@@ -30,7 +30,7 @@ import pandas as pd
 from mixup_bench import results
 from mixup_bench.analysis import stats
 from mixup_bench.analysis.claim import judge
-from mixup_bench.analysis.load import experiment_arms, load_experiment
+from mixup_bench.analysis.folder import experiment_arms, load_experiment
 from mixup_bench.config import CIFAR10_TRAIN_IMAGES, TRAINING_KEYS, TrainingConfig, canonical
 from mixup_bench.errors import UserError
 from mixup_bench.metrics import CLAIM, METRICS, Metric

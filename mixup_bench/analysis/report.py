@@ -1,10 +1,11 @@
-"""The report of `mixup-bench plot`: read an experiment and compute its numbers once (`read_report`),
-write summary.csv, paired.csv and summary.md (`write_report`), print the tables and the verdict
-(`print_report`).
+"""The report of `mixup-bench plot`, computed once: every number, judgement and sentence that the outputs show.
 
-The figures are not drawn here: the command layer (`mixup_bench.plotting`) hands the `Report`'s
-numbers to `figures` and the paths it wrote back to `write_report`, so that analysis never
-imports figures.
+`compute_report` turns a `folder.Folder` (the experiment as read once) into a `Report`: the `facts.Analysis`
+(aggregates and paired differences at each reporting point), the summary table, every paired table with
+its judgements, the verdict, the shift tables, the dose-response and the regime line. The outputs only
+lay it out, each for its medium: `markdown` (summary.md and the CSV files), `terminal` (the console) and
+`figures` (the command layer, `mixup_bench.plotting`, hands the `Report` over, so analysis never imports
+figures). None of them computes a number of its own.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from rich.console import Console
-from rich.text import Text
 
 from mixup_bench import naming as labels
-from mixup_bench import results
-from mixup_bench.analysis import claim, run_logs, summary, tables, trend
-from mixup_bench.analysis import load as loading
+from mixup_bench.analysis import claim, summary, trend
 from mixup_bench.analysis import shift as shift_tables
 from mixup_bench.analysis.facts import Analysis, analyze
+from mixup_bench.analysis.folder import Folder, read_folder
+from mixup_bench.analysis.stats import Paired
 from mixup_bench.catalog import record_title
 from mixup_bench.errors import UserError
 
@@ -36,95 +35,86 @@ DOSE_CSV = "dose_response.csv"  # the trend of every measure against MixUp alpha
 class Report:
     """One experiment read and computed for `plot`: its numbers, the verdict, and what was written."""
 
-    experiment_dir: Path
+    folder: Folder  # the experiment as read: runs, side logs, record, arms, warnings
     analysis: Analysis
-    summary: pd.DataFrame  # summary.summary_table: one row per arm
+    summary: pd.DataFrame  # summary.summary_table: one row per arm (summary.csv)
+    paired: dict[tuple[str, bool], pd.DataFrame]  # (point key, against the reference arm?) -> summary.paired_table
     verdict: str
-    warnings: list[str]
-    record: dict  # experiment.json ({} without one)
-    lam: pd.DataFrame  # every lam the mixing arms sampled (run_logs.load_lam)
-    reliability: list[run_logs.Reliability]  # calibration bins pooled per arm (run_logs.load_calibration)
     shift: shift_tables.ShiftFacts | None  # per corruption, severity and attack (runs with --shift), else None
     dose: trend.DoseResponse | None  # each measure against MixUp alpha (3 alphas or more), else None
-    arms: list[tuple[str, float]]  # every arm the experiment holds or plans, for colours (load.experiment_arms)
+    dose_table: pd.DataFrame | None  # dose_response.csv (trend.trend_table), with `dose`
+    memorised: bool  # some run logged memorisation of noisy labels (--label-noise)
+    regime: str  # the regime the verdict holds for, in one line (`config_line`)
     correction: bool = True  # judged on Holm-adjusted p-values (False: `plot --no-correction`)
-    files: list[Path] = field(default_factory=list)  # written by write_report
+    files: list[Path] = field(default_factory=list)  # written by markdown.write_report
+
+    @property
+    def experiment_dir(self) -> Path:
+        return self.folder.path
 
     @property
     def name(self) -> str:
-        return self.experiment_dir.name
+        return self.folder.name
 
+    @property
+    def warnings(self) -> list[str]:
+        return self.folder.warnings
 
-def design_looks(record: dict) -> tuple[int, ...]:
-    """The looks of the sequential design an experiment was run under (experiment.json's `sequential`,
-    written by `run --until-decided`); () for a fixed number of seeds or a record that holds no valid one."""
-    looks = (record.get("sequential") or {}).get("looks") if isinstance(record.get("sequential"), dict) else None
-    if not isinstance(looks, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in looks):
-        return ()
-    return tuple(looks) if len(looks) > 1 and looks == sorted(set(looks)) and looks[0] >= 2 else ()
+    @property
+    def record(self) -> dict:
+        return self.folder.record
+
+    def claims(self, paired: Paired) -> list[str]:
+        """The judgement of each row of `paired.summary` (its `claim` column in the paired tables)."""
+        return list(self.paired[(paired.point, paired.reference[0] != "baseline")]["claim"])
+
+    def paired_csv(self, versus: bool = False) -> pd.DataFrame:
+        """paired.csv (or paired_vs_<arm>.csv with `versus`): the paired tables of every point, last epoch first."""
+        tables = [table for (_, against), table in self.paired.items() if against == versus]
+        return pd.concat(tables, ignore_index=True) if tables else summary.empty_paired_table()
 
 
 def read_report(
     path: Path, reference: str | None = None, correction: bool = True, family: str = "comparison"
 ) -> Report:
-    """Resolve `path` to an experiment (a folder, or a results root: its latest experiment), read it and
-    compute every number once (`facts.analyze`): the summary table and the verdict.
+    """`compute_report` of the experiment at `path` (a folder, or a results root: its latest experiment),
+    read once by `folder.read_folder`. Raises UserError when the folder is missing, holds no experiment,
+    no run can be read, or `reference` names no arm; and before any reading when it cannot be written."""
+    return compute_report(read_folder(path), reference, correction, family)
+
+
+def compute_report(
+    folder: Folder, reference: str | None = None, correction: bool = True, family: str = "comparison"
+) -> Report:
+    """Compute every number of `folder` once (`facts.analyze`), and from them the tables and the verdict.
 
     With `reference` (an arm id such as 'mixup-a0.2' or 'smooth-e0.1', see `resolve_reference`), every
-    other arm is also paired with that arm. Without `correction`, the verdict judges raw p-values.
-
-    Raises UserError when the folder is missing, holds no experiment, no run can be read, or
-    `reference` names no arm of the experiment; and before any reading when the folder cannot be written.
-    """
-    exp_dir = results.find_experiment(Path(path))
-    results.check_output_dir(exp_dir)  # before the reading and drawing: a read-only folder fails at once
-    df, warnings = loading.load_experiment(exp_dir)
-    lam, lam_warnings = run_logs.load_lam(exp_dir, df)
-    reliability, cal_warnings = run_logs.load_calibration(exp_dir, df)
-    record, record_warnings = loading.read_record(exp_dir)
-    cells, shift_warnings = shift_tables.load_corruptions(exp_dir, df)
+    other arm is also paired with that arm. Without `correction`, the verdict judges raw p-values."""
+    df = folder.runs
     arm = None if reference is None else resolve_reference(reference, labels.arms(df))
-    analysis = analyze(df, reference=arm, looks=design_looks(record), family=family)
+    analysis = analyze(df, reference=arm, looks=folder.looks, family=family)
+    paired = {
+        (point.key, against): summary.paired_table(comparison, correction)
+        for against in (False, True)
+        for point in analysis.points
+        if (comparison := point.versus if against else point.paired) is not None
+    }
+    dose = trend.dose_response(analysis) if len(analysis.mixup_alphas) >= trend.MIN_ALPHAS else None
+    attacked = analysis.finals.reindex(columns=list(shift_tables.FGSM.values())).notna().any().any()
+    measured = attacked or not folder.corruptions.empty  # some run ran the shift evaluation (`run --shift`)
     return Report(
-        experiment_dir=exp_dir,
+        folder=folder,
         analysis=analysis,
         summary=summary.summary_table(analysis),
+        paired=paired,
         verdict=claim.verdict(analysis, correction),
-        warnings=warnings + lam_warnings + cal_warnings + record_warnings + shift_warnings,
-        record=record,
-        lam=lam,
-        reliability=reliability,
-        shift=shift_tables.shift_facts(analysis, cells),
-        dose=trend.dose_response(analysis),
-        arms=loading.experiment_arms(exp_dir, df),
+        shift=shift_tables.shift_facts(analysis, folder.corruptions) if measured else None,
+        dose=dose,
+        dose_table=trend.trend_table(dose) if dose is not None else None,
+        memorised=analysis.memorised,
+        regime=config_line(folder.record),
         correction=correction,
     )
-
-
-def write_report(report: Report, figures: list[Path]) -> list[Path]:
-    """Write summary.csv, paired.csv, paired_vs_<arm>.csv (with a reference arm) and summary.md, which
-    links the `figures` already drawn; return every path, the figures included, and keep them in `report.files`."""
-    exp_dir, analysis = report.experiment_dir, report.analysis
-    written = {
-        exp_dir / SUMMARY_CSV: report.summary,
-        exp_dir / PAIRED_CSV: summary.every_paired_table(analysis, report.correction),
-    }
-    if analysis.versus is not None:
-        versus = exp_dir / f"{VERSUS_CSV_PREFIX}{labels.arm_id(*analysis.versus.reference)}.csv"
-        written[versus] = summary.every_paired_table(analysis, report.correction, versus=True)
-    if report.dose is not None:
-        written[exp_dir / DOSE_CSV] = trend.trend_table(report.dose)
-    for path, table in written.items():
-        results.atomic_write_text(path, table.to_csv(index=False, float_format="%.6g"))
-    md_path = exp_dir / SUMMARY_MD
-    markdown = tables.summary_markdown(
-        exp_dir, report.summary, report.verdict, analysis, report.warnings, figures, config_line(report.record),
-        report.correction, sections=trend.trend_markdown(report.dose) if report.dose is not None else [],
-    )  # fmt: skip
-    results.atomic_write_text(md_path, markdown)
-    paths = list(written)
-    report.files = [paths[0], md_path, *paths[1:], *figures]
-    return report.files
 
 
 def resolve_reference(text: str, arms: list[tuple[str, float]]) -> tuple[str, float]:
@@ -140,28 +130,6 @@ def resolve_reference(text: str, arms: list[tuple[str, float]]) -> tuple[str, fl
     if arm not in arms:
         raise UserError(f"--reference {text}: the experiment has no arm {labels.arm_id(*arm)}; its arms are: {held}.")
     return arm
-
-
-def print_report(report: Report, console: Console) -> None:
-    """The tables at each reporting point, the verdict, the tables against the reference arm, the
-    warnings (in yellow) and the files written."""
-    exp_dir = report.experiment_dir
-    console.print(Text.assemble(("Experiment", "bold"), f" {exp_dir}"), soft_wrap=True)
-    for point in report.analysis.points:
-        console.print(tables.fitting_table(report.summary, console, point.key))
-    console.print()
-    console.print(Text.assemble(("Verdict. ", "bold"), report.verdict))
-    for point in report.analysis.points:
-        if point.versus is not None:
-            console.print()
-            console.print(tables.versus_rich_table(point.versus, report.correction))
-    for w in report.warnings:
-        console.print(f"Warning: {w}", style="yellow", markup=False, highlight=False, soft_wrap=True)
-    wrote = Text.assemble("\n", (f"Wrote {len(report.files)} files", "bold"), f" into {exp_dir}:")
-    console.print(wrote, soft_wrap=True)
-    for f in report.files:
-        shown = f.relative_to(exp_dir) if f.is_relative_to(exp_dir) else f
-        console.print(f"  {shown}", markup=False, highlight=False, soft_wrap=True)
 
 
 def config_line(record: dict) -> str:

@@ -2,7 +2,8 @@
 paired.csv (every paired comparison the verdict judges, with raw and Holm-adjusted p-values) and
 paired_vs_<arm>.csv (`plot --reference`).
 
-Numbers only; `tables` turns them into text for the console and summary.md.
+Numbers only, computed once by `report.compute_report`; `markdown` writes them, and `text` turns them into
+the cells of the console's and summary.md's tables.
 """
 
 from __future__ import annotations
@@ -15,17 +16,30 @@ from mixup_bench.analysis.claim import judge_metric
 from mixup_bench.analysis.facts import Analysis, Point
 from mixup_bench.analysis.memorisation import add_summary_columns
 from mixup_bench.analysis.stats import Interval, Paired
-from mixup_bench.metrics import METRICS
+from mixup_bench.metrics import METRICS, SELECTION_METRIC, SUMMARY, M
 from mixup_bench.naming import arm_id, arm_label
 
 # The measures summary.csv gives at the best epoch by validation accuracy, mean and std over seeds.
-BEST_VAL_MEASURES = ("val_acc", "test_acc", "test_loss", "clean_train_loss", "gap", "test_ece")
+BEST_VAL_MEASURES = (SELECTION_METRIC, *SUMMARY)
+# At the last epoch, the mean of the training objective follows the measures on held-out data and the clean
+# train loss (the first three of `SUMMARY`), as summary.csv has always had it.
+_BEFORE_OBJECTIVE = 3
 BEST_VAL_PREFIX = "best_val_"
 
 
 def _stem(name: str) -> str:
     """The column stem of a measure: its name, with '_pct' for the ones shown in percent ('test_acc_pct')."""
     return f"{name}_pct" if METRICS[name].fraction else name
+
+
+def _mean_std_columns(names, prefix: str = "") -> tuple[str, ...]:
+    return tuple(f"{prefix}{_stem(m)}_{s}" for m in names for s in ("mean", "std"))
+
+
+def _delta_columns(prefix: str = "") -> tuple[str, ...]:
+    """The paired test-accuracy difference against the baseline, its interval and its pair count."""
+    delta = f"{prefix}{M.test_acc.delta_column}"
+    return delta, f"{delta}_ci_low", f"{delta}_ci_high", f"{prefix}delta_pairs"
 
 
 SUMMARY_COLUMNS = (
@@ -38,30 +52,15 @@ SUMMARY_COLUMNS = (
     "partial",
     "final_epoch_min",
     "final_epoch_max",
-    "test_acc_pct_mean",
-    "test_acc_pct_std",
-    "test_loss_mean",
-    "test_loss_std",
-    "clean_train_loss_mean",
-    "clean_train_loss_std",
+    *_mean_std_columns(SUMMARY[:_BEFORE_OBJECTIVE]),
     "train_objective_mean",
-    "gap_mean",
-    "gap_std",
-    "test_ece_pct_mean",
-    "test_ece_pct_std",
-    "delta_test_acc_pp",
-    "delta_test_acc_pp_ci_low",
-    "delta_test_acc_pp_ci_high",
-    "delta_pairs",
-    "val_acc_pct_mean",
-    "val_acc_pct_std",
+    *_mean_std_columns(SUMMARY[_BEFORE_OBJECTIVE:]),
+    *_delta_columns(),
+    *_mean_std_columns((SELECTION_METRIC,)),
     f"{BEST_VAL_PREFIX}epoch_min",
     f"{BEST_VAL_PREFIX}epoch_max",
-    *(f"{BEST_VAL_PREFIX}{_stem(m)}_{s}" for m in BEST_VAL_MEASURES for s in ("mean", "std")),
-    f"{BEST_VAL_PREFIX}delta_test_acc_pp",
-    f"{BEST_VAL_PREFIX}delta_test_acc_pp_ci_low",
-    f"{BEST_VAL_PREFIX}delta_test_acc_pp_ci_high",
-    f"{BEST_VAL_PREFIX}delta_pairs",
+    *_mean_std_columns(BEST_VAL_MEASURES, BEST_VAL_PREFIX),
+    *_delta_columns(BEST_VAL_PREFIX),
 )
 
 
@@ -90,16 +89,17 @@ def summary_table(analysis: Analysis) -> pd.DataFrame:
             "partial": bool((~f["done"]).any()),
             "final_epoch_min": int(f["epoch"].min()),
             "final_epoch_max": int(f["epoch"].max()),
-            **_mean_std(f, ("test_acc", "test_loss", "clean_train_loss")),
-            "train_objective_mean": f["train_loss"].mean(),
-            **_mean_std(f, ("gap", "test_ece")),
+            **_mean_std(f, SUMMARY[:_BEFORE_OBJECTIVE]),
+            "train_objective_mean": f[M.train_loss.name].mean(),
+            **_mean_std(f, SUMMARY[_BEFORE_OBJECTIVE:]),
             **_delta(analysis.last, (method, alpha), ""),
-            **_mean_std(f, ("val_acc",)),
+            **_mean_std(f, (SELECTION_METRIC,)),
         }
         row.update(_best_val_values(analysis.best_val, (method, alpha)))
         rows.append(row)
+    table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     # + memorisation.SUMMARY_COLUMNS, only for experiments trained with --label-noise
-    return add_summary_columns(pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)), analysis)
+    return add_summary_columns(table, analysis) if analysis.memorised else table
 
 
 def _mean_std(rows: pd.DataFrame, names, prefix: str = "") -> dict[str, float]:
@@ -114,8 +114,8 @@ def _mean_std(rows: pd.DataFrame, names, prefix: str = "") -> dict[str, float]:
 
 def _delta(point: Point, arm: tuple[str, float], prefix: str) -> dict[str, float]:
     """`<prefix>delta_test_acc_pp` with its 95% interval and pair count at `point` (NaN for the baseline)."""
-    d = point.paired.get(arm, "test_acc") if arm[0] != "baseline" else None
-    m = METRICS["test_acc"]
+    m = M.test_acc
+    d = point.paired.get(arm, m.name) if arm[0] != "baseline" else None
     return {
         f"{prefix}{m.delta_column}": m.scale * d.mean if d else math.nan,
         f"{prefix}{m.delta_column}_ci_low": m.scale * d.low if d else math.nan,
@@ -214,12 +214,6 @@ def _judge_row(row, metric, correction: bool) -> str:
     return judge_metric(Interval.from_row(row), metric.name, correction) if metric.direction else ""
 
 
-def every_paired_table(analysis: Analysis, correction: bool = True, versus: bool = False) -> pd.DataFrame:
-    """`paired_table` of every reporting point, the last epoch first; against the `plot --reference`
-    arm with `versus` (empty when no reference was chosen)."""
-    tables = [
-        paired_table(point.versus if versus else point.paired, correction)
-        for point in analysis.points
-        if (point.versus if versus else point.paired) is not None
-    ]
-    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(PAIRED_COLUMNS))
+def empty_paired_table() -> pd.DataFrame:
+    """A paired table without rows (no reference arm chosen, or no pair)."""
+    return pd.DataFrame(columns=list(PAIRED_COLUMNS))

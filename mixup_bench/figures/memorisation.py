@@ -12,17 +12,11 @@ import dataclasses
 
 from matplotlib.figure import Figure
 
-from mixup_bench.analysis.memorisation import has_memorisation, memorisation_agg
-from mixup_bench.figures.data import PlotData
-from mixup_bench.figures.panels import arm_handles, curve, experiment_title, style_handles
+from mixup_bench.analysis.memorisation import memorisation_agg
+from mixup_bench.figures.panels import PlotData, arm_handles, curve, experiment_title, style_handles
 from mixup_bench.figures.style import CLEAN_LS, epoch_axis, legend_right, styled
 
 NAME = "memorisation"
-
-
-def applies(data: PlotData) -> bool:
-    """Whether the experiment holds memorisation values (some run used --label-noise)."""
-    return has_memorisation(data.df)
 
 
 @styled
