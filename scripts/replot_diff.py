@@ -43,12 +43,12 @@ def texts(folder: Path) -> dict[str, str]:
     return {p.name: p.read_text() for pattern in WRITTEN for p in sorted(folder.glob(pattern))}
 
 
-def compare(base: Path, spec: str, tmp: Path) -> list[str]:
+def compare(base: Path, new: Path, spec: str, tmp: Path) -> list[str]:
     """The differences for one `FOLDER[:OPTION...]`, as unified diff lines ([] when every output is the same)."""
     source, *options = spec.split(":")
     source = Path(source)
     outputs = {}
-    for side, code in (("base", base), ("new", ROOT)):
+    for side, code in (("base", base), ("new", new)):
         copy = tmp / side / source.as_posix().replace("/", "_") / source.name
         shutil.copytree(source, copy)
         outputs[side] = {"console": plot(code, copy, options), **texts(copy)}
@@ -63,12 +63,13 @@ def compare(base: Path, spec: str, tmp: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, required=True, help="the checkout to compare against (its root)")
+    parser.add_argument("--new", type=Path, default=ROOT, help="the checkout compared (default: this one)")
     parser.add_argument("experiments", nargs="+", help="FOLDER or FOLDER:--option=value")
     args = parser.parse_args(argv)
     differing = 0
     with tempfile.TemporaryDirectory() as tmp:
         for spec in args.experiments:
-            diffs = compare(args.base.resolve(), spec, Path(tmp))
+            diffs = compare(args.base.resolve(), args.new.resolve(), spec, Path(tmp))
             print(f"{'same' if not diffs else 'DIFFERS'}: {spec}", flush=True)
             if diffs:
                 differing += 1
