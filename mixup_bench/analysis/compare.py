@@ -28,9 +28,9 @@ from typing import Any
 import pandas as pd
 
 from mixup_bench import results
+from mixup_bench.analysis import folder as reading
 from mixup_bench.analysis import stats
 from mixup_bench.analysis.claim import judge
-from mixup_bench.analysis.folder import experiment_arms, load_experiment
 from mixup_bench.config import CIFAR10_TRAIN_IMAGES, TRAINING_KEYS, TrainingConfig, canonical
 from mixup_bench.errors import UserError
 from mixup_bench.metrics import CLAIM, METRICS, Metric
@@ -136,7 +136,7 @@ def compare_experiments(
 
     experiments = []
     for d in dirs:
-        df, load_warnings = load_experiment(d)
+        df, load_warnings = reading.load_experiment(d)
         warnings += [f"{d.name}: {w}" for w in load_warnings]
         paired = stats.paired_differences(df)  # every part of the claim: the same Holm family as `plot`
         if paired.summary.empty:
@@ -150,7 +150,7 @@ def compare_experiments(
             )
         settings, full = records[d]
         name = shown(d.name)  # a folder name that is not UTF-8, as text (\\xNN): tables and figures take no other
-        experiments.append(Compared(d, name, settings, full, paired, experiment_arms(d, df)))
+        experiments.append(Compared(d, name, settings, full, paired, reading.experiment_arms(d, df)))
     experiments.sort(key=lambda e: _sort_key(e.settings[setting]))
 
     result = CompareResult(setting, experiments, pd.DataFrame(), out_dir, also_differ, warnings=warnings,

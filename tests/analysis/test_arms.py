@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from mixup_bench import naming
 from mixup_bench.analysis import claim, report, stats, summary
-from mixup_bench.analysis import load as loading
+from mixup_bench.analysis import folder as loading
 from mixup_bench.analysis.facts import analyze
 from mixup_bench.cli import app
 from mixup_bench.errors import UserError

@@ -18,6 +18,7 @@ from mixup_bench.analysis import (
 from mixup_bench.errors import UserError
 from mixup_bench.figures import figures as plots
 from mixup_bench.figures import style as plotstyle
+from mixup_bench.figures.panels import PlotData
 from tests.plot_fixtures import synthetic_experiment, write_final_values
 
 
@@ -210,7 +211,9 @@ def test_table_verdict_and_figures_show_one_analysis(tmp_path, monkeypatch):
         write_final_values(exp, 0, seed, test_acc=acc)
         write_final_values(exp, 0.4, seed, test_acc=acc + 0.02 + 0.01 * seed)
     res = plotting.plot_experiment(exp, Console(record=True, width=220))
-    (data,) = drawn
+    (given,) = drawn
+    assert given is res  # the very Report the files and the console were written from
+    data = PlotData.of(given)
     assert data.analysis is res.analysis and data.name == "exp (CIFAR-10)"  # the titles name the data set
     delta = res.analysis.paired.get(("mixup", 0.4), "test_acc")
     assert delta.mean == pytest.approx(0.025)

@@ -17,7 +17,7 @@ from mixup_bench.analysis import (
     stats,
     summary,
 )
-from mixup_bench.analysis import load as loading
+from mixup_bench.analysis import folder as loading
 from mixup_bench.analysis.facts import analyze
 from mixup_bench.errors import UserError
 from tests.plot_fixtures import (
@@ -583,11 +583,13 @@ def test_load_lam_and_calibration(tmp_path):
     (bad / "calibration.json").write_text("{not json")
     df, _ = loading.load_experiment(exp)
 
-    lam, warnings = run_logs.load_lam(exp, df)
+    warnings = []
+    lam = run_logs.read_lam(exp, df, warnings)
     assert list(lam["lam"]) == [0.1, 0.5, 0.9] and set(lam["alpha"]) == {0.4}
     assert len(warnings) == 1 and "mixup-a0.4-s1" in warnings[0]
 
-    pooled, warnings = run_logs.load_calibration(exp, df)
+    warnings = []
+    pooled = run_logs.read_calibration(exp, df, warnings)
     assert len(warnings) == 1 and "mixup-a0.4-s1" in warnings[0]
     assert len(pooled) == 1
     r = pooled[0]
