@@ -31,7 +31,7 @@ _EXPORTS = {
     "load_experiment": "mixup_bench.analysis.folder",
     "analyze": "mixup_bench.analysis.facts",
     "Analysis": "mixup_bench.analysis.facts",
-    "summary_table": "mixup_bench.analysis.summary",
+    "summary_table": "mixup_bench.analysis.report",
     "paired_differences": "mixup_bench.analysis.stats",
     "verdict": "mixup_bench.analysis.claim",
     "METRICS": "mixup_bench.metrics",

@@ -260,3 +260,35 @@ def experiment_arms(
         if isinstance(node, dict):
             found.update(arms_of(node))
     return sorted(found, key=arm_order)
+
+
+def config_line(record: dict) -> str:
+    """The regime the verdict holds for, in one line, from an experiment.json record ("" when it holds none).
+
+    e.g. "Regime: CIFAR-10, small-cnn, 10,000 training images, 40% label noise, 15 epochs, batch 128, peak lr 0.1,
+    weight decay 0.0005, no augmentation; device cpu (bf16)."
+    """
+    config = record.get("config") if isinstance(record.get("config"), dict) else {}
+    t = config.get("training") if isinstance(config.get("training"), dict) else {}
+    parts = []
+    if "model" in t:
+        parts.append(str(t["model"]))
+    if "subset" in t:
+        parts.append(f"{t['subset']:,} training images" if isinstance(t["subset"], int) else "all training images")
+    if isinstance(t.get("val_size"), int) and t["val_size"] > 0:
+        parts.append(f"{t['val_size']:,} validation images")
+    if isinstance(t.get("label_noise"), (int, float)) and t["label_noise"] > 0:
+        parts.append(f"{100 * t['label_noise']:g}% label noise")
+    for key, fmt in (("epochs", "{} epochs"), ("batch_size", "batch {}"), ("lr", "peak lr {}"),
+                     ("weight_decay", "weight decay {}")):  # fmt: skip
+        if key in t:
+            parts.append(fmt.format(t[key]))
+    if "augment" in t:
+        parts.append("crop+flip augmentation" if t["augment"] else "no augmentation")
+    if t.get("lam_mode") == "elem":
+        parts.append("one lam per image")
+    device = record.get("device") if isinstance(record.get("device"), dict) else {}
+    if device.get("resolved"):
+        parts.append(f"device {device['resolved']} ({device.get('precision', '?')})")
+    # first the data set (CIFAR-10 for a record from before it was kept)
+    return "Regime: " + ", ".join(map(str, [record_title(record), *parts])) + "." if parts else ""

@@ -29,7 +29,7 @@ def memorisation_agg(agg: pd.DataFrame) -> pd.DataFrame:
 
 
 def add_summary_columns(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
-    """`table` (one row per arm, `summary.summary_table`) with the final-epoch memorisation in percent,
+    """`table` (one row per arm, `report.summary_table`) with the final-epoch memorisation in percent,
     mean and std over seeds, appended as `SUMMARY_COLUMNS` (experiments with `Analysis.memorised` only)."""
     means, stds = [], []
     for method, alpha in zip(table["method"], table["alpha"], strict=True):

@@ -1,8 +1,9 @@
 """The report of `mixup-bench plot`, computed once: every number, judgement and sentence that the outputs show.
 
 `compute_report` turns a `folder.Folder` (the experiment as read once) into a `Report`: the `facts.Analysis`
-(aggregates and paired differences at each reporting point), the summary table, every paired table with
-its judgements, the verdict, the shift tables, the dose-response and the regime line. The outputs only
+(aggregates and paired differences at each reporting point), the summary table (`summary_table`: summary.csv,
+one row per arm at both reporting points), every paired table with its judgements (`paired_table`: paired.csv
+and paired_vs_<arm>.csv), the verdict, the shift tables, the dose-response and the regime line. The outputs only
 lay it out, each for its medium: `markdown` (summary.md and the CSV files), `terminal` (the console) and
 `figures` (the command layer, `mixup_bench.plotting`, hands the `Report` over, so analysis never imports
 figures). None of them computes a number of its own.
@@ -10,19 +11,23 @@ figures). None of them computes a number of its own.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from mixup_bench import naming as labels
-from mixup_bench.analysis import claim, summary, trend
+from mixup_bench.analysis import claim, trend
 from mixup_bench.analysis import shift as shift_tables
-from mixup_bench.analysis.facts import Analysis, analyze
-from mixup_bench.analysis.folder import Folder, read_folder
-from mixup_bench.analysis.stats import Paired
-from mixup_bench.catalog import record_title
+from mixup_bench.analysis.claim import judge_metric
+from mixup_bench.analysis.facts import Analysis, Point, analyze
+from mixup_bench.analysis.folder import Folder, config_line, read_folder
+from mixup_bench.analysis.memorisation import add_summary_columns
+from mixup_bench.analysis.stats import Interval, Paired
 from mixup_bench.errors import UserError
+from mixup_bench.metrics import METRICS, SELECTION_METRIC, SUMMARY, M
+from mixup_bench.naming import arm_id, arm_label
 
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
@@ -31,14 +36,217 @@ VERSUS_CSV_PREFIX = "paired_vs_"  # + the reference arm's id (`plot --reference`
 DOSE_CSV = "dose_response.csv"  # the trend of every measure against MixUp alpha (three alphas or more)
 
 
+# The measures summary.csv gives at the best epoch by validation accuracy, mean and std over seeds.
+BEST_VAL_MEASURES = (SELECTION_METRIC, *SUMMARY)
+# At the last epoch, the mean of the training objective follows the measures on held-out data and the clean
+# train loss (the first three of `SUMMARY`), as summary.csv has always had it.
+_BEFORE_OBJECTIVE = 3
+BEST_VAL_PREFIX = "best_val_"
+
+
+def _stem(name: str) -> str:
+    """The column stem of a measure: its name, with '_pct' for the ones shown in percent ('test_acc_pct')."""
+    return f"{name}_pct" if METRICS[name].fraction else name
+
+
+def _mean_std_columns(names, prefix: str = "") -> tuple[str, ...]:
+    return tuple(f"{prefix}{_stem(m)}_{s}" for m in names for s in ("mean", "std"))
+
+
+def _delta_columns(prefix: str = "") -> tuple[str, ...]:
+    """The paired test-accuracy difference against the baseline, its interval and its pair count."""
+    delta = f"{prefix}{M.test_acc.delta_column}"
+    return delta, f"{delta}_ci_low", f"{delta}_ci_high", f"{prefix}delta_pairs"
+
+
+SUMMARY_COLUMNS = (
+    "arm",
+    "method",
+    "alpha",
+    "seeds",
+    "runs_done",
+    "runs_running",  # unfinished runs that a process trains right now; the other unfinished runs were stopped
+    "partial",
+    "final_epoch_min",
+    "final_epoch_max",
+    *_mean_std_columns(SUMMARY[:_BEFORE_OBJECTIVE]),
+    "train_objective_mean",
+    *_mean_std_columns(SUMMARY[_BEFORE_OBJECTIVE:]),
+    *_delta_columns(),
+    *_mean_std_columns((SELECTION_METRIC,)),
+    f"{BEST_VAL_PREFIX}epoch_min",
+    f"{BEST_VAL_PREFIX}epoch_max",
+    *_mean_std_columns(BEST_VAL_MEASURES, BEST_VAL_PREFIX),
+    *_delta_columns(BEST_VAL_PREFIX),
+)
+
+
+def summary_table(analysis: Analysis) -> pd.DataFrame:
+    """One row per arm, baseline first (columns `SUMMARY_COLUMNS`).
+
+    "Final" values are each run's last finished epoch (`final_epoch_min/max` give the range;
+    they differ when a run is partial), averaged over seeds with the sample std. The `best_val_`
+    columns are each run's epoch of highest validation accuracy (chosen per run, never on test
+    numbers; `best_val_epoch_min/max` give the range of epochs chosen) and the numbers of that
+    epoch, averaged likewise; they are empty when the runs logged no validation accuracy. The
+    delta columns are the paired arm − baseline test accuracy in percentage points with its t
+    interval (empty for the baseline and when no pair exists). Accuracy and ECE columns are in
+    percent. Nothing here is chosen by test numbers.
+    """
+    rows = []
+    for method, alpha in analysis.arms:
+        f = analysis.arm_finals(method, alpha)
+        row = {
+            "arm": arm_label(method, alpha),
+            "method": method,
+            "alpha": alpha,
+            "seeds": len(f),
+            "runs_done": int(f["done"].sum()),
+            "runs_running": int(f["running"].sum()) if "running" in f else 0,
+            "partial": bool((~f["done"]).any()),
+            "final_epoch_min": int(f["epoch"].min()),
+            "final_epoch_max": int(f["epoch"].max()),
+            **_mean_std(f, SUMMARY[:_BEFORE_OBJECTIVE]),
+            "train_objective_mean": f[M.train_loss.name].mean(),
+            **_mean_std(f, SUMMARY[_BEFORE_OBJECTIVE:]),
+            **_delta(analysis.last, (method, alpha), ""),
+            **_mean_std(f, (SELECTION_METRIC,)),
+        }
+        row.update(_best_val_values(analysis.best_val, (method, alpha)))
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    # + memorisation.SUMMARY_COLUMNS, only for experiments trained with --label-noise
+    return add_summary_columns(table, analysis) if analysis.memorised else table
+
+
+def _mean_std(rows: pd.DataFrame, names, prefix: str = "") -> dict[str, float]:
+    """`<prefix><stem>_mean` and `_std` over the rows (one per seed) of each measure, in its shown unit."""
+    out = {}
+    for name in names:
+        v = METRICS[name].scale * rows[name].astype(float) if name in rows else pd.Series(dtype=float)
+        out[f"{prefix}{_stem(name)}_mean"] = v.mean()
+        out[f"{prefix}{_stem(name)}_std"] = v.std()
+    return out
+
+
+def _delta(point: Point, arm: tuple[str, float], prefix: str) -> dict[str, float]:
+    """`<prefix>delta_test_acc_pp` with its 95% interval and pair count at `point` (NaN for the baseline)."""
+    m = M.test_acc
+    d = point.paired.get(arm, m.name) if arm[0] != "baseline" else None
+    return {
+        f"{prefix}{m.delta_column}": m.scale * d.mean if d else math.nan,
+        f"{prefix}{m.delta_column}_ci_low": m.scale * d.low if d else math.nan,
+        f"{prefix}{m.delta_column}_ci_high": m.scale * d.high if d else math.nan,
+        f"{prefix}delta_pairs": d.n if d else 0,
+    }
+
+
+def _best_val_values(point: Point | None, arm: tuple[str, float]) -> dict[str, float]:
+    """The `best_val_` columns of one arm (NaN without a best-validation point, or for an arm without values)."""
+    if point is None or point.arm_rows(*arm).empty:
+        return {f"{BEST_VAL_PREFIX}delta_pairs": 0}
+    rows = point.arm_rows(*arm)
+    return {
+        f"{BEST_VAL_PREFIX}epoch_min": int(rows["epoch"].min()),
+        f"{BEST_VAL_PREFIX}epoch_max": int(rows["epoch"].max()),
+        **_mean_std(rows, BEST_VAL_MEASURES, BEST_VAL_PREFIX),
+        **_delta(point, arm, BEST_VAL_PREFIX),
+    }
+
+
+# --- every paired comparison -------------------------------------------------------------------
+
+PAIRED_COLUMNS = (
+    "point",
+    "reference",
+    "arm",
+    "method",
+    "alpha",
+    "metric",
+    "unit",
+    "mean",
+    "std",
+    "ci_low",
+    "ci_high",
+    "p",
+    "test",
+    "p_seq",
+    "p_holm",
+    "family",
+    "procedure",
+    "claim",
+    "seeds_needed",
+    "pairs",
+    "seeds",
+    "epoch_min",
+    "epoch_max",
+    "short",
+)
+
+
+def paired_table(paired: Paired, correction: bool = True) -> pd.DataFrame:
+    """One row per (arm, measure) of `paired` (columns `PAIRED_COLUMNS`): `point` is the reporting point
+    ('last' or 'best_val'), `reference` the reference arm's id ('baseline-a0', 'mixup-a0.2'); mean, std
+    and the 95% t interval are in `unit`: percentage points (pp) for accuracy and ECE, nats for the
+    losses and the gap. `p` is the paired t test's, `p_holm` the same after Holm's correction over the
+    family (every arm × every part of the claim at this point, against this reference); `claim` the
+    judgement of the claimed direction (`claim.judge`, on `p_holm`, or on `p` without `correction`).
+    `short` is True when a pair was compared before the last epoch of one of its runs (a partial run).
+    paired.csv holds this table for both reporting points against the baseline; paired_vs_<arm>.csv
+    (`plot --reference`) against another arm."""
+    s = paired.summary
+    metrics = [METRICS[m] for m in s["metric"]]
+    scale = pd.Series([m.scale for m in metrics], index=s.index, dtype=float)
+    table = pd.DataFrame(
+        {
+            "point": paired.point,
+            "reference": arm_id(*paired.reference),
+            "arm": [arm_label(m, a) for m, a in zip(s["method"], s["alpha"], strict=True)],
+            "method": s["method"],
+            "alpha": s["alpha"],
+            "metric": s["metric"],
+            "unit": [m.diff_unit for m in metrics],
+            **{c: scale * s[c] for c in ("mean", "std", "ci_low", "ci_high")},
+            "p": s["p"],
+            "test": s["test"],
+            "p_seq": s["p_seq"],
+            "p_holm": s["p_holm"],
+            "family": s["family"],
+            "procedure": paired.procedure,
+            "claim": [_judge_row(row, m, correction) for (_, row), m in zip(s.iterrows(), metrics, strict=True)],
+            "seeds_needed": s["seeds_needed"],
+            "pairs": s["n"],
+            "seeds": s["seeds"],
+            "epoch_min": s["epoch_min"],
+            "epoch_max": s["epoch_max"],
+            "short": s["short"],
+        },
+        index=s.index,
+    )
+    return table[list(PAIRED_COLUMNS)]
+
+
+def _judge_row(row, metric, correction: bool) -> str:
+    """The judgement of one summary row, or '' for a measure the claim says nothing about."""
+    return judge_metric(Interval.from_row(row), metric.name, correction) if metric.direction else ""
+
+
+def empty_paired_table() -> pd.DataFrame:
+    """A paired table without rows (no reference arm chosen, or no pair)."""
+    return pd.DataFrame(columns=list(PAIRED_COLUMNS))
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
 @dataclass
 class Report:
     """One experiment read and computed for `plot`: its numbers, the verdict, and what was written."""
 
     folder: Folder  # the experiment as read: runs, side logs, record, arms, warnings
     analysis: Analysis
-    summary: pd.DataFrame  # summary.summary_table: one row per arm (summary.csv)
-    paired: dict[tuple[str, bool], pd.DataFrame]  # (point key, against the reference arm?) -> summary.paired_table
+    summary: pd.DataFrame  # `summary_table`: one row per arm (summary.csv)
+    paired: dict[tuple[str, bool], pd.DataFrame]  # (point key, against the reference arm?) -> `paired_table`
     verdict: str
     shift: shift_tables.ShiftFacts | None  # per corruption, severity and attack (runs with --shift), else None
     dose: trend.DoseResponse | None  # each measure against MixUp alpha (3 alphas or more), else None
@@ -71,7 +279,7 @@ class Report:
     def paired_csv(self, versus: bool = False) -> pd.DataFrame:
         """paired.csv (or paired_vs_<arm>.csv with `versus`): the paired tables of every point, last epoch first."""
         tables = [table for (_, against), table in self.paired.items() if against == versus]
-        return pd.concat(tables, ignore_index=True) if tables else summary.empty_paired_table()
+        return pd.concat(tables, ignore_index=True) if tables else empty_paired_table()
 
 
 def read_report(
@@ -94,7 +302,7 @@ def compute_report(
     arm = None if reference is None else resolve_reference(reference, labels.arms(df))
     analysis = analyze(df, reference=arm, looks=folder.looks, family=family)
     paired = {
-        (point.key, against): summary.paired_table(comparison, correction)
+        (point.key, against): paired_table(comparison, correction)
         for against in (False, True)
         for point in analysis.points
         if (comparison := point.versus if against else point.paired) is not None
@@ -105,7 +313,7 @@ def compute_report(
     return Report(
         folder=folder,
         analysis=analysis,
-        summary=summary.summary_table(analysis),
+        summary=summary_table(analysis),
         paired=paired,
         verdict=claim.verdict(analysis, correction),
         shift=shift_tables.shift_facts(analysis, folder.corruptions) if measured else None,
@@ -130,35 +338,3 @@ def resolve_reference(text: str, arms: list[tuple[str, float]]) -> tuple[str, fl
     if arm not in arms:
         raise UserError(f"--reference {text}: the experiment has no arm {labels.arm_id(*arm)}; its arms are: {held}.")
     return arm
-
-
-def config_line(record: dict) -> str:
-    """The regime the verdict holds for, in one line, from an experiment.json record ("" when it holds none).
-
-    e.g. "Regime: CIFAR-10, small-cnn, 10,000 training images, 40% label noise, 15 epochs, batch 128, peak lr 0.1,
-    weight decay 0.0005, no augmentation; device cpu (bf16)."
-    """
-    config = record.get("config") if isinstance(record.get("config"), dict) else {}
-    t = config.get("training") if isinstance(config.get("training"), dict) else {}
-    parts = []
-    if "model" in t:
-        parts.append(str(t["model"]))
-    if "subset" in t:
-        parts.append(f"{t['subset']:,} training images" if isinstance(t["subset"], int) else "all training images")
-    if isinstance(t.get("val_size"), int) and t["val_size"] > 0:
-        parts.append(f"{t['val_size']:,} validation images")
-    if isinstance(t.get("label_noise"), (int, float)) and t["label_noise"] > 0:
-        parts.append(f"{100 * t['label_noise']:g}% label noise")
-    for key, fmt in (("epochs", "{} epochs"), ("batch_size", "batch {}"), ("lr", "peak lr {}"),
-                     ("weight_decay", "weight decay {}")):  # fmt: skip
-        if key in t:
-            parts.append(fmt.format(t[key]))
-    if "augment" in t:
-        parts.append("crop+flip augmentation" if t["augment"] else "no augmentation")
-    if t.get("lam_mode") == "elem":
-        parts.append("one lam per image")
-    device = record.get("device") if isinstance(record.get("device"), dict) else {}
-    if device.get("resolved"):
-        parts.append(f"device {device['resolved']} ({device.get('precision', '?')})")
-    # first the data set (CIFAR-10 for a record from before it was kept)
-    return "Regime: " + ", ".join(map(str, [record_title(record), *parts])) + "." if parts else ""

@@ -209,39 +209,10 @@ class Paired:
         return CLAIM + tuple(m for m in SHIFT_CLAIM if (s["metric"] == m).any())
 
 
-_PAIR_COLUMNS = (
-    "method",
-    "alpha",
-    "seed",
-    "epoch",
-    "epoch_reference",
-    "last_epoch",
-    "last_epoch_reference",
-    "short",
-    "metric",
-    "value",
-    "reference",
-)
-_SUMMARY_COLUMNS = (
-    "method",
-    "alpha",
-    "metric",
-    "mean",
-    "std",
-    "n",
-    "ci_low",
-    "ci_high",
-    "p",
-    "test",
-    "p_seq",
-    "p_holm",
-    "family",
-    "seeds_needed",
-    "epoch_min",
-    "epoch_max",
-    "short",
-    "seeds",
-)
+_PAIR_COLUMNS = ("method", "alpha", "seed", "epoch", "epoch_reference", "last_epoch", "last_epoch_reference",
+    "short", "metric", "value", "reference")  # fmt: skip
+_SUMMARY_COLUMNS = ("method", "alpha", "metric", "mean", "std", "n", "ci_low", "ci_high", "p", "test", "p_seq",
+    "p_holm", "family", "seeds_needed", "epoch_min", "epoch_max", "short", "seeds")  # fmt: skip
 
 
 def paired_measures(df: pd.DataFrame) -> tuple[str, ...]:

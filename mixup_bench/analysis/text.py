@@ -16,7 +16,7 @@ from mixup_bench.analysis import stats
 from mixup_bench.analysis.claim import open_text
 from mixup_bench.analysis.facts import POINT_TITLES
 from mixup_bench.analysis.memorisation import DISPLAY_HEADER, SUMMARY_COLUMNS
-from mixup_bench.analysis.summary import BEST_VAL_MEASURES, BEST_VAL_PREFIX
+from mixup_bench.analysis.report import BEST_VAL_MEASURES, BEST_VAL_PREFIX
 from mixup_bench.metrics import METRICS, SUMMARY, M, epoch_span, p_text
 from mixup_bench.naming import arm_label, format_alpha
 

@@ -11,10 +11,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from mixup_bench import plotting
-from mixup_bench.analysis import (
-    report,
-    summary,
-)
+from mixup_bench.analysis import folder as reading
+from mixup_bench.analysis import report
 from mixup_bench.errors import UserError
 from mixup_bench.figures import figures as plots
 from mixup_bench.figures import style as plotstyle
@@ -61,11 +59,11 @@ def test_plot_command_writes_summary_and_figures(plotted):
         for fmt in plotstyle.FORMATS:
             assert (exp / "plots" / f"{name}.{fmt}").stat().st_size > 1000
     table = pd.read_csv(exp / "summary.csv")
-    assert list(table.columns) == list(summary.SUMMARY_COLUMNS)
+    assert list(table.columns) == list(report.SUMMARY_COLUMNS)
     assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4"]
     assert list(table["seeds"]) == [3, 3]
     paired = pd.read_csv(exp / "paired.csv")
-    assert list(paired.columns) == list(summary.PAIRED_COLUMNS)
+    assert list(paired.columns) == list(report.PAIRED_COLUMNS)
     assert list(paired["point"].drop_duplicates()) == ["last", "best_val"]  # the synthetic runs log val_acc
 
 
@@ -236,14 +234,14 @@ def test_an_unreadable_experiment_json_is_a_warning_not_an_error(tmp_path, no_dr
 def test_regime_line_comes_from_experiment_json():
     training = {"epochs": 3, "model": "resnet", "subset": 10000, "label_noise": 0.4, "augment": False}
     record = {"config": {"training": training}, "device": {"resolved": "cpu", "precision": "bf16"}}
-    assert report.config_line({}) == ""
-    assert report.config_line({"model": "cnn", "config": {"epochs": 2}}) == ""  # not a training config
-    assert report.config_line(record) == (
+    assert reading.config_line({}) == ""
+    assert reading.config_line({"model": "cnn", "config": {"epochs": 2}}) == ""  # not a training config
+    assert reading.config_line(record) == (
         "Regime: CIFAR-10, resnet, 10,000 training images, 40% label noise, 3 epochs, no augmentation, "
         "device cpu (bf16)."
     )
     full = {"config": {"training": {"subset": None, "label_noise": 0.0, "augment": True}}}
-    assert report.config_line(full) == "Regime: CIFAR-10, all training images, crop+flip augmentation."
+    assert reading.config_line(full) == "Regime: CIFAR-10, all training images, crop+flip augmentation."
 
 
 @pytest.mark.usefixtures("no_drawing")
