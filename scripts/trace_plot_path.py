@@ -9,7 +9,9 @@ function whose code lies in the package counts for that function's module. The t
 
 - modules: the distinct package modules entered (their functions called), with how often each was entered;
 - entries: the package modules in call order, a run of calls within one module counted once;
-- returns: entries into a module that had already been entered and left (entries - modules).
+- returns: entries into a module that had already been entered and left (entries - modules);
+- the modules split into the plot path's own layers (`plotting`, `analysis.*`, `figures.*`) and the shared
+  modules it looks things up in (metrics, naming, results, ...), which every command uses.
 
 With `--console`, the tables are also printed (into a buffer), as `mixup-bench plot` does.
 """
@@ -90,9 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         entries = trace(plot(copies[1]), package_dir)
 
     counts = Counter(entries)
+    own = [
+        m for m in counts if m == f"{PACKAGE}.plotting" or m.startswith((f"{PACKAGE}.analysis.", f"{PACKAGE}.figures."))
+    ]
     print(f"experiment: {args.experiment}")
     print(f"package: {package_dir}")
-    print(f"modules entered: {len(counts)}")
+    shared = len(counts) - len(own)
+    print(f"modules entered: {len(counts)} ({len(own)} of plotting, analysis and figures; {shared} shared)")
     print(f"entries: {len(entries)}")
     print(f"returns to a module already left: {len(entries) - len(counts)}")
     for module, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):

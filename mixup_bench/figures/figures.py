@@ -234,7 +234,7 @@ def figure_dashboard(data: PlotData) -> Figure:
     draw_test_acc(axes[0, 2], data)
     axes[0, 2].set_title("Test accuracy")
     draw_final(axes[1, 0], data, M.test_acc.name)
-    axes[1, 0].set_ylabel(f"final {METRICS['test_acc'].axis_label}")
+    axes[1, 0].set_ylabel(f"final {M.test_acc.axis_label}")
     axes[1, 0].set_title("Final test accuracy (mean ± std, dots: seeds)")
     rel_handles = draw_reliability(axes[1, 1], data, short=True)
     axes[1, 1].set_xlabel("confidence (%)")

@@ -18,12 +18,12 @@ from matplotlib.lines import Line2D
 
 from mixup_bench.figures.panels import PlotData, arm_handles, arm_tick
 from mixup_bench.figures.style import no_data, styled
-from mixup_bench.metrics import CLAIM, METRICS, M
+from mixup_bench.metrics import GENERALISATION, METRICS
 
 NAME = "methods"
 
 # One column per part of the claim about generalisation (test accuracy, test loss, gap, ECE).
-PANELS = tuple(METRICS[m] for m in CLAIM if m != M.clean_train_loss.name)
+PANELS = tuple(METRICS[m] for m in GENERALISATION)
 
 
 @styled
