@@ -29,6 +29,8 @@ _EXPORTS = {
     "UserError": "mixup_bench.errors",
     "run_experiment": "mixup_bench.sweep.runner",
     "load_experiment": "mixup_bench.analysis.folder",
+    "read_folder": "mixup_bench.analysis.folder",
+    "compute_report": "mixup_bench.analysis.report",
     "analyze": "mixup_bench.analysis.facts",
     "Analysis": "mixup_bench.analysis.facts",
     "summary_table": "mixup_bench.analysis.report",

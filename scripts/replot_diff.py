@@ -5,10 +5,11 @@
 
 Each experiment folder is copied twice into a temporary folder (plot writes into the folder it plots) and
 plotted there with `python -m mixup_bench plot`, once with the package of `--base` and once with this
-checkout's, each on its own PYTHONPATH. Every text file plot writes (summary.md and the CSV files) and the
-console output (the temporary paths made equal) must be byte-identical; the figures are not compared
-(matplotlib's output is checked by eye and by the figure tests). `FOLDER:OPTION...` passes plot options
-(`:`-separated). Exit status 1 when any output differs.
+checkout's, each on its own PYTHONPATH. Every text file plot writes (summary.md and the CSV files), the
+console output (the temporary paths made equal) and every figure (PNG and SVG, by their bytes) must be
+identical. Each experiment's line also says whether the new text files equal the committed ones of the
+folder (they may not, where a commit re-plotted with older code or other options; that alone fails nothing).
+`FOLDER:OPTION...` passes plot options (`:`-separated). Exit status 1 when the two versions differ.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITTEN = ("*.md", "*.csv")
+FIGURES = ("plots/*.png", "plots/*.svg")
 
 
 def plot(code: Path, folder: Path, options: list[str]) -> str:
@@ -43,21 +45,30 @@ def texts(folder: Path) -> dict[str, str]:
     return {p.name: p.read_text() for pattern in WRITTEN for p in sorted(folder.glob(pattern))}
 
 
-def compare(base: Path, new: Path, spec: str, tmp: Path) -> list[str]:
-    """The differences for one `FOLDER[:OPTION...]`, as unified diff lines ([] when every output is the same)."""
+def figures(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for pattern in FIGURES for p in sorted(folder.glob(pattern))}
+
+
+def compare(base: Path, new: Path, spec: str, tmp: Path) -> tuple[list[str], list[str]]:
+    """The differences for one `FOLDER[:OPTION...]`, as unified diff lines ([] when every output is the same),
+    and the names of the text files where the new output differs from the committed one."""
     source, *options = spec.split(":")
     source = Path(source)
-    outputs = {}
+    outputs, drawn = {}, {}
     for side, code in (("base", base), ("new", new)):
         copy = tmp / side / source.as_posix().replace("/", "_") / source.name
         shutil.copytree(source, copy)
         outputs[side] = {"console": plot(code, copy, options), **texts(copy)}
-    diffs = []
+        drawn[side] = figures(copy)
+    committed = texts(source)
+    changed = [name for name, text in committed.items() if outputs["new"].get(name, text) != text]
+    diffs = [f"figure {name} differs" for name in sorted(set(drawn["base"]) | set(drawn["new"]))
+             if drawn["base"].get(name) != drawn["new"].get(name)]  # fmt: skip
     for name in sorted(set(outputs["base"]) | set(outputs["new"])):
         a, b = outputs["base"].get(name, ""), outputs["new"].get(name, "")
         if a != b:
             diffs += difflib.unified_diff(a.splitlines(), b.splitlines(), f"base/{name}", f"new/{name}", lineterm="")
-    return diffs
+    return diffs, changed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     differing = 0
     with tempfile.TemporaryDirectory() as tmp:
         for spec in args.experiments:
-            diffs = compare(args.base.resolve(), args.new.resolve(), spec, Path(tmp))
-            print(f"{'same' if not diffs else 'DIFFERS'}: {spec}", flush=True)
+            diffs, changed = compare(args.base.resolve(), args.new.resolve(), spec, Path(tmp))
+            against = f"differs from the committed {', '.join(changed)}" if changed else "equals the committed text"
+            print(f"{'same' if not diffs else 'DIFFERS'}: {spec} (new output {against})", flush=True)
             if diffs:
                 differing += 1
                 print("\n".join(diffs[:60]), flush=True)
