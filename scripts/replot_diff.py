@@ -56,7 +56,7 @@ def compare(base: Path, new: Path, spec: str, tmp: Path) -> tuple[list[str], lis
     source = Path(source)
     outputs, drawn = {}, {}
     for side, code in (("base", base), ("new", new)):
-        copy = tmp / side / source.as_posix().replace("/", "_") / source.name
+        copy = tmp / side / spec.replace("/", "_") / source.name  # the options too: one folder, plotted two ways
         shutil.copytree(source, copy)
         outputs[side] = {"console": plot(code, copy, options), **texts(copy)}
         drawn[side] = figures(copy)
