@@ -169,6 +169,8 @@ SHIFT = ("corrupt_acc", "corrupt_loss", "corrupt_ece", "fgsm_acc_1", "fgsm_acc_2
 # The parts of the MixUp claim, in the order the verdict names them: training loss higher, then
 # generalisation (test accuracy higher, test loss lower, gap smaller, ECE lower).
 CLAIM = tuple(name for name, m in METRICS.items() if m.claim and name not in SHIFT)
+# The parts about generalisation: the claim but its training-loss part (the methods figure, the regime map).
+GENERALISATION = tuple(name for name in CLAIM if name != M.clean_train_loss.name)
 # Parts judged where the runs measured them, after CLAIM: more robust to corruptions, and to FGSM at 2/255.
 SHIFT_CLAIM = tuple(name for name in SHIFT if METRICS[name].claim)
 # Every measure drawn or averaged per epoch.

@@ -1,8 +1,10 @@
 """The `plot` and `compare` commands as plain functions, for the CLI and for notebooks.
 
-This is the one module that joins the two subpackages: `analysis` reads the results and computes
-every number once, `figures` draws those numbers from memory, and the files are written last. So the
-flow runs downhill (results -> analysis -> figures) and neither subpackage imports the other's caller.
+This is the one module that joins the two subpackages. `plot` runs in four steps, each once: read the
+experiment folder (`analysis.folder.read_folder`: a `Folder`), compute every number from it
+(`analysis.report.compute_report`: a `Report`), then hand that report to each output: the figures
+(`figures.figures`), the text files (`analysis.markdown`) and the console (`analysis.terminal`). So the flow
+runs downhill (results -> analysis -> figures) and neither subpackage imports the other's caller.
 matplotlib is imported only here and only when drawing, so `import mixup_bench` stays fast.
 """
 
@@ -13,8 +15,9 @@ from pathlib import Path
 from rich.console import Console
 
 from mixup_bench.analysis import compare as comparing
-from mixup_bench.analysis import compare_report
-from mixup_bench.analysis import report as reporting
+from mixup_bench.analysis import compare_report, markdown, terminal
+from mixup_bench.analysis.folder import read_folder
+from mixup_bench.analysis.report import Report, compute_report
 
 
 def plot_experiment(
@@ -23,7 +26,7 @@ def plot_experiment(
     reference: str | None = None,
     correction: bool = True,
     family: str = "comparison",
-) -> reporting.Report:
+) -> Report:
     """Read the experiment at `path` (or the latest one under a results root), draw its figures into
     `<experiment>/plots/`, write summary.csv, paired.csv and summary.md, print the tables and the verdict
     on `console` (when given) and return the `Report`.
@@ -33,21 +36,12 @@ def plot_experiment(
     comparison's parts ('comparison', the default) or over every comparison of the experiment ('experiment')."""
     from mixup_bench.figures import figures  # local: matplotlib is slow to import
 
-    report = reporting.read_report(path, reference=reference, correction=correction, family=family)
-    drawn = figures.plot_experiment(figure_data(report), report.experiment_dir / figures.PLOTS_DIR)
-    reporting.write_report(report, drawn)
+    report = compute_report(read_folder(path), reference=reference, correction=correction, family=family)
+    drawn = figures.plot_experiment(report, report.experiment_dir / figures.PLOTS_DIR)
+    markdown.write_report(report, drawn)
     if console is not None:
-        reporting.print_report(report, console)
+        terminal.print_report(report, console)
     return report
-
-
-def figure_data(report: reporting.Report):
-    """The `figures.data.PlotData` of a report: numbers, colours per arm, lam, calibration, shift, dose-response."""
-    from mixup_bench.catalog import record_title
-    from mixup_bench.figures.data import plot_data
-
-    name = f"{report.name} ({record_title(report.record)})"  # the titles name the data set
-    return plot_data(name, report.analysis, report.arms, report.lam, report.reliability, report.shift, report.dose)
 
 
 def compare_experiments(

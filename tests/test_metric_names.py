@@ -23,32 +23,7 @@ NAMES = frozenset(METRICS) | frozenset(m.delta_column for m in METRICS.values())
 
 # File (relative to the repository) -> the names it may still spell, and why. Each entry must still be
 # needed: an entry whose names are gone fails `test_every_allowed_name_is_still_there`, so delete it then.
-# H1 removes these (issue 22: analysis/ and figures/ are rewritten to read METRICS' ranks): TEMPORARY,
-# delete these entries once H1's branch is merged.
-ALLOWED: dict[str, tuple[frozenset[str], str]] = {
-    path: (frozenset(names), "TEMPORARY: H1 removes these")
-    for path, names in {
-        "mixup_bench/analysis/compare.py": {"clean_train_loss"},
-        "mixup_bench/analysis/load.py": {"clean_train_loss", "gap", "test_loss"},
-        "mixup_bench/analysis/memorisation.py": {"noise_memorised"},
-        "mixup_bench/analysis/shift.py": {"fgsm_acc_1", "fgsm_acc_2", "fgsm_acc_4", "pgd_acc_2", "test_acc"},
-        "mixup_bench/analysis/summary.py": {
-            "clean_train_loss", "delta_test_acc_pp", "gap", "test_acc", "test_ece", "test_loss", "train_loss",
-            "val_acc",
-        },
-        "mixup_bench/analysis/tables.py": {
-            "clean_train_loss", "delta_test_acc_pp", "gap", "test_acc", "test_ece", "test_loss",
-        },
-        "mixup_bench/analysis/trend.py": {
-            "clean_train_loss", "corrupt_acc", "fgsm_acc_2", "gap", "pgd_acc_2", "test_acc", "test_ece",
-            "test_loss", "val_acc", "val_loss",
-        },
-        "mixup_bench/figures/figures.py": {"clean_train_acc", "clean_train_loss", "test_acc", "test_loss"},
-        "mixup_bench/figures/memorisation.py": {"noise_memorised"},
-        "mixup_bench/figures/methods.py": {"clean_train_loss"},
-        "mixup_bench/figures/panels.py": {"clean_train_loss", "gap", "test_acc", "test_loss", "train_loss"},
-    }.items()
-}  # fmt: skip
+ALLOWED: dict[str, tuple[frozenset[str], str]] = {}
 
 
 def spelled_names(source: str, names: frozenset[str] = NAMES) -> list[tuple[int, str]]:

@@ -143,7 +143,7 @@ def test_run_out_below_a_broken_symlink_fails_before_the_data_load(data_dir, tmp
 
 
 def test_plot_of_a_read_only_experiment_fails_before_reading(experiment, monkeypatch):
-    from mixup_bench.analysis import load
+    from mixup_bench.analysis import folder as load
 
     real_access = os.access
 
@@ -163,7 +163,7 @@ def test_bench_out_below_a_file_fails_before_the_benchmark(tmp_path, monkeypatch
 
 
 def test_compare_out_below_a_file_fails_before_reading(experiment, tmp_path, monkeypatch):
-    from mixup_bench.analysis import compare
+    from mixup_bench.analysis import folder
 
     if "compare" not in {c.name or c.callback.__name__ for c in app.registered_commands}:
         pytest.skip("no compare command")
@@ -173,7 +173,7 @@ def test_compare_out_below_a_file_fails_before_reading(experiment, tmp_path, mon
     record["config"]["training"]["label_noise"] = 0.2
     (other / "experiment.json").write_text(json.dumps(record))
     (tmp_path / "afile").write_text("x")
-    monkeypatch.setattr(compare, "load_experiment", lambda *a, **k: pytest.fail("read the runs"))
+    monkeypatch.setattr(folder, "load_experiment", lambda *a, **k: pytest.fail("read the runs"))
     result = cli.invoke(app, ["compare", str(experiment), str(other), "--out", str(tmp_path / "afile" / "cmp")])
     one_line_error(result, "cannot write", "is a file, not a folder")
 

@@ -1,6 +1,6 @@
 """`mixup-bench compare`: a regime map of what MixUp does across experiments that differ in one setting.
 
-Each experiment folder is read as `plot` reads it (`load.load_experiment`), and every arm but the
+Each experiment folder is read as `plot` reads it (`folder.load_experiment`), and every arm but the
 baseline (MixUp, CutMix, label smoothing, Manifold MixUp) is compared with the baseline of the same
 seed at the last epoch (`stats.paired_differences`), exactly as `plot` does: the same differences,
 the same p-values, the same Holm family (every arm × every part of the claim of that experiment), so
@@ -27,12 +27,12 @@ from typing import Any
 
 import pandas as pd
 
+from mixup_bench.analysis import folder as reading
 from mixup_bench.analysis import stats
 from mixup_bench.analysis.claim import judge
-from mixup_bench.analysis.load import experiment_arms, load_experiment
 from mixup_bench.config import CIFAR10_TRAIN_IMAGES, TRAINING_KEYS, TrainingConfig, canonical
 from mixup_bench.errors import UserError
-from mixup_bench.metrics import CLAIM, METRICS, Metric
+from mixup_bench.metrics import GENERALISATION, METRICS, Metric
 from mixup_bench.naming import arm_label, mixup_only
 from mixup_bench.results.discovery import experiments_in, is_experiment
 from mixup_bench.results.layout import EXPERIMENT_FILE
@@ -41,7 +41,7 @@ from mixup_bench.results.writable import check_output_dir
 from mixup_bench.streams import shown
 
 # The differences the regime map shows: every part of the claim about generalisation.
-COMPARED = tuple(m for m in CLAIM if m != "clean_train_loss")
+COMPARED = GENERALISATION
 
 TABLE_CSV = "regime_map.csv"
 TABLE_MD = "regime_map.md"
@@ -139,7 +139,7 @@ def compare_experiments(
 
     experiments = []
     for d in dirs:
-        df, load_warnings = load_experiment(d)
+        df, load_warnings = reading.load_experiment(d)
         warnings += [f"{d.name}: {w}" for w in load_warnings]
         paired = stats.paired_differences(df)  # every part of the claim: the same Holm family as `plot`
         if paired.summary.empty:
@@ -153,7 +153,7 @@ def compare_experiments(
             )
         settings, full = records[d]
         name = shown(d.name)  # a folder name that is not UTF-8, as text (\\xNN): tables and figures take no other
-        experiments.append(Compared(d, name, settings, full, paired, experiment_arms(d, df)))
+        experiments.append(Compared(d, name, settings, full, paired, reading.experiment_arms(d, df)))
     experiments.sort(key=lambda e: _sort_key(e.settings[setting]))
 
     result = CompareResult(setting, experiments, pd.DataFrame(), out_dir, also_differ, warnings=warnings,

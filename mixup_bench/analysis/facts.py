@@ -1,12 +1,12 @@
 """The numbers every output of `plot` shows, computed once per experiment.
 
-`analyze` turns the rows of `load.load_experiment` into an `Analysis`: the aggregates over
+`analyze` turns the rows of `folder.load_experiment` into an `Analysis`: the aggregates over
 seeds, and for each reporting point each run's row there and the paired differences. The `plot`
 command builds it once and hands the same object to the summary table, the verdict and the
 figures, so that no two outputs can disagree about a number.
 
 The reporting points are the last epoch (pre-registered) and, when the runs logged validation
-accuracy, each run's epoch of highest validation accuracy (`stats.best_val_rows`). Nothing is
+accuracy, each run's epoch of highest validation accuracy (`best_val_rows`). Nothing is
 ever chosen by test numbers.
 """
 
@@ -17,12 +17,41 @@ from dataclasses import dataclass
 import pandas as pd
 
 from mixup_bench.analysis import stats
+from mixup_bench.metrics import MEMORISED, SELECTION_METRIC
 from mixup_bench.naming import arms, mixup_only
 
 POINT_TITLES = {
     stats.LAST: "last epoch (pre-registered)",
     stats.BEST_VAL: "best epoch by validation accuracy (chosen per run)",
 }
+
+
+def final_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The last finished epoch of every run (one row per run): the pre-registered reporting point."""
+    idx = df.groupby("run_id")["epoch"].idxmax()
+    return df.loc[idx].reset_index(drop=True)
+
+
+def best_val_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Each run's row at its epoch of highest validation accuracy (the earliest on a tie), one row per
+    run that logged val_acc; empty when none did (metrics.csv from before the validation split).
+
+    The epoch is chosen on validation numbers alone, per run, as early stopping would; the test
+    numbers of that row are what the second reporting point shows. Of a partial run, the best so far.
+    """
+    if SELECTION_METRIC not in df.columns:
+        return df.iloc[0:0].copy()
+    logged = df[df[SELECTION_METRIC].notna()]
+    if logged.empty:
+        return df.iloc[0:0].copy()
+    idx = logged.groupby("run_id", sort=False)[SELECTION_METRIC].idxmax()
+    order = df.loc[idx.to_numpy()].index.sort_values()
+    return df.loc[order].reset_index(drop=True)
+
+
+def has_best_val(df: pd.DataFrame) -> bool:
+    """Whether any run logged validation accuracy, so that the second reporting point exists."""
+    return SELECTION_METRIC in df.columns and bool(df[SELECTION_METRIC].notna().any())
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +78,7 @@ class Point:
 class Analysis:
     """One experiment's numbers. Build it with `analyze`; treat its frames as read-only."""
 
-    df: pd.DataFrame  # every finished epoch of every run (load.load_experiment)
+    df: pd.DataFrame  # every finished epoch of every run (folder.load_experiment)
     agg: pd.DataFrame  # mean, std and t interval over seeds per arm, measure and epoch (stats.aggregate)
     points: tuple[Point, ...]  # the last epoch, then the best epoch by validation accuracy when logged
     arms: list[tuple[str, float]]  # (method, parameter) in naming.arm_order: baseline, MixUp by alpha, neighbours
@@ -66,7 +95,7 @@ class Analysis:
 
     @property
     def finals(self) -> pd.DataFrame:
-        """The last finished epoch of every run, one row per run (stats.final_rows)."""
+        """The last finished epoch of every run, one row per run (final_rows)."""
         return self.last.rows
 
     @property
@@ -99,6 +128,12 @@ class Analysis:
         """The ids of the runs without a DONE marker, sorted."""
         return sorted(self.finals.loc[~self.finals["done"], "run_id"])
 
+    @property
+    def memorised(self) -> bool:
+        """True when some run logged memorisation of its noisy labels (it trained with --label-noise)."""
+        df = self.df
+        return MEMORISED in df.columns and bool(pd.to_numeric(df[MEMORISED], errors="coerce").notna().any())
+
     def arm_finals(self, method: str, alpha: float) -> pd.DataFrame:
         """The final-epoch rows of one arm, one per seed."""
         return self.last.arm_rows(method, alpha)
@@ -115,8 +150,8 @@ def analyze(
     differences against it. `looks`: the sequential design the experiment was run under (`run
     --until-decided`, read from experiment.json), () for a fixed number of seeds. `family`: Holm over
     each comparison's parts (COMPARISON) or over every comparison (EXPERIMENT)."""
-    keys = [stats.LAST] + ([stats.BEST_VAL] if stats.has_best_val(df) else [])
-    chosen = {stats.LAST: stats.final_rows, stats.BEST_VAL: stats.best_val_rows}
+    keys = [stats.LAST] + ([stats.BEST_VAL] if has_best_val(df) else [])
+    chosen = {stats.LAST: final_rows, stats.BEST_VAL: best_val_rows}
     versus = reference is not None and reference[0] != "baseline"
     measures = stats.paired_measures(df)  # the claim, and the shift measures where the runs logged them
     points = tuple(

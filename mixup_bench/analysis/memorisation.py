@@ -13,18 +13,13 @@ import math
 import pandas as pd
 
 from mixup_bench.analysis.facts import Analysis
-from mixup_bench.metrics import METRICS
+from mixup_bench.metrics import MEMORISED, METRICS
 
-METRIC = "noise_memorised"
+METRIC = MEMORISED
 
-# summary.csv columns, appended only when the experiment holds memorisation values.
-SUMMARY_COLUMNS = ("noise_memorised_pct_mean", "noise_memorised_pct_std")
+# summary.csv columns, appended only when the experiment holds memorisation values (`Analysis.memorised`).
+SUMMARY_COLUMNS = (f"{METRIC}_pct_mean", f"{METRIC}_pct_std")
 DISPLAY_HEADER = METRICS[METRIC].axis_label
-
-
-def has_memorisation(df: pd.DataFrame) -> bool:
-    """True when some run of `df` logged `noise_memorised` (it trained with label noise)."""
-    return METRIC in df.columns and bool(pd.to_numeric(df[METRIC], errors="coerce").notna().any())
 
 
 def memorisation_agg(agg: pd.DataFrame) -> pd.DataFrame:
@@ -34,10 +29,8 @@ def memorisation_agg(agg: pd.DataFrame) -> pd.DataFrame:
 
 
 def add_summary_columns(table: pd.DataFrame, analysis: Analysis) -> pd.DataFrame:
-    """`table` (one row per arm, `summary.summary_table`) with the final-epoch memorisation in percent,
-    mean and std over seeds, appended as `SUMMARY_COLUMNS`; `table` unchanged without memorisation values."""
-    if not has_memorisation(analysis.df):
-        return table
+    """`table` (one row per arm, `report.summary_table`) with the final-epoch memorisation in percent,
+    mean and std over seeds, appended as `SUMMARY_COLUMNS` (experiments with `Analysis.memorised` only)."""
     means, stds = [], []
     for method, alpha in zip(table["method"], table["alpha"], strict=True):
         v = METRICS[METRIC].scale * analysis.arm_finals(method, float(alpha))[METRIC].astype(float).dropna()

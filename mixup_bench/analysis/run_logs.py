@@ -1,7 +1,8 @@
-"""Read the optional per-run logs that only the figures need: lam.csv and calibration.json.
+"""Read the optional per-run side logs: lam.csv, calibration.json and corruptions.csv (`folder.read_folder`).
 
-Both are written by MixUp training as side logs, so a missing file is normal and silent; a
-malformed one is left out with a warning and never stops the report.
+They are written by training as side logs (lam by the mixing arms, corruption cells by `run --shift`),
+so a missing file is normal and silent; a malformed one is left out with a warning, appended to the
+folder's one list of warnings, and never stops the report.
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ import numpy as np
 import pandas as pd
 
 from mixup_bench.naming import LAM_METHODS, arms
-from mixup_bench.results.layout import CALIBRATION_FILE, LAM_FILE, RUNS_DIR
-from mixup_bench.results.schema import LAM_COLUMNS
+from mixup_bench.results.layout import CALIBRATION_FILE, CORRUPTIONS_FILE, LAM_FILE, RUNS_DIR
+from mixup_bench.results.schema import CORRUPTION_COLUMNS, LAM_COLUMNS
 
 
-def load_lam(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def read_lam(exp_dir: Path, df: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
     """The lam values sampled by the runs of `df` that draw one (MixUp, CutMix, Manifold MixUp:
-    `naming.LAM_METHODS`), from each run's lam.csv.
-
-    Returns `(lam, warnings)`; `lam` has columns method, alpha, seed, epoch, step, lam (empty when
-    no such run logged any). A missing lam.csv is normal and silent; a malformed one is skipped
-    with a warning.
+    `naming.LAM_METHODS`), from each run's lam.csv: columns method, alpha, seed, epoch, step, lam (empty
+    when no such run logged any). A missing lam.csv is normal and silent; a malformed one is skipped
+    with a warning appended to `warnings`.
     """
-    frames, warnings = [], []
+    frames = []
     runs = [(method, *run) for method in LAM_METHODS for run in _runs(df, method=method)]
     for method, run_id, alpha, seed in runs:
         path = Path(exp_dir) / RUNS_DIR / run_id / LAM_FILE
@@ -54,8 +53,40 @@ def load_lam(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         )
     if not frames:
         empty = {c: pd.Series(dtype=float) for c in ("alpha", "seed", "epoch", "step", "lam")}
-        return pd.DataFrame({"method": pd.Series(dtype=str), **empty}), warnings
-    return pd.concat(frames, ignore_index=True), warnings
+        return pd.DataFrame({"method": pd.Series(dtype=str), **empty})
+    return pd.concat(frames, ignore_index=True)
+
+
+CELL_COLUMNS = ("method", "alpha", "seed", "epoch", "type", "severity", "acc", "loss")  # + source
+
+
+def read_corruptions(exp_dir: Path, df: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+    """Every run's corruptions.csv rows at its last epoch (the one `analysis` reports), as `CELL_COLUMNS`
+    plus `source`. A missing file is normal (a run without --shift) and silent; a malformed one is left out
+    with a warning appended to `warnings`."""
+    frames = []
+    last = df.groupby("run_id")[["method", "alpha", "seed", "epoch"]].last()
+    for run_id, run in last.iterrows():
+        path = Path(exp_dir) / RUNS_DIR / str(run_id) / CORRUPTIONS_FILE
+        if not path.exists():
+            continue
+        try:
+            cells = pd.read_csv(path)
+            missing = [c for c in CORRUPTION_COLUMNS if c not in cells.columns]
+            if missing:
+                raise ValueError(f"it lacks the column(s) {', '.join(missing)}")
+            cells = cells[cells["epoch"] == run["epoch"]]
+            values = cells[["severity", "acc", "loss"]].apply(pd.to_numeric, errors="raise")
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as e:
+            warnings.append(f"Ignored {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}.")
+            continue
+        frames.append(pd.DataFrame({"method": run["method"], "alpha": float(run["alpha"]), "seed": int(run["seed"]),
+                                    "epoch": int(run["epoch"]), "type": cells["type"].astype(str),
+                                    "severity": values["severity"].astype(int), "acc": values["acc"],
+                                    "loss": values["loss"], "source": cells["source"].astype(str)}))  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=[*CELL_COLUMNS, "source"])
+    return pd.concat(frames, ignore_index=True)
 
 
 _CALIBRATION_KEYS = ("n_bins", "bin_lower", "bin_upper", "count", "confidence_sum", "correct_sum")
@@ -94,14 +125,13 @@ class Reliability:
         return float(np.abs(self.correct_sum - self.confidence_sum).sum() / total) if total > 0 else math.nan
 
 
-def load_calibration(exp_dir: Path, df: pd.DataFrame) -> tuple[list[Reliability], list[str]]:
+def read_calibration(exp_dir: Path, df: pd.DataFrame, warnings: list[str]) -> list[Reliability]:
     """Pool each arm's calibration.json files (one per run of `df`) into one `Reliability`.
 
     A missing calibration.json is silent; an unreadable one, or one whose bins differ from
-    the arm's other runs, is left out with a warning. Arms without any file are absent.
+    the arm's other runs, is left out with a warning appended to `warnings`. Arms without any file are absent.
     """
     pooled: list[Reliability] = []
-    warnings: list[str] = []
     for method, alpha in arms(df):
         acc: dict[str, np.ndarray] = {}
         epochs: list[int] = []
@@ -146,7 +176,7 @@ def load_calibration(exp_dir: Path, df: pd.DataFrame) -> tuple[list[Reliability]
                     n_runs=len(epochs),
                 )
             )
-    return pooled, warnings
+    return pooled
 
 
 def _runs(df: pd.DataFrame, method: str | None = None, alpha: float | None = None) -> list[tuple[str, float, int]]:

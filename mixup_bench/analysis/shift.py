@@ -1,7 +1,7 @@
 """The numbers of the shift figures (runs with `--shift`): per corruption, per severity and per attack.
 
-`load_corruptions` reads each run's corruptions.csv (train/shift.py writes it: accuracy and loss per
-corruption type and severity at every shift evaluation); `shift_facts` turns them, and the shift
+`run_logs.read_corruptions` reads each run's corruptions.csv (train/shift.py writes it: accuracy and loss
+per corruption type and severity at every shift evaluation); `shift_facts` turns them, and the shift
 columns of metrics.csv, into three tables, each at every run's last epoch:
 
 - `per_type`: each arm minus the baseline, paired by seed, in accuracy on each corruption type
@@ -17,18 +17,15 @@ Nothing here reads or draws figures; `figures/shift.py` draws these tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from mixup_bench.analysis.facts import Analysis
 from mixup_bench.analysis.stats import mean_interval
-from mixup_bench.results.layout import CORRUPTIONS_FILE, RUNS_DIR
-from mixup_bench.results.schema import CORRUPTION_COLUMNS
+from mixup_bench.metrics import M
 
-FGSM = {1: "fgsm_acc_1", 2: "fgsm_acc_2", 4: "fgsm_acc_4"}  # epsilon in 1/255 -> metrics.csv column
-PGD = {2: "pgd_acc_2"}
-_CELL_COLUMNS = ("method", "alpha", "seed", "epoch", "type", "severity", "acc", "loss")
+FGSM = {1: M.fgsm_acc_1.name, 2: M.fgsm_acc_2.name, 4: M.fgsm_acc_4.name}  # epsilon in 1/255 -> metrics.csv column
+PGD = {2: M.pgd_acc_2.name}
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,35 +36,6 @@ class ShiftFacts:
     severity: pd.DataFrame  # method, alpha, severity (0 = clean), mean, ci_low, ci_high, n
     attacks: pd.DataFrame  # method, alpha, attack (FGSM | PGD-10), eps (in 1/255; 0 = clean), mean, ci_low, ci_high, n
     source: str  # where the corrupted images came from: built-in, CIFAR-10-C, or both
-
-
-def load_corruptions(exp_dir: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Every run's corruptions.csv rows at its last epoch (the one `analysis` reports), as `_CELL_COLUMNS`
-    plus `source`. A missing file is normal (a run without --shift) and silent; a malformed one is left out
-    with a warning."""
-    frames, warnings = [], []
-    last = df.groupby("run_id")[["method", "alpha", "seed", "epoch"]].last()
-    for run_id, run in last.iterrows():
-        path = Path(exp_dir) / RUNS_DIR / str(run_id) / CORRUPTIONS_FILE
-        if not path.exists():
-            continue
-        try:
-            cells = pd.read_csv(path)
-            missing = [c for c in CORRUPTION_COLUMNS if c not in cells.columns]
-            if missing:
-                raise ValueError(f"it lacks the column(s) {', '.join(missing)}")
-            cells = cells[cells["epoch"] == run["epoch"]]
-            values = cells[["severity", "acc", "loss"]].apply(pd.to_numeric, errors="raise")
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as e:
-            warnings.append(f"Ignored {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}.")
-            continue
-        frames.append(pd.DataFrame({"method": run["method"], "alpha": float(run["alpha"]), "seed": int(run["seed"]),
-                                    "epoch": int(run["epoch"]), "type": cells["type"].astype(str),
-                                    "severity": values["severity"].astype(int), "acc": values["acc"],
-                                    "loss": values["loss"], "source": cells["source"].astype(str)}))  # fmt: skip
-    if not frames:
-        return pd.DataFrame(columns=[*_CELL_COLUMNS, "source"]), warnings
-    return pd.concat(frames, ignore_index=True), warnings
 
 
 def shift_facts(analysis: Analysis, cells: pd.DataFrame) -> ShiftFacts | None:
@@ -113,8 +81,8 @@ def _severity_curve(cells: pd.DataFrame, finals: pd.DataFrame) -> pd.DataFrame:
     if cells.empty:
         return pd.DataFrame(columns=columns)
     per_run = cells.groupby(["method", "alpha", "seed", "severity"])["acc"].mean().reset_index()
-    clean = finals[finals["run_id"].isin(_run_ids(finals, cells))][["method", "alpha", "seed", "test_acc"]]
-    per_run = pd.concat([clean.rename(columns={"test_acc": "acc"}).assign(severity=0), per_run], ignore_index=True)
+    clean = finals[finals["run_id"].isin(_run_ids(finals, cells))][["method", "alpha", "seed", M.test_acc.name]]
+    per_run = pd.concat([clean.rename(columns={M.test_acc.name: "acc"}).assign(severity=0), per_run], ignore_index=True)
     rows = [
         _interval_row({"method": m, "alpha": float(a), "severity": int(s)}, g["acc"])
         for (m, a, s), g in per_run.groupby(["method", "alpha", "severity"], sort=False)
@@ -136,7 +104,7 @@ def _attack_curve(finals: pd.DataFrame) -> pd.DataFrame:
     attacked = finals.dropna(subset=[c for c in FGSM.values() if c in finals.columns])
     for (m, a), g in attacked.groupby(["method", "alpha"], sort=False):
         keys = {"method": m, "alpha": float(a)}
-        rows.append(_interval_row({**keys, "attack": "FGSM", "eps": 0}, g["test_acc"]))
+        rows.append(_interval_row({**keys, "attack": "FGSM", "eps": 0}, g[M.test_acc.name]))
         rows += [_interval_row({**keys, "attack": "FGSM", "eps": eps}, g[col]) for eps, col in FGSM.items()]
         rows += [_interval_row({**keys, "attack": "PGD-10", "eps": eps}, g[col]) for eps, col in PGD.items()]
     return pd.DataFrame(rows, columns=columns)

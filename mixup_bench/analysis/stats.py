@@ -1,14 +1,11 @@
 """Statistics over the runs of one experiment: means and t intervals over seeds, paired differences,
 their t tests and Holm's correction.
 
-Everything here is a pure function of the rows read by `load.load_experiment`; `facts.analyze`
+Everything here is a pure function of the rows read by `folder.load_experiment`; `facts.analyze`
 calls each once per report:
 
 - `aggregate` gives the mean, standard deviation and a 95% t interval over seeds for
   each arm (method, alpha), epoch and measure.
-- `final_rows` and `best_val_rows` give each run's row at a reporting point: its last finished
-  epoch (pre-registered), or its epoch of highest validation accuracy (chosen per run, never on
-  test numbers).
 - `paired_differences` pairs each run of every arm (MixUp, CutMix, label smoothing, Manifold
   MixUp) with the baseline run of the same seed, or with the run of another chosen reference
   arm, and summarises arm minus reference at one reporting point: mean, 95% t interval, the
@@ -131,37 +128,6 @@ def aggregate(df: pd.DataFrame, metrics=CURVES, confidence: float = CONFIDENCE) 
     return out
 
 
-# --- the reporting points ----------------------------------------------------------------
-
-
-def final_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """The last finished epoch of every run (one row per run): the pre-registered reporting point."""
-    idx = df.groupby("run_id")["epoch"].idxmax()
-    return df.loc[idx].reset_index(drop=True)
-
-
-def best_val_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Each run's row at its epoch of highest validation accuracy (the earliest on a tie), one row per
-    run that logged val_acc; empty when none did (metrics.csv from before the validation split).
-
-    The epoch is chosen on validation numbers alone, per run, as early stopping would; the test
-    numbers of that row are what the second reporting point shows. Of a partial run, the best so far.
-    """
-    if SELECTION_METRIC not in df.columns:
-        return df.iloc[0:0].copy()
-    logged = df[df[SELECTION_METRIC].notna()]
-    if logged.empty:
-        return df.iloc[0:0].copy()
-    idx = logged.groupby("run_id", sort=False)[SELECTION_METRIC].idxmax()
-    order = df.loc[idx.to_numpy()].index.sort_values()
-    return df.loc[order].reset_index(drop=True)
-
-
-def has_best_val(df: pd.DataFrame) -> bool:
-    """Whether any run logged validation accuracy, so that the second reporting point exists."""
-    return SELECTION_METRIC in df.columns and bool(df[SELECTION_METRIC].notna().any())
-
-
 def _best_val_epoch(run: pd.DataFrame) -> int | None:
     """The epoch of highest validation accuracy of one run indexed by epoch (earliest on a tie), or None."""
     if SELECTION_METRIC not in run.columns:
@@ -243,39 +209,10 @@ class Paired:
         return CLAIM + tuple(m for m in SHIFT_CLAIM if (s["metric"] == m).any())
 
 
-_PAIR_COLUMNS = (
-    "method",
-    "alpha",
-    "seed",
-    "epoch",
-    "epoch_reference",
-    "last_epoch",
-    "last_epoch_reference",
-    "short",
-    "metric",
-    "value",
-    "reference",
-)
-_SUMMARY_COLUMNS = (
-    "method",
-    "alpha",
-    "metric",
-    "mean",
-    "std",
-    "n",
-    "ci_low",
-    "ci_high",
-    "p",
-    "test",
-    "p_seq",
-    "p_holm",
-    "family",
-    "seeds_needed",
-    "epoch_min",
-    "epoch_max",
-    "short",
-    "seeds",
-)
+_PAIR_COLUMNS = ("method", "alpha", "seed", "epoch", "epoch_reference", "last_epoch", "last_epoch_reference",
+    "short", "metric", "value", "reference")  # fmt: skip
+_SUMMARY_COLUMNS = ("method", "alpha", "metric", "mean", "std", "n", "ci_low", "ci_high", "p", "test", "p_seq",
+    "p_holm", "family", "seeds_needed", "epoch_min", "epoch_max", "short", "seeds")  # fmt: skip
 
 
 def paired_measures(df: pd.DataFrame) -> tuple[str, ...]:

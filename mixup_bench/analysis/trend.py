@@ -32,7 +32,7 @@ point), `dose_response` gives:
 - `best_alpha`: the alpha of the highest mean validation accuracy (never a test number), when the
   runs logged one.
 
-Numbers only: `figures/dose_response.py` draws them and `trend_markdown` writes them for summary.md.
+Numbers only: `figures/dose_response.py` draws them and `markdown.trend_markdown` writes them for summary.md.
 """
 
 from __future__ import annotations
@@ -47,14 +47,14 @@ from scipy import stats as sps
 
 from mixup_bench.analysis import stats
 from mixup_bench.analysis.facts import Analysis
-from mixup_bench.metrics import METRICS, SELECTION_METRIC, p_text
+from mixup_bench.metrics import BOTTOMS as METRIC_BOTTOMS
+from mixup_bench.metrics import SELECTION_METRIC, TREND
 from mixup_bench.naming import format_alpha
 
-# The measures followed against alpha, in this order, where the runs logged them.
-MEASURES = ("clean_train_loss", "test_loss", "test_acc", "gap", "test_ece", "val_loss", "val_acc",
-            "corrupt_acc", "fgsm_acc_2", "pgd_acc_2")  # fmt: skip
+# The measures followed against alpha, in this order, where the runs logged them (`Metric.trend`).
+MEASURES = TREND
 MIN_ALPHAS = 3  # MixUp alphas an experiment needs for a dose-response
-BOTTOMS = ("test_loss", "val_loss")  # measures whose lowest alpha is reported
+BOTTOMS = METRIC_BOTTOMS  # measures whose lowest alpha is reported (`Metric.bottoms`)
 RISES, FALLS, FLAT = "rises with α", "falls with α", "no monotonic trend shown"
 UNTESTED = "not tested: no seed's values vary over 3 α or more"
 EXACT_MAX_POINTS = 8  # alphas per seed (the baseline included) up to which all k! orderings are enumerated
@@ -308,38 +308,6 @@ def trend_table(dose: DoseResponse) -> pd.DataFrame:
     """dose_response.csv: one row per measure: the trend test, and where the bottoming measures are lowest."""
     table = dose.trend.merge(dose.minima.rename(columns={"alpha": "lowest_at_alpha"}), on="metric", how="left")
     return table.assign(best_alpha_by_validation=dose.best_alpha)
-
-
-def trend_markdown(dose: DoseResponse) -> list[str]:
-    """The summary.md section: the trend of every measure, where the losses bottom out, the best alpha."""
-    alphas = ", ".join(format_alpha(a) for a in dose.alphas)
-    tests = list(dict.fromkeys(t for t in dose.trend["test"] if t))
-    if len(tests) == 1:
-        named = f"p: {tests[0]}"
-    else:
-        named = "p: " + "; ".join(f"[{i}] {t}" for i, t in enumerate(tests, 1))
-    lines = ["## Dose-response: each measure against MixUp α", "",
-             f"At the last epoch, α ∈ {{{alphas}}} (0 = the baseline). Trend: each seed's Spearman ρ between α "
-             "and the measure, then the mean over seeds (mean ρ). "
-             f"{named}; two-sided, under the null that in every seed the measure's values are exchangeable "
-             "across α; Holm-adjusted over the measures. 95% CI: a t interval over the seeds' ρ within [−1, 1], "
-             "descriptive only (n/a with one seed or where every seed gives the same ρ).", "",
-             "| measure | mean ρ | 95% CI | seeds | Holm p | reading |", "|---|---:|---|---:|---:|---|"]  # fmt: skip
-    for _, r in dose.trend.iterrows():
-        ci = f"{r['ci_low']:+.2f} to {r['ci_high']:+.2f}" if math.isfinite(r["ci_low"]) else "n/a"
-        rho = f"{r['rho']:+.2f}" if math.isfinite(r["rho"]) else "n/a"
-        p = p_text(r["p_holm"]) + (f" [{tests.index(r['test']) + 1}]" if len(tests) > 1 and r["test"] else "")
-        reading = r["reading"]
-        if math.isfinite(r["p_min"]) and r["p_min"] >= 0.05:
-            reading += f" (p cannot go below {r['p_min']:.3f} with these seeds and α)"
-        lines.append(f"| {METRICS[r['metric']].label} | {rho} | {ci} | {int(r['n'])} | {p} | {reading} |")
-    lines.append("")
-    for _, r in dose.minima.iterrows():
-        what = _capital(METRICS[r["metric"]].label)
-        lines.append(f"- {what} is lowest at α={format_alpha(r['alpha'])} on the mean over seeds ({r['per_seed']}).")
-    if dose.best_alpha is not None:
-        lines.append(f"- The best α by validation accuracy (never by a test number): {format_alpha(dose.best_alpha)}.")
-    return lines + [""]
 
 
 def _capital(text: str) -> str:

@@ -18,19 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from mixup_bench.analysis.trend import DoseResponse
-from mixup_bench.figures.data import PlotData
-from mixup_bench.figures.panels import arm_handles
+from mixup_bench.figures.panels import PlotData, arm_handles
 from mixup_bench.figures.style import BASELINE_COLOR, legend_right, styled
 from mixup_bench.metrics import METRICS
 from mixup_bench.naming import format_alpha
 
 NAME = "dose_response"
 COLUMNS = 4
-
-
-def applies(data: PlotData) -> bool:
-    """Whether the experiment has the three MixUp alphas a dose-response needs."""
-    return data.dose is not None
 
 
 def baseline_x(dose: DoseResponse) -> float:

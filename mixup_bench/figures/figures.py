@@ -1,8 +1,8 @@
 """Figures of one experiment, written as PNG (150 dpi) and SVG into `<experiment>/plots/`.
 
-`plot_experiment` draws every figure of `FIGURES`; each `figure_*` builds one `Figure` from
-a `PlotData` (see `data`: the numbers in memory, never read from files here), from the panels of
-`panels`, in the style of `style`.
+`plot_experiment` draws every figure of `FIGURES` (and of `OPTIONAL_FIGURES`, where the experiment holds
+their data) from the `report.Report` of `plot`; each `figure_*` builds one `Figure` from a `panels.PlotData`
+(the numbers in memory, never read from files here), from the panels of `panels`, in the style of `style`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from mixup_bench.analysis.report import Report
 from mixup_bench.figures import dose_response, memorisation, methods, shift
-from mixup_bench.figures.data import PlotData
 from mixup_bench.figures.panels import (
     MIN_BIN_COUNT,
+    PlotData,
     arm_handles,
     arm_lam,
     beta_pdf,
@@ -46,22 +47,23 @@ from mixup_bench.figures.style import (
     save_figure,
     styled,
 )
-from mixup_bench.metrics import METRICS
+from mixup_bench.metrics import FINAL, METRICS, M
 from mixup_bench.naming import arm_label, format_alpha, plural
 
 PLOTS_DIR = "plots"
 
 
-def plot_experiment(data: PlotData, out_dir: Path, formats=FORMATS) -> list[Path]:
-    """Draw every figure of `FIGURES` from `data` (see `data.plot_data`), and each of `OPTIONAL_FIGURES`
+def plot_experiment(report: Report | PlotData, out_dir: Path, formats=FORMATS) -> list[Path]:
+    """Draw every figure of `FIGURES` from `report` (or its `PlotData`), and each of `OPTIONAL_FIGURES`
     whose data the experiment holds, into `out_dir` (`<experiment>/plots` for `plot`), once per format
     (PNG at 150 dpi and SVG by default), and return the written paths."""
+    data = report if isinstance(report, PlotData) else PlotData.of(report)
     out_dir = Path(out_dir)
     written: list[Path] = []
     for name in FIGURES:
         written += save_figure(_BUILDERS[name](data), out_dir, name, formats)
-    for name, (applies, build) in OPTIONAL_FIGURES.items():  # drawn only when the experiment holds their data
-        if applies(data):
+    for name, (holds, build) in OPTIONAL_FIGURES.items():  # drawn only when the experiment holds their data
+        if getattr(data, holds):
             written += save_figure(build(data), out_dir, name, formats)
     return written
 
@@ -114,9 +116,9 @@ def figure_accuracy_curves(data: PlotData) -> Figure:
     draw_test_acc(ax_test, data)
     ax_test.set_title("Test accuracy")
     for m, a in data.arms:
-        curve(ax_train, data, m, a, "clean_train_acc", CLEAN_LS)
+        curve(ax_train, data, m, a, M.clean_train_acc.name, CLEAN_LS)
     epoch_axis(ax_train)
-    ax_train.set_ylabel(METRICS["clean_train_acc"].axis_label)
+    ax_train.set_ylabel(M.clean_train_acc.axis_label)
     ax_train.set_title("Clean train accuracy (eval mode, unmixed)")
     fig.suptitle(f"Accuracy per epoch — experiment: {data.name}")
     styles = ((TEST_LS, "test accuracy"), (CLEAN_LS, "clean train accuracy"))
@@ -129,11 +131,11 @@ def figure_final_vs_alpha(data: PlotData) -> Figure:
     """Final test accuracy, test loss and clean train loss against alpha (alpha=0 is the baseline)."""
     fig = Figure(figsize=(13, 4.8), layout="constrained")
     axes = fig.subplots(1, 3)
-    for ax, name in zip(axes, ("test_acc", "test_loss", "clean_train_loss"), strict=True):
+    for ax, name in zip(axes, FINAL, strict=True):
         m = METRICS[name]
         draw_final(ax, data, name)
         ax.set_ylabel(f"final {m.axis_label}")
-        better = f"{m.claim} is better" if name != "clean_train_loss" else f"MixUp claim: {m.claim}"
+        better = f"{m.claim} is better" if name != M.clean_train_loss.name else f"MixUp claim: {m.claim}"
         ax.set_title(f"{m.title} ({better})")
     against = "against MixUp α" if data.mixup_only else "per arm"
     fig.suptitle(f"Final values {against} — experiment: {data.name}")
@@ -231,8 +233,8 @@ def figure_dashboard(data: PlotData) -> Figure:
     axes[0, 1].set_title("Gap: test loss − clean train loss")
     draw_test_acc(axes[0, 2], data)
     axes[0, 2].set_title("Test accuracy")
-    draw_final(axes[1, 0], data, "test_acc")
-    axes[1, 0].set_ylabel(f"final {METRICS['test_acc'].axis_label}")
+    draw_final(axes[1, 0], data, M.test_acc.name)
+    axes[1, 0].set_ylabel(f"final {M.test_acc.axis_label}")
     axes[1, 0].set_title("Final test accuracy (mean ± std, dots: seeds)")
     rel_handles = draw_reliability(axes[1, 1], data, short=True)
     axes[1, 1].set_xlabel("confidence (%)")
@@ -265,10 +267,10 @@ _BUILDERS = {
 # The figures of every experiment, in the order they are drawn and linked from summary.md.
 FIGURES = tuple(_BUILDERS)
 
-# name -> (does the experiment hold its data?, builder): figures of some experiments only.
+# name -> (the `PlotData` flag that says the experiment holds its data, builder): figures of some experiments only.
 OPTIONAL_FIGURES = {
-    methods.NAME: (methods.applies, methods.figure_methods),  # arms other than MixUp
-    memorisation.NAME: (memorisation.applies, memorisation.figure_memorisation),  # --label-noise
-    **{name: (shift.applies, build) for name, build in shift.BUILDERS.items()},  # --shift
-    dose_response.NAME: (dose_response.applies, dose_response.figure_dose_response),  # 3 MixUp alphas or more
+    methods.NAME: ("has_other_arms", methods.figure_methods),  # arms other than MixUp
+    memorisation.NAME: ("memorised", memorisation.figure_memorisation),  # --label-noise
+    **{name: ("has_shift", build) for name, build in shift.BUILDERS.items()},  # --shift
+    dose_response.NAME: ("has_dose", dose_response.figure_dose_response),  # 3 MixUp alphas or more
 }

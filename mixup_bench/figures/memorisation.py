@@ -12,17 +12,12 @@ import dataclasses
 
 from matplotlib.figure import Figure
 
-from mixup_bench.analysis.memorisation import has_memorisation, memorisation_agg
-from mixup_bench.figures.data import PlotData
-from mixup_bench.figures.panels import arm_handles, curve, experiment_title, style_handles
+from mixup_bench.analysis.memorisation import memorisation_agg
+from mixup_bench.figures.panels import PlotData, arm_handles, curve, experiment_title, style_handles
 from mixup_bench.figures.style import CLEAN_LS, epoch_axis, legend_right, styled
+from mixup_bench.metrics import MEMORISED
 
 NAME = "memorisation"
-
-
-def applies(data: PlotData) -> bool:
-    """Whether the experiment holds memorisation values (some run used --label-noise)."""
-    return has_memorisation(data.df)
 
 
 @styled
@@ -36,7 +31,7 @@ def figure_memorisation(data: PlotData) -> Figure:
     fig = Figure(figsize=(9.5, 5.0), layout="constrained")
     ax = fig.add_subplot()
     for m, a in arms:
-        curve(ax, memo, m, a, "noise_memorised", CLEAN_LS)
+        curve(ax, memo, m, a, MEMORISED, CLEAN_LS)
     epoch_axis(ax)
     ax.set_ylabel("corrupted-label images predicted\nas their wrong label (%)")
     top = float((agg["mean"] + agg["std"].fillna(0)).max()) * 100 if not agg.empty else 100.0

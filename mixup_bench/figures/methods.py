@@ -16,20 +16,14 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mixup_bench.figures.data import PlotData
-from mixup_bench.figures.panels import arm_handles, arm_tick
+from mixup_bench.figures.panels import PlotData, arm_handles, arm_tick
 from mixup_bench.figures.style import no_data, styled
-from mixup_bench.metrics import CLAIM, METRICS
+from mixup_bench.metrics import GENERALISATION, METRICS
 
 NAME = "methods"
 
 # One column per part of the claim about generalisation (test accuracy, test loss, gap, ECE).
-PANELS = tuple(METRICS[m] for m in CLAIM if m != "clean_train_loss")
-
-
-def applies(data: PlotData) -> bool:
-    """Whether the experiment holds an arm other than the baseline and MixUp."""
-    return not data.mixup_only
+PANELS = tuple(METRICS[m] for m in GENERALISATION)
 
 
 @styled

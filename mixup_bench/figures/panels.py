@@ -1,13 +1,15 @@
-"""What one axes shows, shared by the single figures and the dashboard.
+"""What the figures draw (`PlotData`, gathered once per experiment from the `Report`, so every figure
+shows the same numbers) and what one axes shows, shared by the single figures and the dashboard.
 
-With several seeds a curve is the mean over seeds, with a shaded +-1 std band. Every
-drawer takes the axes and the `PlotData` and leaves titles and legends to the figure,
-which knows how much room it has.
+Figures take their data in memory and never read files. With several seeds a curve is the mean over
+seeds, with a shaded +-1 std band. Every drawer takes the axes and the `PlotData` and leaves titles and
+legends to the figure, which knows how much room it has.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,10 +18,94 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 from scipy import stats as sps
 
-from mixup_bench.figures.data import PlotData
-from mixup_bench.figures.style import CLEAN_LS, MIXED_LS, TEST_LS, epoch_axis, no_data
-from mixup_bench.metrics import METRICS
+from mixup_bench import naming as labels
+from mixup_bench.analysis.facts import Analysis
+from mixup_bench.analysis.report import Report
+from mixup_bench.analysis.run_logs import Reliability
+from mixup_bench.analysis.shift import ShiftFacts
+from mixup_bench.analysis.trend import DoseResponse
+from mixup_bench.figures.style import CLEAN_LS, MIXED_LS, TEST_LS, arm_colors, epoch_axis, no_data
+from mixup_bench.metrics import METRICS, M
 from mixup_bench.naming import arm_label, format_alpha, plural
+
+
+@dataclass
+class PlotData:
+    """Everything the figures draw, from the `report.Report` of `plot` (`PlotData.of`): its numbers, the side
+    logs, and a colour per arm, the only thing the figures add."""
+
+    name: str  # in the titles: the experiment's folder name and data set
+    analysis: Analysis
+    colors: dict[tuple[str, float], str]  # per arm (method, parameter): style.arm_colors
+    lam: pd.DataFrame
+    reliability: list[Reliability]
+    shift: ShiftFacts | None = None  # the shift evaluation's tables, when some run ran it (`run --shift`)
+    dose: DoseResponse | None = None  # each measure against MixUp alpha, with three alphas or more
+    memorised: bool = False  # some run logged memorisation of its noisy labels (--label-noise)
+
+    @classmethod
+    def of(cls, report: Report) -> PlotData:
+        """The figures' view of a report. Colours come from every arm the experiment holds or plans
+        (`folder.experiment_arms`), not only those drawn, so an arm keeps its colour across plots."""
+        folder = report.folder
+        return cls(folder.title, report.analysis, arm_colors(folder.arms), folder.lam, list(folder.reliability),
+                   report.shift, report.dose, report.memorised)  # fmt: skip
+
+    @property
+    def df(self) -> pd.DataFrame:
+        return self.analysis.df
+
+    @property
+    def agg(self) -> pd.DataFrame:
+        return self.analysis.agg
+
+    @property
+    def arms(self) -> list[tuple[str, float]]:
+        return self.analysis.arms
+
+    @property
+    def lam_arms(self) -> list[tuple[str, float]]:
+        """The arms that draw a mixing weight lam (MixUp, CutMix, Manifold MixUp), in `naming.arm_order`."""
+        return [arm for arm in self.arms if arm[0] in labels.LAM_METHODS]
+
+    @property
+    def mixup_only(self) -> bool:
+        return self.analysis.mixup_only
+
+    def color(self, method: str, alpha: float) -> str:
+        """The colour of an arm, the same in every figure of the experiment."""
+        return self.colors.get((method, float(alpha)), "#777777")
+
+    def seeds(self, method: str, alpha: float) -> int:
+        return len(self.analysis.arm_finals(method, alpha))
+
+    def partial_runs(self, method: str, alpha: float) -> int:
+        return int((~self.analysis.arm_finals(method, alpha)["done"]).sum())
+
+    def label(self, method: str, alpha: float) -> str:
+        """Legend text of an arm: name, seeds, and how many runs are partial."""
+        n, p = self.seeds(method, alpha), self.partial_runs(method, alpha)
+        text = f"{labels.arm_label(method, alpha, greek=True)} ({labels.plural(n, 'seed')}"
+        return text + (f", {p} partial)" if p else ")")
+
+    @property
+    def multi_seed(self) -> bool:
+        return bool((self.agg["n"] > 1).any())
+
+    @property
+    def has_other_arms(self) -> bool:
+        """Whether the experiment holds an arm other than the baseline and MixUp (the methods figure)."""
+        return not self.mixup_only
+
+    @property
+    def has_shift(self) -> bool:
+        """Whether some run ran the shift evaluation (the shift figures)."""
+        return self.shift is not None
+
+    @property
+    def has_dose(self) -> bool:
+        """Whether the experiment has the three MixUp alphas a dose-response needs."""
+        return self.dose is not None
 
 
 def curve(ax, data: PlotData, method: str, alpha: float, metric: str, ls: str, lw: float = 1.8):
@@ -59,8 +145,8 @@ def experiment_title(data: PlotData, text: str) -> str:
 
 def draw_losses(ax, data: PlotData) -> None:
     for m, a in data.arms:
-        curve(ax, data, m, a, "clean_train_loss", CLEAN_LS)
-        curve(ax, data, m, a, "test_loss", TEST_LS)
+        curve(ax, data, m, a, M.clean_train_loss.name, CLEAN_LS)
+        curve(ax, data, m, a, M.test_loss.name, TEST_LS)
     epoch_axis(ax)
     ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)
@@ -68,8 +154,8 @@ def draw_losses(ax, data: PlotData) -> None:
 
 def draw_mixed_vs_clean(ax, data: PlotData) -> None:
     for m, a in data.arms:
-        curve(ax, data, m, a, "train_loss", MIXED_LS, lw=2.2)
-        curve(ax, data, m, a, "clean_train_loss", CLEAN_LS)
+        curve(ax, data, m, a, M.train_loss.name, MIXED_LS, lw=2.2)
+        curve(ax, data, m, a, M.clean_train_loss.name, CLEAN_LS)
     epoch_axis(ax)
     ax.set_ylabel("cross-entropy loss (nats)")
     ax.set_ylim(bottom=0)
@@ -77,11 +163,11 @@ def draw_mixed_vs_clean(ax, data: PlotData) -> None:
 
 def draw_test_acc(ax, data: PlotData, zoom: bool = True) -> None:
     for m, a in data.arms:
-        curve(ax, data, m, a, "test_acc", TEST_LS)
+        curve(ax, data, m, a, M.test_acc.name, TEST_LS)
     epoch_axis(ax)
-    ax.set_ylabel(METRICS["test_acc"].axis_label)
+    ax.set_ylabel(M.test_acc.axis_label)
     if zoom:
-        _zoom_last_epochs(ax, data, "test_acc", TEST_LS)
+        _zoom_last_epochs(ax, data, M.test_acc.name, TEST_LS)
 
 
 def _zoom_last_epochs(ax, data: PlotData, metric: str, ls: str) -> None:
@@ -113,7 +199,7 @@ def _zoom_last_epochs(ax, data: PlotData, metric: str, ls: str) -> None:
 def draw_gap(ax, data: PlotData) -> None:
     ax.axhline(0, color="0.5", lw=0.8)
     for m, a in data.arms:
-        curve(ax, data, m, a, "gap", CLEAN_LS)
+        curve(ax, data, m, a, M.gap.name, CLEAN_LS)
     epoch_axis(ax)
     ax.set_ylabel("test loss − clean train loss (nats)")
 

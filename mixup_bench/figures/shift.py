@@ -16,17 +16,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from mixup_bench.figures.data import PlotData
-from mixup_bench.figures.panels import arm_handles, experiment_title
+from mixup_bench.figures.panels import PlotData, arm_handles, experiment_title
 from mixup_bench.figures.style import legend_right, no_data, styled
 
 NAMES = ("shift_per_corruption", "shift_severity", "shift_epsilon")
 PGD_SHIFT = 0.15  # PGD's squares sit right of FGSM's points at the same epsilon, so neither hides the other
-
-
-def applies(data: PlotData) -> bool:
-    """Whether some run of the experiment ran the shift evaluation."""
-    return data.shift is not None
 
 
 def _arm_rows(table: pd.DataFrame, arm: tuple[str, float]) -> pd.DataFrame:

@@ -5,7 +5,7 @@ holding process dies, however it dies, so a stale lock from a killed process is
 simply taken over by the next one. The file holds the holder's pid and host, for
 messages only.
 
-`is_locked` (used by `status`) probes by taking the lock for a moment. So that a
+`is_locked` (`lock_probe`, used by `status` and `plot`) probes by taking the lock for a moment. So that a
 probe never makes a `run` skip a run, `run` retries for a short grace period
 before it calls a run held.
 
@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mixup_bench.errors import UserError, write_error
+from mixup_bench.lock_probe import is_locked  # noqa: F401  (the probe lives outside the sweep; re-exported)
 from mixup_bench.results.layout import LOCK_FILE
 
 HOLD_GRACE_S = 0.25  # how long `run` retries a busy lock before it calls the run held (a status probe is ~µs)
@@ -87,26 +88,6 @@ class RunLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def is_locked(run_dir: Path) -> bool:
-    """True if a live process holds the run's lock right now."""
-    lock = RunLock(run_dir)
-    if not lock.path.exists():
-        return False
-    try:
-        fd = os.open(lock.path, os.O_RDONLY)  # read-only: a probe never rewrites the holder's pid
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False  # no locking on this file system: nothing can hold it
-    finally:
-        os.close(fd)  # closing drops the probe's lock
-    return False
 
 
 def holder(run_dir: Path) -> str:

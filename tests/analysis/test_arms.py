@@ -15,8 +15,8 @@ from scipy import stats as sps
 from typer.testing import CliRunner
 
 from mixup_bench import naming
-from mixup_bench.analysis import claim, report, stats, summary
-from mixup_bench.analysis import load as loading
+from mixup_bench.analysis import claim, report, stats
+from mixup_bench.analysis import folder as loading
 from mixup_bench.analysis.facts import analyze
 from mixup_bench.cli import app
 from mixup_bench.errors import UserError
@@ -101,7 +101,7 @@ def test_paired_differences_of_every_arm_equal_hand_computed_means(arms_exp, arm
 
 
 def test_summary_table_gives_every_arm_its_delta(arms_exp):
-    table = summary.summary_table(analyze(loading.load_experiment(arms_exp)[0]))
+    table = report.summary_table(analyze(loading.load_experiment(arms_exp)[0]))
     assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4", "CutMix alpha=1", "label smoothing eps=0.1"]
     for (_, row), arm in zip(table.iloc[1:].iterrows(), list(FINALS)[1:], strict=True):
         mean, lo, hi = by_hand(arm, ("baseline", 0.0), "test_acc")
@@ -186,7 +186,7 @@ def test_reference_table_values_equal_hand_computed_paired_means(arms_exp):
     csv_path = arms_exp / "paired_vs_cutmix-a1.csv"
     assert [f.name for f in res.files] == ["summary.csv", "summary.md", "paired.csv", csv_path.name, "fake.png"]
     table = pd.read_csv(csv_path)
-    assert list(table.columns) == list(summary.PAIRED_COLUMNS)
+    assert list(table.columns) == list(report.PAIRED_COLUMNS)
     assert set(table["reference"]) == {"cutmix-a1"}
     assert list(table["arm"].drop_duplicates()) == ["baseline", "MixUp alpha=0.4", "label smoothing eps=0.1"]
     for row in table.itertuples():

@@ -101,7 +101,8 @@ def test_regime_table_equals_hand_computed_paired_means(tmp_path):
 
 
 def test_compare_judges_each_experiment_as_its_plot_verdict_does(tmp_path):
-    from mixup_bench.analysis import claim, load
+    from mixup_bench.analysis import claim
+    from mixup_bench.analysis import folder as load
     from mixup_bench.analysis.facts import analyze
 
     small = hand_experiment(tmp_path / "small", subset=5_000)

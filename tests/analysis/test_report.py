@@ -11,13 +11,12 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from mixup_bench import plotting
-from mixup_bench.analysis import (
-    report,
-    summary,
-)
+from mixup_bench.analysis import folder as reading
+from mixup_bench.analysis import report
 from mixup_bench.errors import UserError
 from mixup_bench.figures import figures as plots
 from mixup_bench.figures import style as plotstyle
+from mixup_bench.figures.panels import PlotData
 from tests.plot_fixtures import synthetic_experiment, write_final_values
 
 
@@ -60,11 +59,11 @@ def test_plot_command_writes_summary_and_figures(plotted):
         for fmt in plotstyle.FORMATS:
             assert (exp / "plots" / f"{name}.{fmt}").stat().st_size > 1000
     table = pd.read_csv(exp / "summary.csv")
-    assert list(table.columns) == list(summary.SUMMARY_COLUMNS)
+    assert list(table.columns) == list(report.SUMMARY_COLUMNS)
     assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4"]
     assert list(table["seeds"]) == [3, 3]
     paired = pd.read_csv(exp / "paired.csv")
-    assert list(paired.columns) == list(summary.PAIRED_COLUMNS)
+    assert list(paired.columns) == list(report.PAIRED_COLUMNS)
     assert list(paired["point"].drop_duplicates()) == ["last", "best_val"]  # the synthetic runs log val_acc
 
 
@@ -210,7 +209,9 @@ def test_table_verdict_and_figures_show_one_analysis(tmp_path, monkeypatch):
         write_final_values(exp, 0, seed, test_acc=acc)
         write_final_values(exp, 0.4, seed, test_acc=acc + 0.02 + 0.01 * seed)
     res = plotting.plot_experiment(exp, Console(record=True, width=220))
-    (data,) = drawn
+    (given,) = drawn
+    assert given is res  # the very Report the files and the console were written from
+    data = PlotData.of(given)
     assert data.analysis is res.analysis and data.name == "exp (CIFAR-10)"  # the titles name the data set
     delta = res.analysis.paired.get(("mixup", 0.4), "test_acc")
     assert delta.mean == pytest.approx(0.025)
@@ -233,14 +234,14 @@ def test_an_unreadable_experiment_json_is_a_warning_not_an_error(tmp_path, no_dr
 def test_regime_line_comes_from_experiment_json():
     training = {"epochs": 3, "model": "resnet", "subset": 10000, "label_noise": 0.4, "augment": False}
     record = {"config": {"training": training}, "device": {"resolved": "cpu", "precision": "bf16"}}
-    assert report.config_line({}) == ""
-    assert report.config_line({"model": "cnn", "config": {"epochs": 2}}) == ""  # not a training config
-    assert report.config_line(record) == (
+    assert reading.config_line({}) == ""
+    assert reading.config_line({"model": "cnn", "config": {"epochs": 2}}) == ""  # not a training config
+    assert reading.config_line(record) == (
         "Regime: CIFAR-10, resnet, 10,000 training images, 40% label noise, 3 epochs, no augmentation, "
         "device cpu (bf16)."
     )
     full = {"config": {"training": {"subset": None, "label_noise": 0.0, "augment": True}}}
-    assert report.config_line(full) == "Regime: CIFAR-10, all training images, crop+flip augmentation."
+    assert reading.config_line(full) == "Regime: CIFAR-10, all training images, crop+flip augmentation."
 
 
 @pytest.mark.usefixtures("no_drawing")

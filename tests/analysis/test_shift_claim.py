@@ -7,7 +7,7 @@ import pytest
 
 from mixup_bench.analysis import claim, stats
 from mixup_bench.analysis.facts import analyze
-from mixup_bench.analysis.load import load_experiment
+from mixup_bench.analysis.folder import load_experiment
 from mixup_bench.metrics import CLAIM, SHIFT, SHIFT_CLAIM
 from tests.plot_fixtures import metrics_row, write_run
 from tests.shift_fixtures import SEEDS, write_experiment

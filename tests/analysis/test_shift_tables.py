@@ -7,16 +7,17 @@ import math
 import pytest
 from scipy import stats as sps
 
-from mixup_bench.analysis import shift
+from mixup_bench.analysis import run_logs, shift
 from mixup_bench.analysis.facts import analyze
-from mixup_bench.analysis.load import load_experiment
+from mixup_bench.analysis.folder import load_experiment
 from mixup_bench.results.layout import CORRUPTIONS_FILE, RUNS_DIR
 from tests.shift_fixtures import SEEDS, TYPES, cell_acc, write_experiment
 
 
 def facts(exp):
     df, _ = load_experiment(exp)
-    cells, warnings = shift.load_corruptions(exp, df)
+    warnings = []
+    cells = run_logs.read_corruptions(exp, df, warnings)
     return shift.shift_facts(analyze(df), cells), cells, warnings
 
 

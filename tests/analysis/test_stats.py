@@ -13,11 +13,11 @@ from scipy import stats as sps
 from mixup_bench import metrics
 from mixup_bench.analysis import (
     claim,
+    report,
     run_logs,
     stats,
-    summary,
 )
-from mixup_bench.analysis import load as loading
+from mixup_bench.analysis import folder as loading
 from mixup_bench.analysis.facts import analyze
 from mixup_bench.errors import UserError
 from mixup_bench.results.atomic import atomic_write_json
@@ -366,7 +366,7 @@ def test_summary_table(tmp_path):
     exp = write_pairs(tmp_path / "exp")
     write_final_values(exp, 1.0, 0, epochs=2, done=False, test_acc=0.5)
     df, _ = loading.load_experiment(exp)
-    table = summary.summary_table(analyze(df))
+    table = report.summary_table(analyze(df))
     assert list(table["arm"]) == ["baseline", "MixUp alpha=0.4", "MixUp alpha=1"]
     base, mix, one = (table.iloc[i] for i in range(3))
     assert base["test_acc_pct_mean"] == pytest.approx(82.0)
@@ -384,7 +384,7 @@ def test_summary_table(tmp_path):
     assert one["partial"] and one["seeds"] == 1 and one["runs_done"] == 0 and one["final_epoch_max"] == 2
     assert one["delta_test_acc_pp"] == pytest.approx(100 * (0.5 - 0.32))  # paired at epoch 2 with baseline s0
     assert one["delta_pairs"] == 1 and math.isnan(one["delta_test_acc_pp_ci_low"])
-    assert list(table.columns) == list(summary.SUMMARY_COLUMNS)
+    assert list(table.columns) == list(report.SUMMARY_COLUMNS)
 
 
 def val_run(exp, alpha, seed, val, test, **kw):
@@ -404,7 +404,7 @@ def test_best_val_epoch_is_chosen_by_validation_never_by_test(tmp_path):
     a = analyze(loading.load_experiment(exp)[0])
     best = a.best_val.rows.set_index("run_id")
     assert best["epoch"].to_dict() == {"baseline-a0-s0": 2, "baseline-a0-s1": 4, "mixup-a0.4-s0": 3, "mixup-a0.4-s1": 2}
-    table = summary.summary_table(a).set_index("arm")
+    table = report.summary_table(a).set_index("arm")
     assert table.loc["baseline", "best_val_test_acc_pct_mean"] == pytest.approx(100 * (0.60 + 0.58) / 2)
     assert table.loc["MixUp alpha=0.4", "best_val_test_acc_pct_mean"] == pytest.approx(100 * (0.64 + 0.65) / 2)
     assert table.loc["MixUp alpha=0.4", "best_val_val_acc_pct_mean"] == pytest.approx(100 * (0.75 + 0.80) / 2)
@@ -424,7 +424,7 @@ def test_without_validation_accuracy_only_the_last_epoch_is_reported(tmp_path):
     df, _ = loading.load_experiment(write_pairs(tmp_path / "exp"))  # runs from before the validation split
     a = analyze(df)
     assert a.best_val is None and [p.key for p in a.points] == [stats.LAST]
-    table = summary.summary_table(a)
+    table = report.summary_table(a)
     assert table["best_val_test_acc_pct_mean"].isna().all() and (table["best_val_delta_pairs"] == 0).all()
     text = claim.verdict(a)
     assert "only the last epoch is reported" in text and "best epoch by validation" not in text
@@ -585,11 +585,13 @@ def test_load_lam_and_calibration(tmp_path):
     (bad / "calibration.json").write_text("{not json")
     df, _ = loading.load_experiment(exp)
 
-    lam, warnings = run_logs.load_lam(exp, df)
+    warnings = []
+    lam = run_logs.read_lam(exp, df, warnings)
     assert list(lam["lam"]) == [0.1, 0.5, 0.9] and set(lam["alpha"]) == {0.4}
     assert len(warnings) == 1 and "mixup-a0.4-s1" in warnings[0]
 
-    pooled, warnings = run_logs.load_calibration(exp, df)
+    warnings = []
+    pooled = run_logs.read_calibration(exp, df, warnings)
     assert len(warnings) == 1 and "mixup-a0.4-s1" in warnings[0]
     assert len(pooled) == 1
     r = pooled[0]

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from mixup_bench.analysis import trend
+from mixup_bench.analysis import markdown, trend
 from mixup_bench.analysis.facts import analyze
-from mixup_bench.analysis.load import load_experiment
+from mixup_bench.analysis.folder import load_experiment
 from tests.plot_fixtures import metrics_row, write_run
 
 ALPHAS = (0.0, 0.1, 1.0, 10.0)
@@ -86,7 +86,7 @@ def test_where_test_loss_bottoms_out_and_the_best_alpha_by_validation(tmp_path):
     assert low.loc["test_loss", "alpha"] == 1.0  # means over seeds: 1.033, 0.817, 0.783, 0.983
     assert low.loc["test_loss", "per_seed"] == "seed 0: 1, seed 1: 1, seed 2: 0.1"
     assert d.best_alpha == 0.1  # mean validation accuracy 0.57 at alpha 0.1, 0.56 at alpha 1: not test loss's 1
-    lines = "\n".join(trend.trend_markdown(d))
+    lines = "\n".join(markdown.trend_markdown(d))
     assert "Test loss is lowest at α=1 on the mean over seeds" in lines
     assert "| clean train loss | +1.00 | n/a | 3 | <0.001 | rises with α |" in lines
     assert "p: exact permutation test of Spearman ρ within seeds (4 α values, 3 seeds); two-sided" in lines
@@ -114,7 +114,7 @@ def test_one_seed_is_tested_from_its_own_exact_distribution(tmp_path):
     # 4 alphas: the identity and the reversed ordering of 4! are as extreme, so p = 1/12 whatever the data
     assert row["p"] == pytest.approx(2 / 24) and row["p_min"] == pytest.approx(2 / 24) and row["reading"] == trend.FLAT
     assert row["test"] == "exact permutation test of Spearman ρ within seeds (4 α values, 1 seed)"
-    lines = "\n".join(trend.trend_markdown(d))
+    lines = "\n".join(markdown.trend_markdown(d))
     assert "no monotonic trend shown (p cannot go below 0.083 with these seeds and α)" in lines
 
 

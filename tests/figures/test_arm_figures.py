@@ -11,10 +11,10 @@ import matplotlib.image
 import pytest
 
 from mixup_bench.analysis.compare import compare_experiments
-from mixup_bench.figures import data as plotdata
 from mixup_bench.figures import figures as plots
 from mixup_bench.figures import methods
 from mixup_bench.figures import style as plotstyle
+from mixup_bench.figures.panels import PlotData
 from mixup_bench.figures.regime_map import figure_regime_map
 from tests.analysis.test_compare import write_record
 from tests.figures.test_figures import figure_data
@@ -33,7 +33,7 @@ def multi(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def data(multi) -> plotdata.PlotData:
+def data(multi) -> PlotData:
     return figure_data(multi)
 
 
@@ -73,9 +73,9 @@ def test_methods_figure_has_a_column_per_arm_and_the_paired_intervals(data):
 
 
 def test_methods_figure_only_with_arms_other_than_mixup(tmp_path, data):
-    assert methods.applies(data)
+    assert data.has_other_arms
     exp = synthetic_experiment(tmp_path / "mix", alphas=(0.4,), seeds=(0, 1), epochs=2, with_lam=False)
-    assert not methods.applies(figure_data(exp))
+    assert not figure_data(exp).has_other_arms
 
 
 def _legend_colors(fig) -> dict[str, str]:

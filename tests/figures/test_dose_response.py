@@ -9,12 +9,13 @@ import pytest
 from mixup_bench import plotting
 from mixup_bench.analysis import report
 from mixup_bench.figures import dose_response
+from mixup_bench.figures.panels import PlotData
 from tests.analysis.test_trend import ALPHAS, write_alpha_sweep
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    return plotting.figure_data(report.read_report(write_alpha_sweep(tmp_path_factory.mktemp("d") / "alpha")))
+    return PlotData.of(report.read_report(write_alpha_sweep(tmp_path_factory.mktemp("d") / "alpha")))
 
 
 def test_one_log_alpha_panel_per_measure_with_the_trend_in_its_title(data):

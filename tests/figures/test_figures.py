@@ -10,11 +10,10 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from mixup_bench import plotting
 from mixup_bench.analysis import report
-from mixup_bench.figures import data as plotdata
 from mixup_bench.figures import figures as plots
 from mixup_bench.figures import style as plotstyle
+from mixup_bench.figures.panels import PlotData
 from tests.plot_fixtures import synthetic_experiment, write_final_values
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -42,9 +41,9 @@ def sweep(tmp_path_factory) -> Path:
     return synthetic_experiment(exp, alphas=(0.2, 1.0), seeds=(0, 1, 2), epochs=7, steps_per_epoch=8)
 
 
-def figure_data(exp: Path) -> plotdata.PlotData:
+def figure_data(exp: Path) -> PlotData:
     """What `plot` hands the figures: the experiment read and computed by analysis, in memory."""
-    return plotting.figure_data(report.read_report(exp))
+    return PlotData.of(report.read_report(exp))
 
 
 @pytest.mark.slow  # end to end: trains or renders every figure
@@ -120,7 +119,7 @@ def test_figures_are_reproducible(sweep, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def sweep_data(sweep) -> plotdata.PlotData:
+def sweep_data(sweep) -> PlotData:
     return figure_data(sweep)
 
 
@@ -128,7 +127,7 @@ def _legend_texts(fig) -> list[str]:
     return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
 
 
-def _mean_curve(data: plotdata.PlotData, arm, metric: str) -> np.ndarray:
+def _mean_curve(data: PlotData, arm, metric: str) -> np.ndarray:
     a = data.agg
     sel = a[(a["method"] == arm[0]) & (a["alpha"] == arm[1]) & (a["metric"] == metric)].sort_values("epoch")
     return sel["mean"].to_numpy()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from mixup_bench.analysis import summary
+from mixup_bench.analysis import report
 from mixup_bench.analysis.memorisation import DISPLAY_HEADER, SUMMARY_COLUMNS
 from mixup_bench.cli import app
 from mixup_bench.figures import figures as plots
@@ -52,7 +52,7 @@ def test_plot_draws_memorisation_and_its_column_when_runs_logged_it(tmp_path):
     img = matplotlib.image.imread(exp / "plots" / "memorisation.png")
     assert img.shape[0] > 300 and img.shape[1] > 500
     table = pd.read_csv(exp / "summary.csv")
-    assert list(table.columns) == [*summary.SUMMARY_COLUMNS, *SUMMARY_COLUMNS]
+    assert list(table.columns) == [*report.SUMMARY_COLUMNS, *SUMMARY_COLUMNS]
     base = 100 * np.array([MEMORISED[(0.0, s)][-1] for s in (0, 1)])
     mix = 100 * np.array([MEMORISED[(0.4, s)][-1] for s in (0, 1)])
     assert table[SUMMARY_COLUMNS[0]].tolist() == pytest.approx([base.mean(), mix.mean()])
@@ -70,5 +70,5 @@ def test_plot_without_label_noise_writes_what_it_wrote_before(tmp_path):
     plot(exp)
     written = {p.name for p in (exp / "plots").iterdir()}
     assert written == {f"{name}.{fmt}" for name in plots.FIGURES for fmt in ("png", "svg")}
-    assert list(pd.read_csv(exp / "summary.csv").columns) == list(summary.SUMMARY_COLUMNS)
+    assert list(pd.read_csv(exp / "summary.csv").columns) == list(report.SUMMARY_COLUMNS)
     assert "memorised" not in (exp / "summary.md").read_text().lower()

@@ -7,10 +7,10 @@ import matplotlib.colors as mcolors
 import numpy as np
 import pytest
 
-from mixup_bench import plotting
 from mixup_bench.analysis import report
 from mixup_bench.figures import figures as plots
 from mixup_bench.figures import shift as shift_figures
+from mixup_bench.figures.panels import PlotData
 from tests.shift_fixtures import TYPES, write_experiment
 
 MIXUP = ("mixup", 0.4)
@@ -18,7 +18,7 @@ MIXUP = ("mixup", 0.4)
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    return plotting.figure_data(report.read_report(write_experiment(tmp_path_factory.mktemp("s") / "shift")))
+    return PlotData.of(report.read_report(write_experiment(tmp_path_factory.mktemp("s") / "shift")))
 
 
 def _legend_texts(fig) -> list[str]:
@@ -70,10 +70,8 @@ def test_epsilon_draws_fgsm_from_clean_and_pgd_as_hollow_squares(data):
 @pytest.mark.slow  # end to end: renders every figure
 def test_plot_writes_the_shift_figures_only_for_shift_experiments(tmp_path):
     with_shift = write_experiment(tmp_path / "with")
-    paths = plots.plot_experiment(
-        plotting.figure_data(report.read_report(with_shift)), tmp_path / "p1", formats=("png",)
-    )
+    paths = plots.plot_experiment(PlotData.of(report.read_report(with_shift)), tmp_path / "p1", formats=("png",))
     assert {p.name for p in paths} >= {f"{name}.png" for name in shift_figures.NAMES}
     without = write_experiment(tmp_path / "without", shift=False)
-    paths = plots.plot_experiment(plotting.figure_data(report.read_report(without)), tmp_path / "p2", formats=("png",))
+    paths = plots.plot_experiment(PlotData.of(report.read_report(without)), tmp_path / "p2", formats=("png",))
     assert not {p.name for p in paths} & {f"{name}.png" for name in shift_figures.NAMES}

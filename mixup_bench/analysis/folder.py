@@ -1,4 +1,10 @@
-"""Read every run of an experiment back from disk into one tidy DataFrame (see `results` for the layout).
+"""An experiment folder, read once: `read_folder` gives a `Folder` holding everything `plot` shows.
+
+The runs' metrics (one tidy DataFrame, `load_experiment`), the side logs (lam, calibration bins and
+corruption cells, `run_logs`), the record (experiment.json, read once), every arm the experiment
+holds or plans, whether a process trains an unfinished run right now (`lock_probe`), and every warning
+about what could not be read, in one list. Nothing is computed here; `report.compute_report` turns a
+`Folder` into the numbers.
 
 A run's identity is its folder name; its rows are checked beyond the column names, because
 metrics.csv may be half-written by a run still training, copied by hand or left by an older
@@ -7,15 +13,21 @@ version. Bad runs are skipped with a warning rather than failing the whole repor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from mixup_bench.analysis import run_logs
+from mixup_bench.catalog import record_title
 from mixup_bench.config import arms_of
 from mixup_bench.errors import UserError
+from mixup_bench.lock_probe import is_locked
+from mixup_bench.metrics import M
 from mixup_bench.naming import METHOD_NAMES, arm_label, arm_order, arms, parse_run_id
 from mixup_bench.provenance import code_warnings, read_identities
 from mixup_bench.results.damage import Torn, damaged_files, torn_metrics
+from mixup_bench.results.discovery import find_experiment
 from mixup_bench.results.layout import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -27,8 +39,59 @@ from mixup_bench.results.layout import (
 )
 from mixup_bench.results.records import read_experiment
 from mixup_bench.results.schema import METRICS_COLUMNS, read_metrics
+from mixup_bench.results.writable import check_output_dir
 from mixup_bench.streams import is_text, shown
-from mixup_bench.sweep.locks import is_locked
+
+
+@dataclass(frozen=True, eq=False)
+class Folder:
+    """One experiment folder as read from disk; treat its frames as read-only."""
+
+    path: Path
+    runs: pd.DataFrame  # every finished epoch of every readable run (`load_experiment`)
+    lam: pd.DataFrame  # every lam the mixing arms sampled (`run_logs.read_lam`)
+    reliability: list[run_logs.Reliability]  # calibration bins pooled per arm (`run_logs.read_calibration`)
+    corruptions: pd.DataFrame  # corruption cells at each run's last epoch (`run_logs.read_corruptions`)
+    record: dict  # experiment.json ({} without one, or when it cannot be read: a warning says so)
+    arms: list[tuple[str, float]]  # every arm the experiment holds or plans, for colours (`experiment_arms`)
+    warnings: list[str]  # what could not be read, in reading order: runs, lam, calibration, record, corruptions
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def title(self) -> str:
+        """The experiment in figure titles: its folder name and data set, 'demo (CIFAR-10)'."""
+        return f"{self.name} ({record_title(self.record)})"
+
+    @property
+    def looks(self) -> tuple[int, ...]:
+        """The looks of the sequential design the experiment was run under (experiment.json's `sequential`,
+        written by `run --until-decided`); () for a fixed number of seeds or a record that holds no valid one."""
+        record = self.record
+        looks = (record.get("sequential") or {}).get("looks") if isinstance(record.get("sequential"), dict) else None
+        if not isinstance(looks, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in looks):
+            return ()
+        return tuple(looks) if len(looks) > 1 and looks == sorted(set(looks)) and looks[0] >= 2 else ()
+
+
+def read_folder(path: Path, writable: bool = True) -> Folder:
+    """Resolve `path` to an experiment (a folder, or a results root: its latest experiment) and read it once.
+
+    With `writable` (as `plot`, which writes into it), a folder that cannot be written fails before anything
+    is read. Raises UserError when the folder is missing, holds no experiment or no run can be read."""
+    exp_dir = find_experiment(Path(path))
+    if writable:
+        check_output_dir(exp_dir)  # before the reading and drawing: a read-only folder fails at once
+    df, warnings = load_experiment(exp_dir)
+    lam = run_logs.read_lam(exp_dir, df, warnings)
+    reliability = run_logs.read_calibration(exp_dir, df, warnings)
+    record = read_record(exp_dir, warnings)
+    corruptions = run_logs.read_corruptions(exp_dir, df, warnings)
+    arms_held = experiment_arms(exp_dir, df, record)
+    return Folder(exp_dir, df, lam, reliability, corruptions, record, arms_held, warnings)
+
 
 # Every metrics.csv column but the three text ones must parse as a number.
 _NUMERIC_COLUMNS = tuple(c for c in METRICS_COLUMNS if c not in ("experiment", "run_id", "method"))
@@ -88,7 +151,7 @@ def load_experiment(exp_dir: Path) -> tuple[pd.DataFrame, list[str]]:
     configs = (exp_dir / RUNS_DIR / run_id / CONFIG_FILE for run_id in seen.values())
     warnings.extend(code_warnings(read_identities(configs)))  # the runs read: from one code version?
     df = pd.concat(frames, ignore_index=True)
-    df["gap"] = df["test_loss"] - df["clean_train_loss"]
+    df[M.gap.name] = df[M.test_loss.name] - df[M.clean_train_loss.name]
     df["_order"] = df["method"].map(list(METHOD_NAMES).index)  # baseline, MixUp, then the neighbours
     df = df.sort_values(["_order", "alpha", "seed", "epoch"]).drop(columns="_order").reset_index(drop=True)
     return df, warnings
@@ -176,20 +239,24 @@ def _clean_run(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
     return df.sort_values("epoch").reset_index(drop=True), notes
 
 
-def read_record(exp_dir: Path) -> tuple[dict, list[str]]:
-    """experiment.json for the report, as `(record, warnings)`: {} when the folder has none, and {}
-    with a warning when it cannot be read, as the report can go on without it."""
+def read_record(exp_dir: Path, warnings: list[str] | None = None) -> dict:
+    """experiment.json for the report: {} when the folder has none, and {} with a warning (appended to
+    `warnings`) when it cannot be read, as the report can go on without it."""
     try:
-        return read_experiment(exp_dir) or {}, []
+        return read_experiment(exp_dir) or {}
     except UserError as e:
-        return {}, [f"Ignored {EXPERIMENT_FILE}: {e}"]
+        if warnings is not None:
+            warnings.append(f"Ignored {EXPERIMENT_FILE}: {e}")
+        return {}
 
 
-def experiment_arms(exp_dir: Path, df: pd.DataFrame | None = None) -> list[tuple[str, float]]:
+def experiment_arms(
+    exp_dir: Path, df: pd.DataFrame | None = None, record: dict | None = None
+) -> list[tuple[str, float]]:
     """Every arm (method, parameter) the experiment holds or plans, in `naming.arm_order`: from the
     loaded runs, the run folder names (even of runs that could not be read) and experiment.json
-    (its alphas, cutmix, smoothing and manifold lists) when present and readable. The baseline is
-    always among them.
+    (`record`, read here when not given: its alphas, cutmix, smoothing and manifold lists) when present
+    and readable. The baseline is always among them.
 
     Used to give each arm the same colour in every figure, whatever subset is drawn.
     """
@@ -200,8 +267,41 @@ def experiment_arms(exp_dir: Path, df: pd.DataFrame | None = None) -> list[tuple
         parsed = parse_run_id(run_dir.name)
         if parsed:
             found.add((parsed[0], parsed[1]))
-    record, _ = read_record(exp_dir)  # an unreadable experiment.json is reported by report.read_report
+    if record is None:
+        record = read_record(exp_dir)  # an unreadable experiment.json is reported by read_folder
     for node in (record, record.get("config")):
         if isinstance(node, dict):
             found.update(arms_of(node))
     return sorted(found, key=arm_order)
+
+
+def config_line(record: dict) -> str:
+    """The regime the verdict holds for, in one line, from an experiment.json record ("" when it holds none).
+
+    e.g. "Regime: CIFAR-10, small-cnn, 10,000 training images, 40% label noise, 15 epochs, batch 128, peak lr 0.1,
+    weight decay 0.0005, no augmentation; device cpu (bf16)."
+    """
+    config = record.get("config") if isinstance(record.get("config"), dict) else {}
+    t = config.get("training") if isinstance(config.get("training"), dict) else {}
+    parts = []
+    if "model" in t:
+        parts.append(str(t["model"]))
+    if "subset" in t:
+        parts.append(f"{t['subset']:,} training images" if isinstance(t["subset"], int) else "all training images")
+    if isinstance(t.get("val_size"), int) and t["val_size"] > 0:
+        parts.append(f"{t['val_size']:,} validation images")
+    if isinstance(t.get("label_noise"), (int, float)) and t["label_noise"] > 0:
+        parts.append(f"{100 * t['label_noise']:g}% label noise")
+    for key, fmt in (("epochs", "{} epochs"), ("batch_size", "batch {}"), ("lr", "peak lr {}"),
+                     ("weight_decay", "weight decay {}")):  # fmt: skip
+        if key in t:
+            parts.append(fmt.format(t[key]))
+    if "augment" in t:
+        parts.append("crop+flip augmentation" if t["augment"] else "no augmentation")
+    if t.get("lam_mode") == "elem":
+        parts.append("one lam per image")
+    device = record.get("device") if isinstance(record.get("device"), dict) else {}
+    if device.get("resolved"):
+        parts.append(f"device {device['resolved']} ({device.get('precision', '?')})")
+    # first the data set (CIFAR-10 for a record from before it was kept)
+    return "Regime: " + ", ".join(map(str, [record_title(record), *parts])) + "." if parts else ""
