@@ -17,7 +17,7 @@ from rich.markup import escape
 from typer._click import exceptions as click_errors  # Typer's own click, which raises these
 from typer.core import TyperCommand, TyperGroup
 
-from mixup_bench.config import PRESETS, BenchConfig, ExperimentConfig, default_data_dir
+from mixup_bench.config import PRESETS, BenchConfig, ExperimentConfig, alias_specs, default_data_dir
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.mlflow_tracker import DEFAULT_STORE as DEFAULT_MLFLOW_STORE
 from mixup_bench.settings import build_experiment, default_help, settings_toml
@@ -176,7 +176,33 @@ class _RunCommand(TyperCommand):
             if arg == "--mlflow" and (i + 1 == len(args) or args[i + 1].startswith("-")):
                 args[i] = f"--mlflow={DEFAULT_MLFLOW_STORE}"
         _refuse_empty_paths(ctx, args)
+        # The order the arm options came in (Click keeps each option's values, but not how they interleave),
+        # from Click's own parser, so that `--arm fmix --alpha 1` runs FMix first as given.
+        _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        ctx.meta[_ARM_ORDER] = [p.name for p in order if p.name in _ARM_PARAMS]
         return super().parse_args(ctx, args)
+
+
+_ARM_ORDER = "mixup_bench.arm_order"
+# run's parameters that give arms: --arm itself, and its aliases by their settings key (config.ARM_ALIASES)
+_ARM_PARAMS = ("arm", "alphas", "cutmix", "smoothing", "manifold")
+
+
+def _arm_settings(ctx: typer.Context, values: dict[str, list | None]) -> dict[str, tuple]:
+    """The settings --arm and its aliases give: with --arm, `arms`, every spec in the order they came on the
+    command line (an alias's values checked with its own message, `config.alias_specs`); aliases alone keep
+    their own keys, which replace only their methods' arms (`config.merge_arms`)."""
+    if not values["arm"]:
+        return {key: tuple(v) for key, v in values.items() if v}
+    queues = {key: list(v or ()) for key, v in values.items()}
+    order = ctx.meta.get(_ARM_ORDER) or []
+    if sorted(order) != sorted(key for key, v in queues.items() for _ in v):  # another caller: the aliases first
+        order = [key for key in _ARM_PARAMS[1:] + _ARM_PARAMS[:1] for _ in queues[key]]
+    specs = []
+    for key in order:
+        value = queues[key].pop(0)
+        specs.extend((value,) if key == "arm" else alias_specs(key, (value,)))
+    return {"arms": tuple(specs)}
 
 
 def _refuse_empty_paths(ctx, args: list[str]) -> None:
@@ -199,6 +225,7 @@ class _PathsCommand(TyperCommand):
 
 @app.command(cls=_RunCommand)
 def run(
+    ctx: typer.Context,
     preset: Annotated[str, typer.Option(help=f"Named configuration: {', '.join(PRESETS)}. Flags override it.")] = (
         "default"
     ),
@@ -207,19 +234,29 @@ def run(
         _opt("A TOML file of settings (the keys of `mixup-bench presets NAME --toml`) on top of the preset; "
              "flags override it. Its name is the experiment's unless it sets one.", "--config"),
     ] = None,
+    arm: Annotated[
+        list[str] | None,
+        typer.Option("--arm", metavar="METHOD[:PARAM]", show_default=False,
+                     help="An arm: a method and its parameter (its default when left out), e.g. fmix:0.2, resizemix; "
+                     "repeatable, run after the baseline in the order given, with the aliases below. Given, these "
+                     f"are the arms (default: {', '.join(ExperimentConfig.arms)}); `mixup-bench methods` lists the "
+                     "methods."),
+    ] = None,
     alphas: Annotated[
         list[float] | None,
-        _opt("MixUp alpha of an arm; repeat for several. lam ~ Beta(alpha, alpha).", "--alpha", "-a", key="alphas"),
+        _opt("MixUp alpha of an arm (--arm mixup:A; 0: the baseline); repeatable. lam ~ Beta(alpha, alpha). "
+             "Without --arm, an alias replaces only its own method's arms.", "--alpha", "-a"),
     ] = None,
     cutmix: Annotated[
-        list[float] | None, _opt("CutMix arm with this alpha (box of area 1-lam from the partner); repeatable.")
+        list[float] | None, _opt("CutMix arm with this alpha (--arm cutmix:A); repeatable.")
     ] = None,
     smoothing: Annotated[
-        list[float] | None, _opt("Label-smoothing arm with this epsilon (no mixing); repeatable.", "--label-smoothing")
+        list[float] | None, _opt("Label-smoothing arm with this epsilon (--arm smooth:E); repeatable.",
+                                 "--label-smoothing")
     ] = None,
     manifold: Annotated[
         list[float] | None,
-        _opt("Manifold MixUp arm with this alpha (mixes hidden states); repeatable.", "--manifold-mixup"),
+        _opt("Manifold MixUp arm with this alpha (--arm manifold:A); repeatable.", "--manifold-mixup"),
     ] = None,
     lam_mode: Annotated[
         str | None,
@@ -312,7 +349,7 @@ def run(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:  # fmt: skip
-    """Train the baseline and one MixUp arm per --alpha, for every seed, writing per-epoch CSVs.
+    """Train the baseline and each arm (--arm, --alpha, ...), for every seed, writing per-epoch CSVs.
 
     Without flags this is the `default` preset (`mixup-bench presets` shows it): 3 paired seeds, ending in a
     verdict with intervals (`mixup-bench plot`). Before it trains, it times a few steps on this machine and
@@ -321,9 +358,11 @@ def run(
     Re-running the same command skips finished runs and resumes unfinished ones.
     """
     with user_errors():
+        arms = _arm_settings(ctx, {"arm": arm, "alphas": alphas, "cutmix": cutmix, "smoothing": smoothing,
+                                   "manifold": manifold})  # fmt: skip
         exp = build_experiment(
-            preset=preset, config_file=config, seed=seed, n_seeds=n_seeds, alphas=alphas, cutmix=cutmix,
-            smoothing=smoothing, manifold=manifold, lam_mode=lam_mode, baseline=baseline, epochs=epochs,
+            preset=preset, config_file=config, seed=seed, n_seeds=n_seeds, **arms, lam_mode=lam_mode,
+            baseline=baseline, epochs=epochs,
             batch_size=batch_size, lr=lr, weight_decay=weight_decay, model=model, augment=augment, subset=subset,
             dataset=dataset,
             label_noise=label_noise, clean_train_size=clean_train_size, val_size=val_size, shift=shift,
@@ -364,7 +403,7 @@ def _run_and_report(exp: ExperimentConfig, quiet: bool, tensorboard: bool = Fals
     check_backend(exp)  # Ray missing: one line before anything is written
     out_console = console()
     trackers = make_trackers(exp.path, tensorboard=tensorboard, mlflow=mlflow)  # before any folder is made
-    total = len(exp.arms) * exp.seed_cap if exp.until_decided else len(exp.runs())
+    total = len(exp.planned_arms) * exp.seed_cap if exp.until_decided else len(exp.runs())
     with make_reporter(out_console, total, quiet) as reporter:
         logged = LiveLogging(reporter, Sync(exp.path, trackers, say=reporter.say)) if trackers else reporter
         with logged:
@@ -398,6 +437,16 @@ def presets(
             raise UserError("--toml prints one preset: give its name, e.g. `mixup-bench presets default --toml`.")
         text = preset_toml(name) if toml else "\n".join(preset_lines(name))
         typer.echo(text.rstrip("\n"))
+
+
+@app.command()
+def methods() -> None:
+    """List every mixing method `--arm` takes: its parameter (name, default, range, meaning), its paper and the
+    reference implementation its tests compare it with."""
+    with user_errors():
+        from mixup_bench.methods import method_lines
+
+        typer.echo("\n".join(method_lines()))
 
 
 @app.command(cls=_PathsCommand)

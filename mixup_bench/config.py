@@ -16,6 +16,7 @@ from pathlib import Path
 
 from mixup_bench.catalog import DEFAULT_DATASET, check_dataset
 from mixup_bench.errors import UserError
+from mixup_bench.methods import METHODS, arm_spec, parse_arm_spec
 from mixup_bench.naming import BASELINE, CUTMIX, MANIFOLD, MIXUP, MODEL_NAMES, SMOOTH, method_for, run_id_for
 from mixup_bench.streams import is_text, quoted
 
@@ -251,11 +252,11 @@ class RunConfig:
     """One training run: one arm (method and its parameter) with one seed."""
 
     experiment: str
-    alpha: float  # the method's parameter: alpha (mixup, cutmix, manifold; 0 = baseline) or epsilon (smooth)
+    alpha: float  # the method's parameter (methods.METHODS[method].param): alpha, epsilon, scale; 0 = baseline
     seed: int
     training: TrainingConfig = field(default_factory=TrainingConfig)
     device: str = "auto"
-    method: str = ""  # baseline | mixup | cutmix | smooth | manifold; "" = from alpha (0: baseline, else mixup)
+    method: str = ""  # a name in methods.METHODS; "" = from alpha (0: baseline, else mixup)
 
     def __post_init__(self) -> None:
         _canonical_fields(self)
@@ -274,16 +275,13 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """An experiment: the baseline arm plus one MixUp arm per alpha, each for every seed."""
+    """An experiment: the baseline arm plus one arm per spec in `arms`, each for every seed."""
 
     name: str = "default"
     out: Path = Path("results")
-    alphas: tuple[float, ...] = (0.4,)  # one MixUp arm each (0 = the baseline)
+    arms: tuple[str, ...] = ("mixup:0.4",)  # "method:param" (`--arm`), in the order they run; see merge_arms
     seeds: tuple[int, ...] = (0, 1, 2)  # paired: every arm runs every seed
-    baseline: bool = True  # add the alpha = 0 arm
-    cutmix: tuple[float, ...] = ()  # one CutMix arm per alpha
-    smoothing: tuple[float, ...] = ()  # one label-smoothing arm per epsilon
-    manifold: tuple[float, ...] = ()  # one Manifold MixUp arm per alpha
+    baseline: bool = True  # add the baseline arm (no mixing)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     device: str = "auto"
     data_dir: Path = field(default_factory=default_data_dir)
@@ -296,6 +294,7 @@ class ExperimentConfig:
 
     def __post_init__(self) -> None:
         _canonical_fields(self)  # -0.0 -> 0.0 in every float field, whoever built the object
+        object.__setattr__(self, "arms", tuple(_canonical_spec(s) for s in self.arms))
 
     @property
     def seed_cap(self) -> int:
@@ -307,8 +306,8 @@ class ExperimentConfig:
         return self.out / self.name
 
     @property
-    def arms(self) -> tuple[tuple[str, float], ...]:
-        """(method, parameter) of every arm: `arms_of` this config."""
+    def planned_arms(self) -> tuple[tuple[str, float], ...]:
+        """(method, parameter) of every arm, the baseline first: `arms_of` this config."""
         return arms_of(self)
 
     def runs(self) -> list[RunConfig]:
@@ -316,21 +315,14 @@ class ExperimentConfig:
         return [
             RunConfig(self.name, param, seed, self.training, self.device, method)
             for seed in self.seeds
-            for method, param in self.arms
+            for method, param in self.planned_arms
         ]
 
     def validate(self) -> None:
         """Raise UserError with one line for the first value out of range."""
         self.training.validate()
-        for option, values, lo, hi in (
-            ("--alpha", self.alphas, 0.0, 1000.0),
-            ("--cutmix", self.cutmix, 0.0, 1000.0),
-            ("--label-smoothing", self.smoothing, 0.0, 0.99),
-            ("--manifold-mixup", self.manifold, 0.0, 1000.0),
-        ):
-            for v in values:
-                check_float(option, v, lo, hi, lo_open=option != "--alpha")
-        if not self.arms:
+        check_arm_specs(self.arms)
+        if not self.planned_arms:
             raise UserError("Nothing to run: --no-baseline with no other arm.")
         if not self.seeds:
             raise UserError("Nothing to run: no seeds given.")
@@ -361,40 +353,121 @@ class ExperimentConfig:
             )
         if len(self.seeds) < 2:
             raise UserError("--until-decided starts from at least 2 seeds (an interval needs 2 pairs); e.g. --seeds 3.")
-        others = [arm for arm in self.arms if arm[0] != BASELINE]
-        if all(arm[0] != BASELINE for arm in self.arms) or not others:
+        others = [arm for arm in self.planned_arms if arm[0] != BASELINE]
+        if all(arm[0] != BASELINE for arm in self.planned_arms) or not others:
             raise UserError(
                 "--until-decided decides a comparison: it needs the baseline and at least one other arm "
                 "(e.g. --alpha 0.4)."
             )
 
 
-# The field of ExperimentConfig (and key of experiment.json's config) that lists each method's arms,
-# in the order arms are run. `alphas` lists MixUp's arms; 0 there is the baseline.
-ARM_FIELDS = (("alphas", MIXUP), ("cutmix", CUTMIX), ("smoothing", SMOOTH), ("manifold", MANIFOLD))
+# --- arms --------------------------------------------------------------------------------
+
+# The options that name one method's arms by its parameter alone, kept from before `--arm` as its aliases, and
+# the keys of the same name that TOML files and older experiment.json records hold: (key, method, option).
+# `--alpha 0` is the baseline: alpha 0 mixes nothing.
+ARM_ALIASES = (
+    ("alphas", MIXUP, "--alpha"),
+    ("cutmix", CUTMIX, "--cutmix"),
+    ("smoothing", SMOOTH, "--label-smoothing"),
+    ("manifold", MANIFOLD, "--manifold-mixup"),
+)
+_ALIAS = {key: (method, option) for key, method, option in ARM_ALIASES}
+
+
+def alias_specs(key: str, values) -> tuple[str, ...]:
+    """The arm specs of an alias's values (`--cutmix 1` -> 'cutmix:1', `--alpha 0` -> 'baseline'), each value
+    checked against its method's range with the alias's own message (`--alpha must be at least 0 ...`)."""
+    method, option = _ALIAS[key]
+    param = METHODS[method].param
+    low_open = param.low_open and method != MIXUP  # --alpha takes 0: the baseline
+    for v in values:
+        check_float(option, v, param.low, param.high, lo_open=low_open)
+    return tuple(arm_spec(method_for(v) if method == MIXUP else method, v) for v in values)
+
+
+def _method_of(spec: str) -> str:
+    return spec.strip().partition(":")[0]
+
+
+def merge_arms(lower: tuple[str, ...], upper: tuple[str, ...], replace: bool = False) -> tuple[str, ...]:
+    """The arms of a layer of settings (`upper`: flags, a TOML file) over those below it (`lower`: a file, a
+    preset, the default). A layer that gives `arms` (`--arm`) lists every arm: `replace`, and `upper` is the
+    whole list. A layer that gives only aliases keeps their old meaning: a method `upper` names keeps only
+    `upper`'s arms, the others keep `lower`'s. So `--cutmix 1` adds CutMix to the default's MixUp arm (as it
+    always did), `--alpha 1` replaces that arm, and 'baseline' (`--alpha 0`) names MixUp too: it leaves the
+    default's MixUp arm out."""
+    if replace:
+        return tuple(upper)
+    named = {_method_of(s) for s in upper}
+    if BASELINE in named:
+        named.add(MIXUP)
+    return tuple(s for s in lower if _method_of(s) not in named) + tuple(upper)
+
+
+def _canonical_spec(spec):
+    """A spec in its one spelling ('mixup:0.40' -> 'mixup:0.4'); one that does not parse is left for `validate`."""
+    try:
+        return arm_spec(*parse_arm_spec(spec))
+    except (ValueError, AttributeError):
+        return spec
+
+
+def check_arm_specs(specs) -> None:
+    """One line for the first spec that names no method or a parameter out of range, or an arm given twice."""
+    seen: dict[tuple[str, float], str] = {}
+    for spec in specs:
+        try:
+            arm = parse_arm_spec(spec)
+        except ValueError as e:
+            raise UserError(f"--arm {spec}: {e}.") from None
+        if arm in seen:
+            raise UserError(
+                f"The arm {arm_spec(*arm)} is given twice; give each arm once (an alias names an arm too: "
+                "--alpha A is mixup:A)."
+            )
+        seen[arm] = spec
+
+
+def arm_specs_of(config: Mapping) -> tuple[str, ...]:
+    """The arm specs experiment.json's config object lists: its `arms`, after the per-method lists that older
+    records hold instead (ARM_ALIASES' keys). A hand-edited file may hold anything: a list that is missing or
+    not a list counts as empty; an entry that is not a valid spec, or not a finite number (0 and up for
+    `alphas`, above 0 for the others), is left out."""
+    specs = []
+    for key, method, _ in ARM_ALIASES:
+        values = config.get(key)
+        for v in values if isinstance(values, list) else ():
+            number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            if number and (v > 0 or (v == 0 and method == MIXUP)):
+                specs.append(arm_spec(method_for(v) if method == MIXUP else method, v))
+    arms = config.get("arms")
+    for spec in arms if isinstance(arms, list) else ():
+        try:
+            specs.append(arm_spec(*parse_arm_spec(spec)))
+        except (ValueError, AttributeError):
+            continue
+    return tuple(dict.fromkeys(specs))
 
 
 def arms_of(config: ExperimentConfig | Mapping) -> tuple[tuple[str, float], ...]:
-    """(method, parameter) of every arm a config plans, without repeats: the baseline first (unless
-    `baseline` is false), then MixUp by `alphas` (0 there is the baseline too), then CutMix, label
-    smoothing and Manifold MixUp by their lists (`ARM_FIELDS`).
+    """(method, parameter) of every arm a config plans, without repeats: the baseline first (unless `baseline`
+    is false), then each arm spec in order (`arms`; 'baseline' there is the baseline too).
 
-    The one arm expansion: `run` takes its runs from it, `status` the runs it expects, `plot` the arms
-    it colours. `config` is an ExperimentConfig, or experiment.json's config object as read back; there
-    a list that is missing or not a list counts as empty, and an entry that is not a finite number
-    (0 and up for `alphas`, above 0 for the others) is left out, as a hand-edited file may hold anything.
+    The one arm expansion: `run` takes its runs from it, `status` the runs it expects, `plot` the arms it
+    colours. `config` is an ExperimentConfig (a spec that does not parse is left to `validate`), or
+    experiment.json's config object as read back (`arm_specs_of`, which reads older records too).
     """
-
-    def get(key: str, default=None):
-        return config.get(key, default) if isinstance(config, Mapping) else getattr(config, key)
-
-    arms = [(BASELINE, 0.0)] if get("baseline", True) is not False else []
-    for key, method in ARM_FIELDS:
-        values = get(key)
-        for v in values if isinstance(values, (list, tuple)) else ():
-            number = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            if number and (v > 0 or (v == 0 and method == MIXUP)):
-                arms.append((method_for(v) if method == MIXUP else method, float(v)))
+    if isinstance(config, Mapping):
+        baseline, specs = config.get("baseline", True) is not False, arm_specs_of(config)
+    else:
+        baseline, specs = config.baseline, config.arms
+    arms = [(BASELINE, 0.0)] if baseline else []
+    for spec in specs:
+        try:
+            arms.append(parse_arm_spec(spec))
+        except (ValueError, AttributeError):
+            continue
     return tuple(dict.fromkeys(arms))
 
 
@@ -442,7 +515,7 @@ PRESETS: dict[str, Preset] = {
             "the default regime with a share of the training labels wrong (symmetric noise, fixed per seed) "
             "and a stronger MixUp",
             "MixUp resisting memorisation of corrupted labels: higher test accuracy and lower test loss",
-            {"alphas": (1.0,), "label_noise": 0.4, "name": "label-noise"},
+            {"arms": ("mixup:1",), "label_noise": 0.4, "name": "label-noise"},
         ),
         Preset(
             "paper",
@@ -450,7 +523,7 @@ PRESETS: dict[str, Preset] = {
             "and weight decay, and MixUp alpha=1 (Zhang et al., 2018); one seed",
             "the paper's CIFAR-10 setting; meant for a GPU (days on a laptop CPU)",
             {"model": "preact-resnet18", "augment": True, "subset": None, "epochs": 200, "weight_decay": 1e-4,
-             "val_size": 0, "alphas": (1.0,), "seeds": (0,), "jobs": 1, "name": "paper"},
+             "val_size": 0, "arms": ("mixup:1",), "seeds": (0,), "jobs": 1, "name": "paper"},
         ),
         Preset(
             "cifar100",
@@ -468,7 +541,7 @@ PRESETS: dict[str, Preset] = {
             "the paper's CIFAR-100 setting (it reports 25.6% -> 21.1% error); meant for a GPU (days on a laptop "
             "CPU); not run here",
             {"dataset": "cifar100", "model": "preact-resnet18", "augment": True, "subset": None, "epochs": 200,
-             "weight_decay": 1e-4, "val_size": 0, "alphas": (1.0,), "seeds": (0,), "jobs": 1,
+             "weight_decay": 1e-4, "val_size": 0, "arms": ("mixup:1",), "seeds": (0,), "jobs": 1,
              "name": "paper-cifar100"},
         ),
     )

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mixup_bench.methods import METHODS
+from mixup_bench.methods import METHODS, exact
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,9 +44,8 @@ MODEL_NAMES = (SMALL_CNN, FAST_CNN, PREACT_RESNET18)
 def format_alpha(alpha: float) -> str:
     """Shortest exact text for alpha, as in run ids: 0.4 -> '0.4', 1.0 -> '1', 0 -> '0', -0.0 -> '0',
     0.1234567 -> '0.1234567'. Exact (repr's shortest round trip, not 6 digits) so that two alphas never
-    share a run id, and one alpha has one spelling."""
-    text = repr(float(alpha) + 0.0)  # + 0.0: -0.0 is 0.0
-    return text[:-2] if text.endswith(".0") else text
+    share a run id, and one alpha has one spelling (`methods.exact`, which arm specs use too)."""
+    return exact(alpha)
 
 
 def method_for(alpha: float) -> str:
