@@ -442,11 +442,17 @@ def presets(
 @app.command()
 def methods() -> None:
     """List every mixing method `--arm` takes: its parameter (name, default, range, meaning), its paper and the
-    reference implementation its tests compare it with."""
+    reference implementation its tests compare it with. An installed plugin that does not load is one line each,
+    after them, and exit code 2."""
     with user_errors():
-        from mixup_bench.methods import method_lines
+        from mixup_bench.methods import PLUGIN_ERRORS, method_lines
 
         typer.echo("\n".join(method_lines()))
+        if PLUGIN_ERRORS:
+            err = Console(stderr=True, highlight=False)
+            for line in PLUGIN_ERRORS.values():
+                err.print(f"[red]error:[/red] {escape(shown(shortened(line)))}", soft_wrap=True)
+            raise typer.Exit(2)
 
 
 @app.command(cls=_PathsCommand)

@@ -3,17 +3,25 @@ range, meaning), paper, the reference it was checked against, and where its mixe
 
 Torch-free on purpose: `naming` and `config` read it on the `run` path before torch is imported; the
 factory ("module:function", called as factory(param, generator, model, lam_mode) -> Mixer) is imported
-only when a run builds its mixer (`build_factory`). Third-party methods register a `Method` under the
-entry-point group `mixup_bench.methods` (see docs/methods.md); `plugin_methods` loads them.
+only when a run builds its mixer (`build_factory`). Third-party methods register a `Method` (or a callable
+returning one) under the entry-point group `mixup_bench.methods`, named as the method (see docs/methods.md);
+`plugin_methods` loads them when this module is imported, so that every table derived from METHODS (run ids,
+labels, the lam methods) holds them. A plugin that does not load is kept out, its one-line reason in
+PLUGIN_ERRORS: `--arm` with its name and `mixup-bench methods` say it and exit 2. What needs torch (that its
+mixer gives the right shapes and draws only from its generator) is checked before a run trains
+(`train.plugin_check`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import metadata
 
 ENTRY_POINT_GROUP = "mixup_bench.methods"
 
@@ -62,10 +70,11 @@ class Method:
     param: Param
     paper: str
     reference: str  # the implementation its tests compare it with
-    factory: str  # "module:function" -> (param, generator, model, lam_mode) -> Mixer
+    factory: str | Callable  # "module:function" (or the function) -> (param, generator, model, lam_mode) -> Mixer
     draws_lam: bool = True  # logs lam.csv (False: the baseline, label smoothing)
     lam_beta: bool = True  # lam is drawn from Beta(param, param): `plot` draws that density beside lam.csv
     lam_area: bool = False  # lam.csv holds the area share kept of the first image (after clipping), not the draw
+    source: str = "built-in"  # or the distribution a plugin came from ("my-mix 0.1")
 
 
 MAX_ALPHA = 1000.0  # far above any useful concentration; Beta draws stay sane below it
@@ -164,6 +173,67 @@ BUILTIN: tuple[Method, ...] = (
 METHODS: dict[str, Method] = {m.name: m for m in BUILTIN}
 
 
+# --- plugins ------------------------------------------------------------------------------
+
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")  # no '-': run ids are split at it
+
+
+def plugin_methods(paths: Iterable[str] | None = None) -> tuple[dict[str, Method], dict[str, str]]:
+    """The Methods installed under ENTRY_POINT_GROUP (on sys.path, or on `paths`), by name, and one line per
+    entry point that gives none, by its name. Whatever a plugin does wrong (its import fails or raises, it gives
+    something other than a Method, its name or parameter is unusable) is caught here and named, so that one
+    broken plugin costs its own arm and nothing else."""
+    found: dict[str, Method] = {}
+    errors: dict[str, str] = {}
+    dists = metadata.distributions() if paths is None else metadata.distributions(path=list(paths))
+    for dist in dists:
+        for ep in dist.entry_points.select(group=ENTRY_POINT_GROUP):
+            source = f"{dist.metadata['Name']} {dist.version}"
+            where = f"plugin {ep.name} ({ep.value}, from {source})"
+            if ep.name in found or ep.name in errors:
+                errors[ep.name] = f"{where}: another installed plugin is named {ep.name} too; uninstall one"
+                found.pop(ep.name, None)
+                continue
+            try:
+                method = _load(ep)
+            except Exception as e:  # noqa: BLE001 - third-party code: any failure is named and kept out
+                errors[ep.name] = f"{where} does not load: {type(e).__name__}: {' '.join(str(e).split())}"
+                continue
+            problem = _plugin_problem(ep.name, method)
+            if problem:
+                errors[ep.name] = f"{where}: {problem}"
+            else:
+                found[ep.name] = dataclasses.replace(method, source=source)
+    return found, errors
+
+
+def _load(ep) -> object:
+    """The Method an entry point gives: the object it names, or what that object returns when called."""
+    obj = ep.load()
+    return obj() if callable(obj) and not isinstance(obj, Method) else obj
+
+
+def _plugin_problem(name: str, method: object) -> str | None:
+    """Why a plugin's Method cannot be registered, as a phrase, or None."""
+    if not isinstance(method, Method):
+        return f"gives a {type(method).__name__}, not a mixup_bench.methods.Method"
+    if method.name != name:
+        return f"its Method is named {method.name!r}; the entry point must carry the method's name"
+    if not _NAME_RE.fullmatch(name) or name in {m.name for m in BUILTIN}:
+        return "its name must be lower-case letters, digits and _ (no -), and not a built-in method's"
+    if not isinstance(method.param, Param) or not re.fullmatch(r"[a-z]", method.param.letter):
+        return "its param must be a mixup_bench.methods.Param whose letter is one lower-case letter"
+    if (problem := method.param.problem(method.param.default)) is not None:
+        return f"its default is out of its own range: {problem}"
+    if not (callable(method.factory) or (isinstance(method.factory, str) and ":" in method.factory)):
+        return "its factory must be 'module:function' or a function"
+    return None
+
+
+PLUGINS, PLUGIN_ERRORS = plugin_methods()
+METHODS.update(PLUGINS)
+
+
 def lam_shape(name: str) -> tuple[bool, bool]:
     """(lam_beta, lam_area) of method `name` for the lam figures; (True, False), MixUp's, for a name not
     registered here (an arm of a plugin that is not installed)."""
@@ -181,6 +251,8 @@ def parse_arm_spec(text: str) -> tuple[str, float]:
     """'fmix:0.2' -> ('fmix', 0.2); 'fmix' -> its default. Raises ValueError with a one-line message (which
     the caller prefixes with the spec: it names neither)."""
     name, _, value = text.strip().partition(":")
+    if name in PLUGIN_ERRORS:
+        raise ValueError(PLUGIN_ERRORS[name])
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}{closest(name)}; one of {', '.join(METHODS)}")
     param = METHODS[name].param
@@ -202,7 +274,10 @@ def arm_spec(name: str, value: float) -> str:
 
 def build_factory(name: str) -> Callable:
     """The mixer factory of method `name`, imported now."""
-    module, _, attr = METHODS[name].factory.partition(":")
+    factory = METHODS[name].factory
+    if callable(factory):
+        return factory
+    module, _, attr = factory.partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
@@ -220,6 +295,7 @@ def method_lines() -> list[str]:
             f"  {p.name} = {exact(p.default)} by default, in {p.range_text()}: {p.meaning}",
             f"  paper: {m.paper}",
             f"  checked against: {m.reference}",
+            *([f"  plugin: {m.source}"] if m.source != "built-in" else []),
             "",
         ]
     return lines[:-1]
