@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+
 from mixup_bench.config.checks import check_float
 from mixup_bench.errors import UserError
 from mixup_bench.methods import METHODS, arm_spec, parse_arm_spec
