@@ -40,11 +40,14 @@ from mixup_bench.config import (
     merge_arms,
     seeds_option,
 )
+from mixup_bench.config.experiment import DEFAULT_DATA_DIR
+from mixup_bench.config.setting import setting_of
 from mixup_bench.errors import UserError
 from mixup_bench.streams import cut, is_text, quoted, shown
 
 _TRAINING_FIELDS = {f.name: f for f in dataclasses.fields(TrainingConfig)}
 _EXPERIMENT_FIELDS = {f.name: f for f in dataclasses.fields(ExperimentConfig) if f.name != "training"}
+SETTING_FIELDS = {**_EXPERIMENT_FIELDS, **_TRAINING_FIELDS}  # every setting's field (config.setting: its metadata)
 # Every key a preset, a file or a flag may set, with its type (from the dataclasses' annotations).
 SETTING_TYPES: dict[str, Any] = {
     **{k: t for k, t in typing.get_type_hints(ExperimentConfig).items() if k in _EXPERIMENT_FIELDS},
@@ -55,10 +58,7 @@ _ALIAS_KEYS = tuple(key for key, _, _ in ARM_ALIASES)
 ACCEPTED_TYPES: dict[str, Any] = {**SETTING_TYPES, **{key: tuple[float, ...] for key in _ALIAS_KEYS}}
 # Keys whose default depends on the machine or is "none": a printed preset shows them commented out,
 # with an example value and what the default is.
-_COMMENTED_WHEN_DEFAULT = {
-    "data_dir": ("data", "$MIXUP_BENCH_DATA, else ./data"),
-    "ray_address": ("auto", "start a local Ray"),
-}
+_COMMENTED_WHEN_DEFAULT = {"data_dir": DEFAULT_DATA_DIR, "ray_address": "auto"}  # key: an example value
 
 
 def default_of(key: str) -> Any:
@@ -80,10 +80,19 @@ def describe(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def default_help(key: str) -> str:
-    """' Default: 128.' for a CLI option's help, generated from the dataclass default."""
+def _default_text(key: str) -> str:
+    """A setting's default for people: its `default_text` where the value alone would mislead (a machine's
+    folder, "none"), else the value ('all' for subset None)."""
+    meta = setting_of(_TRAINING_FIELDS.get(key) or _EXPERIMENT_FIELDS[key])
+    if meta is not None and meta.default_text is not None:
+        return meta.default_text
     value = default_of(key)
-    return f" Default: {'all' if key == 'subset' and value is None else describe(value)}."
+    return "all" if key == "subset" and value is None else describe(value)
+
+
+def default_help(key: str) -> str:
+    """' Default: 128.' for a CLI option's help, from the setting's field."""
+    return f" Default: {_default_text(key)}."
 
 
 # --- the builder ---------------------------------------------------------------------
@@ -302,8 +311,7 @@ def setting_line(key: str, value: Any) -> str:
     """One TOML line: `key = value`; `subset = 0` for the whole pool; a machine-dependent key at its
     default commented out, with an example and what the default is."""
     if key in _COMMENTED_WHEN_DEFAULT and value == default_of(key):
-        example, note = _COMMENTED_WHEN_DEFAULT[key]
-        return f"# {key} = {toml_value(example)}  (default: {note})"
+        return f"# {key} = {toml_value(_COMMENTED_WHEN_DEFAULT[key])}  (default: {_default_text(key)})"
     if key == "subset" and value is None:
         value = 0
     if isinstance(value, (str, Path)) and not is_text(str(value)):  # bytes a TOML file cannot hold: as a comment

@@ -25,11 +25,10 @@ from mixup_bench.config.checks import (
     MAX_SEEDS,
     MIN_GPU_SHARE,
     _canonical_fields,
-    check_choice,
-    check_float,
     check_int,
     check_name,
 )
+from mixup_bench.config.setting import DATA, SHIFT, TRAINING, absent_is_default, check_settings, identity_keys, setting
 from mixup_bench.errors import UserError
 from mixup_bench.naming import BASELINE, MODEL_NAMES, method_for, run_id_for
 
@@ -38,133 +37,92 @@ PRECISIONS = ("auto", "fp32", "bf16")
 BACKENDS = ("local", "ray")
 CIFAR10_TRAIN_IMAGES, CIFAR10_TEST_IMAGES = 50_000, 10_000  # the full data set; `subset` None means all of it
 LAM_MODES = ("batch", "elem")
-
-# Hyperparameters that change the numbers of a run. An existing experiment folder
-# refuses a command that changes any of them (see sweep.record.check_compatible).
-TRAINING_KEYS = (
-    "epochs",
-    "batch_size",
-    "lr",
-    "weight_decay",
-    "momentum",
-    "warmup_fraction",
-    "model",
-    "augment",
-    "precision",
-    "subset",
-    "clean_train_size",
-    "val_size",
-    "label_noise",
-    "lam_mode",
-)
+DEFAULT_OUT = Path("results")  # the results root of `run`, and where `plot` and `status` look by default
+DEFAULT_DATA_DIR = "data"  # without $MIXUP_BENCH_DATA
+MAX_GRAD_CLIP = 1e6
 
 
-# Settings that change what a run measures, not how it trains: the shift evaluation's. They belong to an
-# experiment's identity (the same check as TRAINING_KEYS), but not to the training settings `compare` reads.
-# A record from before they were recorded ran without the shift evaluation: a missing key is its default.
-SHIFT_KEYS = ("shift", "shift_every", "shift_images", "cifar10c_dir")
-
-# The data set an experiment trains on: part of its identity (the same check as TRAINING_KEYS), but not a
-# setting `compare` lays experiments out along (it refuses to pair data sets). A record from before it was
-# recorded trained on CIFAR-10: a missing key is its default.
-DATA_KEYS = ("dataset",)
-
-
-def training_changes(old: Mapping, new: TrainingConfig) -> list[str]:
-    """'key=old (now new)' for each of TRAINING_KEYS and SHIFT_KEYS on which `old`, a training config read
-    back from experiment.json or a checkpoint, differs from `new`. The one check behind both refusals: an
-    experiment folder that a changed command would write into, and a checkpoint that a changed run would
-    resume. A TRAINING_KEYS key that `old` lacks (written before the key existed) counts as changed: nothing
-    says it ran with the value asked for now. A SHIFT_KEYS key it lacks is its default (no shift evaluation),
-    and with the shift evaluation off on both sides, its other settings are not compared."""
-    now = dataclasses.asdict(new)
-    changes = [
-        f"{key}={old[key]!r} (now {now[key]!r})" if key in old else f"{key} not recorded (now {now[key]!r})"
-        for key in TRAINING_KEYS
-        if key not in old or old[key] != now[key]
-    ]
-    was = {key: old.get(key, getattr(TrainingConfig, key)) for key in SHIFT_KEYS}
-    compared = SHIFT_KEYS if was["shift"] or now["shift"] else ("shift",)
-    data = [
-        f"{k}={old.get(k, DEFAULT_DATASET)!r} (now {now[k]!r})"
-        for k in DATA_KEYS
-        if old.get(k, DEFAULT_DATASET) != now[k]
-    ]
-    return data + changes + [f"{key}={was[key]!r} (now {now[key]!r})" for key in compared if was[key] != now[key]]
-
-
-# Largest values accepted for integer options: far above any sensible run, and below what
-# torch (int64 sizes, 64-bit seeds) and the file system accept.
 def default_data_dir() -> Path:
     """`$MIXUP_BENCH_DATA` if set (an empty value counts as unset), else ./data."""
-    return Path(os.environ.get("MIXUP_BENCH_DATA") or "data")
+    return Path(os.environ.get("MIXUP_BENCH_DATA") or DEFAULT_DATA_DIR)
+
+
+def _check_subset(cfg: TrainingConfig, subset: int | None) -> None:
+    if subset is not None:
+        check_int("--subset", subset, 0 if subset < 0 else cfg.batch_size, MAX_IMAGES,
+                  " (0 = all)" if subset < 0 else f" (one batch of {cfg.batch_size})")  # fmt: skip
+
+
+def _check_shift_setup(cfg: TrainingConfig, cifar10c_dir: str | None) -> None:
+    """The shift options together: a CIFAR-10-C folder that is named and fits the data set, and no shift
+    option set (shift_images: to other than its default) while --shift is off."""
+    if cifar10c_dir is not None and not cifar10c_dir.strip():
+        raise UserError("--cifar10c-dir must name a folder, got an empty one; leave it out for the built-in ones.")
+    if cifar10c_dir is not None and cfg.dataset != DEFAULT_DATASET:
+        raise UserError(f"--cifar10c-dir holds CIFAR-10's test images, not {cfg.dataset}'s; leave it out.")
+    given = ("--shift-every" if cfg.shift_every is not None else "--cifar10c-dir" if cifar10c_dir is not None
+             else "--shift-images" if cfg.shift_images != TrainingConfig.shift_images else None)  # fmt: skip
+    if not cfg.shift and given:
+        raise UserError(f"{given} sets up the shift evaluation, which is off: add --shift.")
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """Hyperparameters shared by every run of an experiment."""
+    """Hyperparameters shared by every run of an experiment: each field a `setting` (help, range, identity)."""
 
-    epochs: int = 15  # full passes over the training set
-    batch_size: int = 128  # images per SGD step
-    lr: float = 0.1  # peak learning rate, reached at the end of warmup
-    weight_decay: float = 5e-4  # L2 coefficient, applied to all weights
-    momentum: float = 0.9  # Nesterov momentum
-    warmup_fraction: float = 0.15  # share of all steps spent warming up linearly from 0
-    model: str = "fast-cnn"  # one of naming.MODEL_NAMES
-    dataset: str = DEFAULT_DATASET  # one of catalog.DATASETS: cifar10, cifar100, svhn, fashion-mnist, stl10, folder
-    augment: bool = False  # random crop (pad 4) + horizontal flip on the device
-    precision: str = "auto"  # auto | fp32 | bf16 (autocast)
-    subset: int | None = 5_000  # train on the first N images of a fixed shuffle; None = the whole pool
-    clean_train_size: int = 1_000  # unaugmented training images for clean_train_*
-    val_size: int = 5_000  # fixed validation images, the last of the pool's fixed shuffle (val_*); 0 = none
-    eval_batch_size: int = 1024  # images per evaluation forward pass
-    compile: bool = False  # torch.compile the model
-    label_noise: float = 0.0  # share of training labels replaced by a wrong one, per seed (symmetric noise)
-    lam_mode: str = "batch"  # MixUp: one lam per batch, or per image ("elem", as timm)
-    shift: bool = False  # corrupted and attacked test images at the last epoch (train/shift.py); opt-in: +23-31% time
-    shift_every: int | None = None  # ... and every K epochs as well; None = the last epoch only
-    shift_images: int = 1_000  # test images per corruption type and severity (the attacks use a fixed 2,000)
-    cifar10c_dir: str | None = None  # CIFAR-10-C's .npy files, instead of the built-in corruptions
+    epochs: int = setting(15, "Epochs per run.", lo=1, hi=MAX_EPOCHS, identity=TRAINING)
+    batch_size: int = setting(128, "Images per SGD step.", lo=2, hi=MAX_BATCH, why=" (MixUp pairs images)",
+                              identity=TRAINING)  # fmt: skip
+    lr: float = setting(0.1, "Peak learning rate (linear warmup, linear decay to 0).", lo=0.0, hi=10.0, lo_open=True,
+                        identity=TRAINING)  # fmt: skip
+    weight_decay: float = setting(5e-4, "Weight decay (L2), on all weights.", lo=0.0, hi=1.0, identity=TRAINING)
+    momentum: float = setting(0.9, "Nesterov momentum.", flag=False, lo=0.0, hi=0.999, identity=TRAINING)
+    warmup_fraction: float = setting(0.15, "Share of all steps spent warming up linearly from 0.", flag=False,
+                                     label="warmup fraction", lo=0.0, hi=0.99, identity=TRAINING)  # fmt: skip
+    model: str = setting("fast-cnn", "fast-cnn (0.07M params), small-cnn (0.29M) or preact-resnet18 (11M).",
+                         choices=MODEL_NAMES, identity=TRAINING)  # fmt: skip
+    dataset: str = setting(DEFAULT_DATASET, "cifar10, cifar100, svhn, fashion-mnist, stl10 (torchvision's files in "
+                           "--data-dir, downloaded if absent), or folder (train/<class>/ [+ test/<class>/] images of "
+                           "any size in --data-dir).", check=lambda cfg, name: check_dataset(name), identity=DATA,
+                           absent=True)  # fmt: skip
+    augment: bool = setting(False, "Random crop (pad 4) + flip; off, MixUp is the only regulariser.", identity=TRAINING)
+    precision: str = setting("auto", "auto (bf16 where the hardware has it) | fp32 | bf16.", choices=PRECISIONS,
+                             identity=TRAINING)  # fmt: skip
+    subset: int | None = setting(5_000, "Train on the first N images of a fixed shuffle; 0 = all beside the "
+                                 "validation split.", check=_check_subset, identity=TRAINING)  # fmt: skip
+    clean_train_size: int = setting(1_000, "Unaugmented training images evaluated per epoch for clean_train_*.", lo=1,
+                                    hi=MAX_IMAGES, identity=TRAINING)  # fmt: skip
+    val_size: int = setting(5_000, "Validation images held out of the training pool, the same for every seed and "
+                            "arm; 0 = none.", lo=0, hi=MAX_IMAGES, why=" (0 = no validation split)",
+                            identity=TRAINING)  # fmt: skip
+    eval_batch_size: int = setting(1024, "Images per evaluation forward pass.", flag=False, label="eval batch size",
+                                   lo=1, hi=MAX_BATCH)  # fmt: skip
+    compile: bool = setting(False, "torch.compile the model.")
+    label_noise: float = setting(0.0, "Share of training labels made wrong, the same for every arm of a seed.",
+                                 lo=0.0, hi=0.95, identity=TRAINING)  # fmt: skip
+    lam_mode: str = setting("batch", "MixUp lam: one per batch (batch, the paper's) or one per image (elem, timm's).",
+                            choices=LAM_MODES, identity=TRAINING)  # fmt: skip
+    grad_clip: float | None = setting(None, "Clip the gradient's global L2 norm to this before every SGD step "
+                                      "(as torch.nn.utils.clip_grad_norm_).", lo=0.0, hi=MAX_GRAD_CLIP, lo_open=True,
+                                      identity=TRAINING, absent=True, default_text="off")  # fmt: skip
+    shift: bool = setting(False, "Evaluate on corrupted test images (12 types x 5 severities) and under FGSM/PGD "
+                          "attacks at the last epoch: corrupt_*, fgsm_acc_*, pgd_acc_2 and corruptions.csv.",
+                          identity=SHIFT, absent=True)  # fmt: skip
+    shift_every: int | None = setting(None, "Also run the shift evaluation every K epochs (K >= 1).", lo=1,
+                                      hi=MAX_EPOCHS, why=" (leave it out for the last epoch only)", identity=SHIFT,
+                                      absent=True, default_text="the last epoch only")  # fmt: skip
+    shift_images: int = setting(1_000, "Test images per corruption type and severity (a fixed subset).", lo=1,
+                                hi=MAX_IMAGES, identity=SHIFT, absent=True)  # fmt: skip
+    cifar10c_dir: str | None = setting(None, "A folder of the official CIFAR-10-C .npy files, used instead of the "
+                                       "built-in corruptions.", check=_check_shift_setup, identity=SHIFT,
+                                       absent=True)  # fmt: skip
 
     def __post_init__(self) -> None:
         _canonical_fields(self)  # -0.0 -> 0.0 in every float field, whoever built the object
 
     def validate(self) -> None:
-        """Raise UserError with one line for the first value out of range."""
-        check_int("--epochs", self.epochs, 1, MAX_EPOCHS)
-        check_int("--batch-size", self.batch_size, 2, MAX_BATCH, " (MixUp pairs images)")
-        check_float("--lr", self.lr, 0.0, 10.0, lo_open=True)
-        check_float("--weight-decay", self.weight_decay, 0.0, 1.0)
-        check_float("momentum", self.momentum, 0.0, 0.999)
-        check_float("warmup fraction", self.warmup_fraction, 0.0, 0.99)
-        check_choice("--model", self.model, MODEL_NAMES)
-        check_dataset(self.dataset)
-        check_choice("--precision", self.precision, PRECISIONS)
-        if self.subset is not None:
-            check_int("--subset", self.subset, 0 if self.subset < 0 else self.batch_size, MAX_IMAGES,
-                      " (0 = all)" if self.subset < 0 else f" (one batch of {self.batch_size})")  # fmt: skip
-        check_int("--clean-train-size", self.clean_train_size, 1, MAX_IMAGES)
-        check_int("--val-size", self.val_size, 0, MAX_IMAGES, " (0 = no validation split)")
-        check_int("eval batch size", self.eval_batch_size, 1, MAX_BATCH)
-        check_float("--label-noise", self.label_noise, 0.0, 0.95)
-        check_choice("--lam-mode", self.lam_mode, LAM_MODES)
-        if self.shift_every is not None:
-            check_int("--shift-every", self.shift_every, 1, MAX_EPOCHS, " (leave it out for the last epoch only)")
-        check_int("--shift-images", self.shift_images, 1, MAX_IMAGES)
-        if self.cifar10c_dir is not None and not self.cifar10c_dir.strip():
-            raise UserError("--cifar10c-dir must name a folder, got an empty one; leave it out for the built-in ones.")
-        if self.cifar10c_dir is not None and self.dataset != DEFAULT_DATASET:
-            raise UserError(f"--cifar10c-dir holds CIFAR-10's test images, not {self.dataset}'s; leave it out.")
-        if not self.shift and (given := self._shift_options()):
-            raise UserError(f"{given} sets up the shift evaluation, which is off: add --shift.")
-
-    def _shift_options(self) -> str | None:
-        """The first shift option set (shift_images: to other than its default) while --shift is off."""
-        if self.shift_every is not None:
-            return "--shift-every"
-        if self.cifar10c_dir is not None:
-            return "--cifar10c-dir"
-        return "--shift-images" if self.shift_images != TrainingConfig.shift_images else None
+        """Raise UserError with one line for the first value out of range, in field order (`check_settings`)."""
+        check_settings(self)
 
     def check_data(self, n_train: int) -> None:
         """The checks that need the data set's size: the validation split must leave training images,
@@ -190,6 +148,39 @@ class TrainingConfig:
                 f"The training pool has {self.subset or pool:,} images, fewer than one batch of {self.batch_size}; "
                 "lower --batch-size."
             )
+
+
+# The parts of an experiment's identity, from the fields' metadata: an existing experiment folder refuses a
+# command that changes any of them (sweep.record.check_compatible), and a checkpoint a changed run.
+# TRAINING_KEYS change the numbers of a run; `compare` lays experiments out along them. SHIFT_KEYS change what a
+# run measures, not how it trains. DATA_KEYS: the data set (`compare` refuses to pair data sets).
+TRAINING_KEYS = identity_keys(TrainingConfig, TRAINING)
+SHIFT_KEYS = identity_keys(TrainingConfig, SHIFT)
+DATA_KEYS = identity_keys(TrainingConfig, DATA)
+_ABSENT_IS_DEFAULT = absent_is_default(TrainingConfig)
+
+
+def training_changes(old: Mapping, new: TrainingConfig) -> list[str]:
+    """'key=old (now new)' for each identity key (DATA_KEYS, TRAINING_KEYS, SHIFT_KEYS) on which `old`, a
+    training config read back from experiment.json or a checkpoint, differs from `new`. The one check behind
+    both refusals: an experiment folder that a changed command would write into, and a checkpoint that a
+    changed run would resume. A key that `old` lacks (written before the key existed) counts as changed:
+    nothing says it ran with the value asked for now; unless the setting says a record without it ran at its
+    default (`absent`: the data set, the shift evaluation, --grad-clip). With the shift evaluation off on
+    both sides, its other settings are not compared."""
+    now = dataclasses.asdict(new)
+    was = {key: old.get(key, getattr(TrainingConfig, key)) if key in _ABSENT_IS_DEFAULT else old.get(key, _MISSING)
+           for key in DATA_KEYS + TRAINING_KEYS + SHIFT_KEYS}  # fmt: skip
+    shift_on = was["shift"] or now["shift"]
+    keys = DATA_KEYS + TRAINING_KEYS + (SHIFT_KEYS if shift_on else SHIFT_KEYS[:1])
+    return [
+        f"{key} not recorded (now {now[key]!r})" if was[key] is _MISSING else f"{key}={was[key]!r} (now {now[key]!r})"
+        for key in keys
+        if was[key] is _MISSING or was[key] != now[key]
+    ]
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -218,24 +209,79 @@ class RunConfig:
         return d
 
 
+def _check_arms(exp: ExperimentConfig, arms: tuple[str, ...]) -> None:
+    check_arm_specs(arms)
+    if not exp.planned_arms:
+        raise UserError("Nothing to run: --no-baseline with no other arm.")
+
+
+def _check_seeds(exp: ExperimentConfig, seeds: tuple[int, ...]) -> None:
+    if not seeds:
+        raise UserError("Nothing to run: no seeds given.")
+    check_int("the number of seeds", len(seeds), 1, MAX_SEEDS)
+    for s in seeds:
+        check_int("--seed", s, 0, MAX_SEED)
+
+
+def _check_gpu_share(exp: ExperimentConfig, share: float) -> None:
+    if 0 < share < MIN_GPU_SHARE:  # Ray refuses a finer share with a traceback at submission
+        raise UserError(f"--gpus-per-run must be 0 or at least {MIN_GPU_SHARE:g}, got {share!r}.")
+
+
+def _check_sequential(exp: ExperimentConfig, max_seeds: int | None) -> None:
+    """The sequential mode needs a comparison (the baseline and another arm), two seeds to start from, and a
+    maximum at least as large as the seeds given."""
+    if max_seeds is not None and not exp.until_decided:
+        raise UserError("--max-seeds bounds the sequential mode, which is off: add --until-decided.")
+    if not exp.until_decided:
+        return
+    check_int("--max-seeds", exp.seed_cap, 1, MAX_SEEDS)
+    if exp.seed_cap < len(exp.seeds):
+        raise UserError(
+            f"--max-seeds {exp.seed_cap} is below the {len(exp.seeds)} seeds given; "
+            f"raise it, or give fewer seeds to start from."
+        )
+    if len(exp.seeds) < 2:
+        raise UserError("--until-decided starts from at least 2 seeds (an interval needs 2 pairs); e.g. --seeds 3.")
+    others = [arm for arm in exp.planned_arms if arm[0] != BASELINE]
+    if all(arm[0] != BASELINE for arm in exp.planned_arms) or not others:
+        raise UserError(
+            "--until-decided decides a comparison: it needs the baseline and at least one other arm (e.g. --alpha 0.4)."
+        )
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """An experiment: the baseline arm plus one arm per spec in `arms`, each for every seed."""
+    """An experiment: the baseline arm plus one arm per spec in `arms`, each for every seed; each field but
+    `training` a `setting`."""
 
-    name: str = "default"
-    out: Path = Path("results")
-    arms: tuple[str, ...] = ("mixup:0.4",)  # "method:param" (`--arm`), in the order they run; see merge_arms
-    seeds: tuple[int, ...] = (0, 1, 2)  # paired: every arm runs every seed
-    baseline: bool = True  # add the baseline arm (no mixing)
+    name: str = setting("default", "Experiment name: results go to <out>/<name>/.", default_text="the preset's",
+                        check=lambda exp, name: check_name("--name", name))  # fmt: skip
+    out: Path = setting(DEFAULT_OUT, "Results root.")
+    arms: tuple[str, ...] = setting(("mixup:0.4",), "method:param specs, run in this order (`--arm`; merge_arms).",
+                                    flag=False, check=_check_arms)  # fmt: skip
+    seeds: tuple[int, ...] = setting((0, 1, 2), "Paired: every arm runs every seed.", flag=False, check=_check_seeds)
+    baseline: bool = setting(True, "Add the baseline arm (plain ERM, no mixing).")
     training: TrainingConfig = field(default_factory=TrainingConfig)
-    device: str = "auto"
-    data_dir: Path = field(default_factory=default_data_dir)
-    jobs: int = 2  # runs at once (local backend)
-    backend: str = "local"
-    ray_address: str | None = None
-    gpus_per_run: float = 0.0  # Ray: GPU share per run
-    until_decided: bool = False  # add paired seeds, `jobs` at a time, until the primary comparison is decided
-    max_seeds: int | None = None  # the most seeds `until_decided` runs; None = DEFAULT_MAX_SEEDS
+    device: str = setting("auto", "auto | cpu | cuda | mps.", choices=DEVICES)
+    data_dir: Path = setting(help="Data folder (of --dataset, CIFAR-10 by default): torchvision's files (downloaded "
+                             "here if absent) or train/<class>/ + test/<class>/ image folders.",
+                             default_factory=default_data_dir,
+                             default_text=f"$MIXUP_BENCH_DATA, else ./{DEFAULT_DATA_DIR}")  # fmt: skip
+    jobs: int = setting(2, "Runs at once, in separate processes (local backend).", lo=1, hi=MAX_JOBS)
+    backend: str = setting("local", "local | ray.", choices=BACKENDS)
+    ray_address: str | None = setting(None, "Ray cluster: auto or HOST:PORT.", default_text="start a local Ray")
+    gpus_per_run: float = setting(0.0, "Ray: GPUs (or a fraction) per run.", lo=0.0, hi=1024.0,
+                                  check=_check_gpu_share)  # fmt: skip
+    until_decided: bool = setting(
+        False,
+        "Add paired seeds, --jobs at a time, until every claimed part of the first "
+        "arm against the baseline is decided (supported, contradicted or no effect), with "
+        "error rates that hold under this stopping.",
+        flag="--until-decided/--fixed-seeds",
+    )
+    max_seeds: int | None = setting(None, "The most seeds --until-decided runs.", default_text=str(DEFAULT_MAX_SEEDS),
+                                    check=_check_sequential)  # fmt: skip
 
     def __post_init__(self) -> None:
         _canonical_fields(self)  # -0.0 -> 0.0 in every float field, whoever built the object
@@ -264,43 +310,7 @@ class ExperimentConfig:
         ]
 
     def validate(self) -> None:
-        """Raise UserError with one line for the first value out of range."""
+        """Raise UserError with one line for the first value out of range: the training settings', then these
+        in field order (`check_settings`)."""
         self.training.validate()
-        check_arm_specs(self.arms)
-        if not self.planned_arms:
-            raise UserError("Nothing to run: --no-baseline with no other arm.")
-        if not self.seeds:
-            raise UserError("Nothing to run: no seeds given.")
-        check_int("the number of seeds", len(self.seeds), 1, MAX_SEEDS)
-        for s in self.seeds:
-            check_int("--seed", s, 0, MAX_SEED)
-        check_name("--name", self.name)
-        check_choice("--device", self.device, DEVICES)
-        check_int("--jobs", self.jobs, 1, MAX_JOBS)
-        check_choice("--backend", self.backend, BACKENDS)
-        check_float("--gpus-per-run", self.gpus_per_run, 0.0, 1024.0)
-        if 0 < self.gpus_per_run < MIN_GPU_SHARE:  # Ray refuses a finer share with a traceback at submission
-            raise UserError(f"--gpus-per-run must be 0 or at least {MIN_GPU_SHARE:g}, got {self.gpus_per_run!r}.")
-        self._validate_sequential()
-
-    def _validate_sequential(self) -> None:
-        """The sequential mode needs a comparison (the baseline and another arm), two seeds to start from, and a
-        maximum at least as large as the seeds given."""
-        if self.max_seeds is not None and not self.until_decided:
-            raise UserError("--max-seeds bounds the sequential mode, which is off: add --until-decided.")
-        if not self.until_decided:
-            return
-        check_int("--max-seeds", self.seed_cap, 1, MAX_SEEDS)
-        if self.seed_cap < len(self.seeds):
-            raise UserError(
-                f"--max-seeds {self.seed_cap} is below the {len(self.seeds)} seeds given; "
-                f"raise it, or give fewer seeds to start from."
-            )
-        if len(self.seeds) < 2:
-            raise UserError("--until-decided starts from at least 2 seeds (an interval needs 2 pairs); e.g. --seeds 3.")
-        others = [arm for arm in self.planned_arms if arm[0] != BASELINE]
-        if all(arm[0] != BASELINE for arm in self.planned_arms) or not others:
-            raise UserError(
-                "--until-decided decides a comparison: it needs the baseline and at least one other arm "
-                "(e.g. --alpha 0.4)."
-            )
+        check_settings(self)
