@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mixup_bench.methods import METHODS
+from mixup_bench.methods import METHODS, exact
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,11 +24,10 @@ BASELINE, MIXUP, CUTMIX, SMOOTH, MANIFOLD = "baseline", "mixup", "cutmix", "smoo
 # listed (`arm_order`). The parameter is in the `alpha` column: alpha for the mixers, epsilon for smooth.
 # Derived from the registry (`methods.METHODS`), in its order.
 METHOD_NAMES = {m.name: (m.param.letter, m.label) for m in METHODS.values()}
-PARAM_NAMES = {m.param.letter: (m.param.name, m.param.symbol) for m in reversed(list(METHODS.values()))}
 # The methods that draw a mixing weight lam (and log it to lam.csv); the others never mix.
 LAM_METHODS = tuple(m.name for m in METHODS.values() if m.draws_lam)
 _METHOD_RE = "|".join(METHOD_NAMES)
-_LETTERS = "".join(sorted(PARAM_NAMES))
+_LETTERS = "".join(sorted({m.param.letter for m in METHODS.values()}))
 _RUN_ID_RE = re.compile(rf"^({_METHOD_RE})-([{_LETTERS}])([0-9.eE+-]+)-s(\d+)$")
 _ARM_ID_RE = re.compile(rf"^({_METHOD_RE})-([{_LETTERS}])([0-9.eE+-]+)$")
 
@@ -44,9 +43,8 @@ MODEL_NAMES = (SMALL_CNN, FAST_CNN, PREACT_RESNET18)
 def format_alpha(alpha: float) -> str:
     """Shortest exact text for alpha, as in run ids: 0.4 -> '0.4', 1.0 -> '1', 0 -> '0', -0.0 -> '0',
     0.1234567 -> '0.1234567'. Exact (repr's shortest round trip, not 6 digits) so that two alphas never
-    share a run id, and one alpha has one spelling."""
-    text = repr(float(alpha) + 0.0)  # + 0.0: -0.0 is 0.0
-    return text[:-2] if text.endswith(".0") else text
+    share a run id, and one alpha has one spelling (`methods.exact`, which arm specs use too)."""
+    return exact(alpha)
 
 
 def method_for(alpha: float) -> str:
@@ -101,8 +99,10 @@ def arm_label(method: str, alpha: float, greek: bool = False) -> str:
     """Human name of an arm: 'baseline', 'MixUp alpha=0.4', 'label smoothing eps=0.1' (α, ε with greek=True)."""
     if method == "baseline":
         return "baseline"
-    letter, name = METHOD_NAMES.get(method, ("a", method))
-    return f"{name} {PARAM_NAMES[letter][1 if greek else 0]}={format_alpha(alpha)}"
+    if method not in METHODS:  # an arm of a plugin that is not installed here
+        return f"{method} {'α' if greek else 'alpha'}={format_alpha(alpha)}"
+    m = METHODS[method]
+    return f"{m.label} {m.param.symbol if greek else m.param.name}={format_alpha(alpha)}"
 
 
 def arm_order(arm: tuple[str, float]) -> tuple[int, float]:

@@ -2,7 +2,9 @@
 TOML file (`run --config`), then the command-line flags, each on top of the one before.
 
 Every layer speaks the same flat keys: the fields of ExperimentConfig and TrainingConfig by name
-(`epochs`, `alphas`, `seeds`, ...). The dataclass defaults are the one source of every default; a
+(`epochs`, `arms`, `seeds`, ...), and the arm aliases (`alphas`, `cutmix`, `smoothing`, `manifold`: the
+`--alpha`, ... flags). A layer's `arms` replace the arms below it; aliases alone replace only their own
+methods' arms, as they always did (`config.merge_arms`). The dataclass defaults are the one source of every default; a
 preset states only how it differs; a file may set any key; a flag left out is None ("not given").
 This is also where a config is written back as TOML (`mixup-bench presets NAME --toml`), so that
 what a file can hold and what is printed are one table.
@@ -27,23 +29,36 @@ except ImportError:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
 
-from mixup_bench.config import PRESETS, ExperimentConfig, TrainingConfig, check_choice, check_name, seeds_option
+from mixup_bench.config import (
+    ARM_ALIASES,
+    PRESETS,
+    ExperimentConfig,
+    TrainingConfig,
+    alias_specs,
+    check_choice,
+    check_name,
+    merge_arms,
+    seeds_option,
+)
+from mixup_bench.config.experiment import DEFAULT_DATA_DIR
+from mixup_bench.config.setting import setting_of
 from mixup_bench.errors import UserError
 from mixup_bench.streams import cut, is_text, quoted, shown
 
 _TRAINING_FIELDS = {f.name: f for f in dataclasses.fields(TrainingConfig)}
 _EXPERIMENT_FIELDS = {f.name: f for f in dataclasses.fields(ExperimentConfig) if f.name != "training"}
+SETTING_FIELDS = {**_EXPERIMENT_FIELDS, **_TRAINING_FIELDS}  # every setting's field (config.setting: its metadata)
 # Every key a preset, a file or a flag may set, with its type (from the dataclasses' annotations).
 SETTING_TYPES: dict[str, Any] = {
     **{k: t for k, t in typing.get_type_hints(ExperimentConfig).items() if k in _EXPERIMENT_FIELDS},
     **{k: t for k, t in typing.get_type_hints(TrainingConfig).items() if k in _TRAINING_FIELDS},
 }
+# ... and the arm aliases, which a file, a preset or a keyword may give as well (lists of numbers).
+_ALIAS_KEYS = tuple(key for key, _, _ in ARM_ALIASES)
+ACCEPTED_TYPES: dict[str, Any] = {**SETTING_TYPES, **{key: tuple[float, ...] for key in _ALIAS_KEYS}}
 # Keys whose default depends on the machine or is "none": a printed preset shows them commented out,
 # with an example value and what the default is.
-_COMMENTED_WHEN_DEFAULT = {
-    "data_dir": ("data", "$MIXUP_BENCH_DATA, else ./data"),
-    "ray_address": ("auto", "start a local Ray"),
-}
+_COMMENTED_WHEN_DEFAULT = {"data_dir": DEFAULT_DATA_DIR, "ray_address": "auto"}  # key: an example value
 
 
 def default_of(key: str) -> Any:
@@ -65,10 +80,19 @@ def describe(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def default_help(key: str) -> str:
-    """' Default: 128.' for a CLI option's help, generated from the dataclass default."""
+def _default_text(key: str) -> str:
+    """A setting's default for people: its `default_text` where the value alone would mislead (a machine's
+    folder, "none"), else the value ('all' for subset None)."""
+    meta = setting_of(_TRAINING_FIELDS.get(key) or _EXPERIMENT_FIELDS[key])
+    if meta is not None and meta.default_text is not None:
+        return meta.default_text
     value = default_of(key)
-    return f" Default: {'all' if key == 'subset' and value is None else describe(value)}."
+    return "all" if key == "subset" and value is None else describe(value)
+
+
+def default_help(key: str) -> str:
+    """' Default: 128.' for a CLI option's help, from the setting's field."""
+    return f" Default: {_default_text(key)}."
 
 
 # --- the builder ---------------------------------------------------------------------
@@ -84,12 +108,12 @@ def build_experiment(
 ) -> ExperimentConfig:
     """The validated ExperimentConfig of `preset`, then `config_file`, then `flags` on top.
 
-    flags: any setting key (`epochs=3`, `alphas=(0.4, 1.0)`, ...); None means "not given" and a list
-    counts as a tuple. seed: explicit seeds (`--seed`, repeatable), n_seeds: seeds 0..N-1 (`--seeds`);
-    giving both is refused. A file's own errors name the file and the key; the file's name (without
-    .toml) is the experiment's name unless the file or a flag gives one.
+    flags: any setting key (`epochs=3`, `arms=("fmix:0.2",)`, an alias such as `alphas=(0.4, 1.0)`, ...);
+    None means "not given" and a list counts as a tuple. seed: explicit seeds (`--seed`, repeatable),
+    n_seeds: seeds 0..N-1 (`--seeds`); giving both is refused. A file's own errors name the file and the
+    key; the file's name (without .toml) is the experiment's name unless the file or a flag gives one.
     """
-    unknown = sorted(set(flags) - set(SETTING_TYPES))
+    unknown = sorted(set(flags) - set(ACCEPTED_TYPES))
     if unknown:
         raise TypeError(f"build_experiment() got unknown settings: {', '.join(unknown)}")
     check_choice("--preset", preset, PRESETS)
@@ -100,20 +124,32 @@ def build_experiment(
         given["seeds"] = seeds
     if "seeds" in given:  # `--seed 0 --seed 0` runs seed 0 once; so does a repeated seed given any other way
         given["seeds"] = tuple(dict.fromkeys(given["seeds"]))
-    if config_file is not None:  # merged under the flags, then validated once, the whole (see read_settings_file)
-        settings.update(read_settings_file(Path(config_file), settings, given))
-    exp = experiment_of({**settings, **given})
+    file = {} if config_file is None else read_settings_file(Path(config_file), settings, given)
+    exp = experiment_of(settings, file, given)  # the file under the flags, validated once, whole (read_settings_file)
     exp.validate()
     return exp
 
 
-def experiment_of(settings: dict[str, Any]) -> ExperimentConfig:
-    """An ExperimentConfig from flat settings (missing keys: the dataclass defaults; subset 0: all)."""
-    settings = dict(settings)
+def experiment_of(*layers: dict[str, Any]) -> ExperimentConfig:
+    """An ExperimentConfig from layers of flat settings, each over the ones before (missing keys: the dataclass
+    defaults; subset 0: all). A layer's `arms` replace the arms below it; its aliases alone replace only their
+    methods' arms (`config.merge_arms`), starting from the default's."""
+    settings: dict[str, Any] = {}
+    arms = ExperimentConfig.arms
+    for layer in layers:
+        arms = merge_arms(arms, _layer_arms(layer), replace="arms" in layer)
+        settings.update({k: v for k, v in layer.items() if k not in _ALIAS_KEYS})
+    settings["arms"] = arms
     if settings.get("subset") == 0:
         settings["subset"] = None
     training = TrainingConfig(**{k: v for k, v in settings.items() if k in _TRAINING_FIELDS})
     return ExperimentConfig(training=training, **{k: v for k, v in settings.items() if k not in _TRAINING_FIELDS})
+
+
+def _layer_arms(layer: dict[str, Any]) -> tuple[str, ...]:
+    """The arm specs one layer gives: its aliases' (checked with the alias's message), then its `arms`."""
+    specs = [spec for key in _ALIAS_KEYS if key in layer for spec in alias_specs(key, layer[key])]
+    return (*specs, *layer.get("arms", ()))
 
 
 def flat_settings(exp: ExperimentConfig) -> dict[str, Any]:
@@ -174,12 +210,12 @@ def _name_of_file(path: Path) -> str:
 
 def _checked(path: Path, key: str, value: Any) -> Any:
     """`value` as the type of setting `key`, or a UserError naming the file and the key."""
-    if key not in SETTING_TYPES:
-        close = difflib.get_close_matches(key, SETTING_TYPES, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(SETTING_TYPES)}."
+    if key not in ACCEPTED_TYPES:
+        close = difflib.get_close_matches(key, ACCEPTED_TYPES, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(ACCEPTED_TYPES)}."
         raise UserError(f"{path}: unknown key {key!r}; {hint}")
     try:
-        kind, converted = _convert(value, SETTING_TYPES[key])
+        kind, converted = _convert(value, ACCEPTED_TYPES[key])
     except OverflowError:  # float(10**400)
         raise UserError(f"{path}: {key} = {brief_value(value)}: the number is too large.") from None
     if converted is _WRONG:
@@ -232,9 +268,10 @@ def _check_ranges(path: Path, base: dict[str, Any], settings: dict[str, Any], fl
     the file and those keys: the keys without which the error goes away or changes (`batch_size = 64,
     subset = 32: --subset must be ...`). An error of the flags or the preset alone is theirs, said as it is."""
     try:
-        experiment_of({**base, **settings, **flags}).validate()
+        experiment_of(base, settings, flags).validate()
     except UserError as whole:
-        own = [key for key in settings if key not in flags]  # a key a flag overrides cannot be behind it
+        # a key a flag overrides cannot be behind it; arms merge per method, so the file's may be
+        own = [key for key in settings if key not in flags or key == "arms" or key in _ALIAS_KEYS]
         culprits = [key for key in own if _error_without(base, settings, flags, key) != str(whole)]
         if not culprits:
             raise
@@ -245,7 +282,7 @@ def _check_ranges(path: Path, base: dict[str, Any], settings: dict[str, Any], fl
 def _error_without(base: dict[str, Any], settings: dict[str, Any], flags: dict[str, Any], key: str) -> str | None:
     """The validation error of the settings without the file's `key` (None when they are valid)."""
     try:
-        experiment_of({**base, **{k: v for k, v in settings.items() if k != key}, **flags}).validate()
+        experiment_of(base, {k: v for k, v in settings.items() if k != key}, flags).validate()
     except UserError as e:
         return str(e)
     return None
@@ -274,8 +311,7 @@ def setting_line(key: str, value: Any) -> str:
     """One TOML line: `key = value`; `subset = 0` for the whole pool; a machine-dependent key at its
     default commented out, with an example and what the default is."""
     if key in _COMMENTED_WHEN_DEFAULT and value == default_of(key):
-        example, note = _COMMENTED_WHEN_DEFAULT[key]
-        return f"# {key} = {toml_value(example)}  (default: {note})"
+        return f"# {key} = {toml_value(_COMMENTED_WHEN_DEFAULT[key])}  (default: {_default_text(key)})"
     if key == "subset" and value is None:
         value = 0
     if isinstance(value, (str, Path)) and not is_text(str(value)):  # bytes a TOML file cannot hold: as a comment

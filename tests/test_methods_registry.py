@@ -33,7 +33,7 @@ def test_arm_specs_parse_with_defaults_and_reject_bad_input_in_one_line():
     assert methods.parse_arm_spec("resizemix") == ("resizemix", 0.8)
     for spec, words in [
         ("fmixx:1", "did you mean fmix?"),
-        ("smooth:1.5", "eps must be in (0, 1)"),
+        ("smooth:1.5", "eps must be in (0, 0.99]"),
         ("resizemix:0.05", "scale must be in [0.1, 1]"),
         ("mixup:abc", "must be a number"),
     ]:

@@ -596,7 +596,7 @@ def test_negative_zero_is_stored_and_named_as_zero(data_dir, tmp_path):
     assert "-0.0" not in text  # json writes a negative zero as -0.0
     record = json.loads(text)
     assert str(record["config"]["training"]["label_noise"]) == "0.0"
-    assert record["config"]["alphas"] == [0.0, 0.4]
+    assert record["config"]["arms"] == ["baseline", "mixup:0.4"]
     assert sorted(p.name for p in (out / "exp" / "runs").iterdir()) == list(RUNS)  # -0.0 is the baseline
     for run in RUNS:
         config = json.loads((out / "exp" / "runs" / run / "config.json").read_text())

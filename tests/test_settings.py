@@ -62,10 +62,33 @@ def test_file_overrides_the_preset_and_flags_override_the_file(tmp_path):
     exp = build_experiment(preset="label-noise", config_file=path, batch_size=16, n_seeds=2)
     assert exp.training.epochs == 3  # the file
     assert exp.training.batch_size == 16  # the flag over the file
-    assert exp.alphas == (0.2, 1.0)  # the file over the preset; TOML's 1 is a float here
+    assert exp.arms == ("mixup:0.2", "mixup:1")  # the file's alias over the preset; TOML's 1 is a float here
     assert exp.training.label_noise == 0.2 and exp.seeds == (0, 1)
     assert exp.name == "mine"  # the file's name, as the file sets none
     assert build_experiment(config_file=path, name="other").name == "other"
+
+
+def test_arms_replace_the_arms_below_and_aliases_alone_replace_their_methods(tmp_path):
+    """A layer (preset, file, flags) that gives `arms` gives every arm; one that gives only aliases (`cutmix`,
+    `--cutmix`) replaces the arms of their methods and keeps the others, as the aliases always did."""
+    path = write(tmp_path, 'arms = ["fmix:0.2", "resizemix"]\ncutmix = [2]\n')
+    assert build_experiment(preset="label-noise", config_file=path).arms == ("cutmix:2", "fmix:0.2", "resizemix:0.8")
+    assert build_experiment(preset="label-noise", config_file=path, cutmix=[1]).arms == (
+        "fmix:0.2", "resizemix:0.8", "cutmix:1"
+    )  # fmt: skip
+    exp = build_experiment(preset="label-noise", config_file=path, arms=["cutmix:1", "gridmix:0.5"], alphas=[0])
+    assert exp.arms == ("baseline", "cutmix:1", "gridmix:0.5")
+    assert build_experiment(preset="label-noise", cutmix=[1]).arms == ("mixup:1", "cutmix:1")
+    assert 'arms = ["baseline", "cutmix:1", "gridmix:0.5"]' in settings_toml(exp)
+
+
+def test_a_bad_arm_in_a_file_names_the_file_and_the_key(tmp_path):
+    for text, words in [('arms = ["fmixx:1"]\n', 'arms = ["fmixx:1"]: --arm fmixx:1: unknown method'),
+                        ("alphas = [-1]\n", "alphas = [-1.0]: --alpha must be at least 0"),
+                        ('arms = [1]\n', "arms must be a list of strings, got [1].")]:  # fmt: skip
+        with pytest.raises(UserError) as err:
+            build_experiment(config_file=write(tmp_path, text))
+        assert "mine.toml: " in str(err.value) and words in str(err.value), str(err.value)
 
 
 def test_subset_zero_means_the_whole_pool_in_files_and_flags(tmp_path):
@@ -94,7 +117,7 @@ def test_a_dry_run_config_reads_back(tmp_path):
         ('alphas = ["a"]\n', "alphas must be a list of numbers"),
         ("lr = true\n", "lr must be a number, got true"),
         ("epoch = 3\n", "unknown key 'epoch'; did you mean 'epochs'?"),
-        ("flavour = 3\n", "unknown key 'flavour'; known keys: name, out, alphas"),
+        ("flavour = 3\n", "unknown key 'flavour'; known keys: name, out, arms"),
         ("epochs = 0\n", "mine.toml: epochs = 0: --epochs must be at least 1, got 0."),
         ("label_noise = 2.0\n", "label_noise = 2.0: --label-noise must be"),
         ('model = "resnet9000"\n', 'model = "resnet9000"'),

@@ -47,6 +47,7 @@ from mixup_bench.figures.style import (
     save_figure,
     styled,
 )
+from mixup_bench.methods import lam_shape
 from mixup_bench.metrics import FINAL, METRICS, M
 from mixup_bench.naming import arm_label, format_alpha, plural
 
@@ -178,19 +179,22 @@ def _lambda_panel(ax, data: PlotData, arm: tuple[str, float]) -> None:
     """One arm's panel: the Beta(alpha, alpha) density its lam is drawn from and the histogram of lam.csv.
     CutMix logs the kept area of its box, which clipping at the border makes larger than the draw."""
     a = arm[1]
+    beta, area = lam_shape(arm[0])  # from the registry: is lam Beta-drawn, and is the kept area logged
     color = data.color(*arm)
     n, hist_top = lam_hist(ax, data, arm, color)
-    x, y = beta_pdf(a)
-    ax.plot(x, y, color=color, lw=2)
-    lam_ylim(ax, [a], hist_top)
+    if beta:
+        x, y = beta_pdf(a)
+        ax.plot(x, y, color=color, lw=2)
+    lam_ylim(ax, [a] if beta else [], hist_top)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("λ (weight of the first image)" if arm[0] != "cutmix" else "λ (area kept of the first image)")
+    ax.set_xlabel("λ (weight of the first image)" if not area else "λ (area kept of the first image)")
     ax.set_ylabel("probability density")
     ax.set_title(arm_label(*arm, greek=True))
     seeds = arm_lam(data, arm)["seed"].nunique() if n else 0
-    drawn = " (drawn)" if arm[0] == "cutmix" else ""
-    handles = [Line2D([], [], color=color, lw=2, label=f"Beta({format_alpha(a)}, {format_alpha(a)}){drawn}")]
-    logged = "kept area after clipping" if arm[0] == "cutmix" else "sampled λ"
+    drawn = " (drawn)" if area else ""
+    label = f"Beta({format_alpha(a)}, {format_alpha(a)}){drawn}"
+    handles = [Line2D([], [], color=color, lw=2, label=label)] if beta else []
+    logged = "kept area after clipping" if area else "sampled λ"
     handles.append(
         Patch(facecolor=color, alpha=0.35, label=f"{logged}: {n:,} values, {plural(seeds, 'seed')}")
         if n

@@ -25,6 +25,7 @@ from mixup_bench.analysis.run_logs import Reliability
 from mixup_bench.analysis.shift import ShiftFacts
 from mixup_bench.analysis.trend import DoseResponse
 from mixup_bench.figures.style import CLEAN_LS, MIXED_LS, TEST_LS, arm_colors, epoch_axis, no_data
+from mixup_bench.methods import lam_shape
 from mixup_bench.metrics import METRICS, M
 from mixup_bench.naming import arm_label, format_alpha, plural
 
@@ -286,9 +287,10 @@ def draw_lambda_overlay(ax, data: PlotData) -> None:
     for m, a in arms:
         color = data.color(m, a)
         hist_top = max(hist_top, lam_hist(ax, data, (m, a), color, fill=False)[1])
-        x, y = beta_pdf(a)
-        ax.plot(x, y, color=color, lw=2)
-    lam_ylim(ax, [a for _, a in arms], hist_top)
+        if lam_shape(m)[0]:  # lam ~ Beta(a, a): its density
+            x, y = beta_pdf(a)
+            ax.plot(x, y, color=color, lw=2)
+    lam_ylim(ax, [a for m, a in arms if lam_shape(m)[0]], hist_top)
     ax.set_xlim(0, 1)
     ax.set_xlabel("λ (weight of the first image)")
     ax.set_ylabel("probability density")

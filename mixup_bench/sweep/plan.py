@@ -33,10 +33,12 @@ def preflight(exp: ExperimentConfig) -> None:
     layer (the sweep does not import the integrations)."""
     from mixup_bench.sweep.record import check_compatible  # local: torch
     from mixup_bench.train.cifar10c import check_cifar10c_dir
+    from mixup_bench.train.plugin_check import check_plugin_arms
 
     check_backend(exp)
     check_output_dir(exp.path)  # leaves nothing behind
     check_compatible(exp)
+    check_plugin_arms(exp.planned_arms, exp.training.model, exp.training.lam_mode)
     sizes = data_sizes(exp)
     if sizes is not None:  # an image folder without train/: `run` says why when it loads it
         exp.training.check_data(sizes[0])

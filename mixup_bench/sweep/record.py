@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from mixup_bench.config import ARM_FIELDS, ExperimentConfig, canonical, training_changes
+from mixup_bench.config import ARM_ALIASES, ExperimentConfig, arm_specs_of, canonical, training_changes
 from mixup_bench.errors import UserError
 from mixup_bench.provenance import code_identity
 from mixup_bench.results.atomic import atomic_write_json
@@ -72,7 +72,7 @@ def check_compatible(exp: ExperimentConfig) -> dict | None:
 
 
 def write_experiment_record(exp: ExperimentConfig, data: Cifar10) -> None:
-    """experiment.json: the resolved config (alphas and seeds merged with earlier calls), versions, data.
+    """experiment.json: the resolved config (arms and seeds merged with earlier calls), versions, data.
 
     The read-merge-write runs under the experiment's lock, so two `run` commands started
     together on one experiment (say with different seeds) both end up in the record.
@@ -85,8 +85,11 @@ def write_experiment_record(exp: ExperimentConfig, data: Cifar10) -> None:
 def _write_experiment_record(exp: ExperimentConfig, data: Cifar10, old: dict | None) -> None:
     cfg = dataclasses.asdict(exp)
     old_cfg = (old or {}).get("config", {})  # an object: check_compatible made sure
-    for key, _ in ARM_FIELDS:  # arms added by later calls are merged in
-        cfg[key] = sorted(set(_numbers(old_cfg.get(key))) | set(getattr(exp, key)))
+    # arms added by later calls are merged in, after the earlier ones; an older record's per-method lists
+    # (alphas, cutmix, ...) become arm specs
+    cfg["arms"] = list(dict.fromkeys(arm_specs_of(old_cfg) + exp.arms))
+    for key, _, _ in ARM_ALIASES:
+        cfg.pop(key, None)
     cfg["seeds"] = sorted(set(_numbers(old_cfg.get("seeds"), int)) | set(exp.seeds))
     record = {
         "name": exp.name,

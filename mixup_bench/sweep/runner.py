@@ -27,6 +27,7 @@ from mixup_bench.train.cifar10c import check_cifar10c_dir
 from mixup_bench.train.datasets import load_dataset
 from mixup_bench.train.datasets.cifar10 import load_cifar10
 from mixup_bench.train.device import resolve_device, resolve_precision
+from mixup_bench.train.plugin_check import check_plugin_arms
 
 
 @dataclass
@@ -52,6 +53,7 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, reru
     exp.validate()
     check_output_dir(exp.path)  # fail fast, before the data are loaded: --out a file, read-only, ...
     check_compatible(exp)
+    check_plugin_arms(exp.planned_arms, exp.training.model, exp.training.lam_mode)  # a third-party mixer's probe
     runs = exp.runs()
     outcome = Outcome()
     try:

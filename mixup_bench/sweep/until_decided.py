@@ -50,14 +50,14 @@ class Design:
 def plan(exp: ExperimentConfig) -> Design:
     """The design of `exp`: its seeds first, then the next unused seeds up to `max_seeds`; a look after the
     seeds given and after every `jobs` more (and at the maximum). The primary comparison is the first arm
-    after the baseline (`ExperimentConfig.arms`' order)."""
+    after the baseline (`ExperimentConfig.planned_arms`' order)."""
     seeds = list(exp.seeds)
     nxt = max(seeds) + 1
     while len(seeds) < exp.seed_cap:
         if nxt not in seeds:
             seeds.append(nxt)
         nxt += 1
-    primary = next(arm for arm in exp.arms if arm[0] != BASELINE)
+    primary = next(arm for arm in exp.planned_arms if arm[0] != BASELINE)
     return Design(tuple(seeds), design_looks(len(exp.seeds), max(1, exp.jobs), exp.seed_cap), primary)
 
 
@@ -72,7 +72,7 @@ def recorded_design(exp: ExperimentConfig) -> Design | None:
     except (KeyError, TypeError, ValueError):
         raise UserError(f"{exp.path / EXPERIMENT_FILE} holds a damaged `{RECORD_KEY}` design; "
                         "restore it, or use another --name.") from None  # fmt: skip
-    primary = next((arm for arm in exp.arms if arm_id(*arm) == held.get("primary")), None)
+    primary = next((arm for arm in exp.planned_arms if arm_id(*arm) == held.get("primary")), None)
     if primary is None or not looks or looks[-1] > len(seeds):
         raise UserError(f"{exp.path} was run --until-decided on another comparison ({held.get('primary')}); "
                         "use another --name.")  # fmt: skip

@@ -58,4 +58,5 @@ def step_context(
         state.data_gen,
         augment=cfg.training.augment,
         amp=amp,
+        grad_clip=cfg.training.grad_clip,
     )

@@ -56,6 +56,7 @@ class StepContext:
     data_gen: torch.Generator  # augmentation draws (batch order is drawn by the caller from it too)
     augment: bool
     amp: torch.dtype | None  # autocast dtype, None = fp32
+    grad_clip: float | None = None  # max global L2 norm of the gradient (`--grad-clip`); None = no clipping
 
     def autocast(self, device_type: str) -> torch.autocast:
         return torch.autocast(device_type, dtype=self.amp or torch.float32, enabled=self.amp is not None)
@@ -75,7 +76,7 @@ def take_batch(split: Split, order: torch.Tensor, step: int, batch_size: int) ->
 
 
 def train_step(ctx: StepContext, xb: torch.Tensor, yb: torch.Tensor) -> StepOutput:
-    """One SGD step on a uint8 batch: augment -> normalise -> mix -> forward/backward -> update.
+    """One SGD step on a uint8 batch: augment -> normalise -> mix -> forward/backward -> (clip) -> update.
 
     No host sync: the loss and the correct count stay on the device.
     The forward runs under autocast (bf16 where enabled); the loss is computed in fp32.
@@ -88,6 +89,9 @@ def train_step(ctx: StepContext, xb: torch.Tensor, yb: torch.Tensor) -> StepOutp
     loss = ctx.mixer.loss(logits, batch)
     ctx.optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if ctx.grad_clip is not None:  # off: not even the norm is computed, so the default's numbers stay as they were
+        params = [p for group in ctx.optimizer.param_groups for p in group["params"]]
+        torch.nn.utils.clip_grad_norm_(params, ctx.grad_clip)
     ctx.optimizer.step()
     if ctx.scheduler is not None:
         ctx.scheduler.step()

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from mixup_bench.config import ExperimentConfig, TrainingConfig
+from mixup_bench.config import ExperimentConfig, TrainingConfig, alias_specs
 from mixup_bench.results import schema
 from mixup_bench.sweep.driver import RunOutcome
 from mixup_bench.sweep.progress import Reporter
@@ -45,7 +45,7 @@ def experiment(data_dir: Path, out: Path, seeds=(0,), alphas=(0.4,), epochs: int
     return ExperimentConfig(
         name=NAME,
         out=Path(out),
-        alphas=tuple(alphas),
+        arms=alias_specs("alphas", alphas),
         seeds=tuple(seeds),
         training=training,
         device="cpu",

@@ -19,7 +19,7 @@ def _short_timing(monkeypatch):
 
 def _experiment(**training) -> ExperimentConfig:
     tc = TrainingConfig(**{"epochs": 2, "batch_size": 16, "precision": "fp32", "model": "fast-cnn", **training})
-    return ExperimentConfig(alphas=(0.4,), seeds=(0, 1, 2), training=tc, jobs=2)
+    return ExperimentConfig(arms=("mixup:0.4",), seeds=(0, 1, 2), training=tc, jobs=2)
 
 
 def test_measuring_leaves_every_random_stream_as_it_was():
@@ -83,7 +83,7 @@ def _machine(**kw) -> estimate.Machine:
 def _short(**kw) -> ExperimentConfig:
     """subset 1,000 in batches of 100 for 3 epochs: 30 steps, so BatchNorm is re-estimated every epoch."""
     tc = TrainingConfig(epochs=3, batch_size=100, subset=1_000, val_size=0, clean_train_size=100, model="fast-cnn")
-    return ExperimentConfig(**{"alphas": (0.4,), "seeds": (0, 1), "training": tc, "jobs": 1, **kw})
+    return ExperimentConfig(**{"arms": ("mixup:0.4",), "seeds": (0, 1), "training": tc, "jobs": 1, **kw})
 
 
 def test_the_parts_add_up_to_the_total():

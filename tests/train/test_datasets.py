@@ -349,4 +349,4 @@ def test_the_cifar100_presets_say_they_were_not_tuned_here():
         assert build_experiment(preset=name).training.dataset == "cifar100"
     assert "NOT tuned here" in PRESETS["cifar100"].regime
     paper = build_experiment(preset="paper-cifar100")
-    assert paper.training.model == "preact-resnet18" and paper.alphas == (1.0,)
+    assert paper.training.model == "preact-resnet18" and paper.arms == ("mixup:1",)
