@@ -97,7 +97,7 @@ def test_the_path_trace_counts_modules_entries_and_returns():
     def walk():
         metrics.p_text(0.5)
         metrics.p_text(0.01)  # a second call in the same module: the same entry
-        naming.format_alpha(0.4)
+        naming.plural(3, "seed")
         metrics.p_text(0.2)  # back into metrics: a return
 
     entries = trace.trace(walk, package_dir)
