@@ -7,6 +7,7 @@ from mixup_bench.catalog import recorded_dataset
 from mixup_bench.naming import arm_id, arm_label
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # MLflow shows it as the run's version
+SOURCE_NAME_TAG, SOURCE_TYPE_TAG = "mlflow.source.name", "mlflow.source.type"
 
 
 def run_tags(run: dict) -> dict[str, str]:
@@ -23,9 +24,9 @@ def run_tags(run: dict) -> dict[str, str]:
 
 def code_tags(run: dict) -> dict[str, str]:
     """The code that trained the run (its config.json's `code`, provenance.code_identity) as tags: MLflow
-    shows mlflow.source.git.commit as the run's version."""
+    shows mlflow.source.git.commit, beside the source's name, as the run's version."""
     code = run.get("code") if isinstance(run.get("code"), dict) else {}
-    tags = {}
+    tags = {SOURCE_NAME_TAG: "mixup-bench", SOURCE_TYPE_TAG: "LOCAL"}  # MLflow's Source column, with the commit
     if isinstance(code.get("git_sha"), str):
         tags[GIT_COMMIT_TAG] = code["git_sha"]
     if code.get("git_dirty") is not None:

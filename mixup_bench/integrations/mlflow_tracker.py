@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mixup_bench import results
+from mixup_bench.catalog import record_title
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.arms import ArmCurve, arm_curve
 from mixup_bench.integrations.identity import experiment_identity
@@ -245,10 +246,8 @@ class MlflowTracker:
         from mixup_bench.analysis.report import SUMMARY_CSV, SUMMARY_MD
         from mixup_bench.figures.figures import PLOTS_DIR
 
-        summary = self.exp_path / SUMMARY_MD
-        if self.parents and summary.is_file():
-            text = summary.read_text(encoding="utf-8", errors="replace")
-            self.client.set_experiment_tag(self.experiment_id, NOTE_TAG, text)
+        if self.parents:
+            self._describe_experiment(self.exp_path / SUMMARY_MD)
         for arm in list(self.parents):
             curve = arm_curve(self.exp_path, arm)
             parent = self._log_curve(arm, curve) if curve.seeds else self.parents[arm]
@@ -259,6 +258,19 @@ class MlflowTracker:
                 self.client.log_artifacts(parent, str(self.exp_path / PLOTS_DIR), PLOTS_DIR)
             status = "FINISHED" if all(self.done.get(arm, {}).values()) else "KILLED"
             self.client.set_terminated(parent, status, end_time=_ms(curve.end) if curve.seeds else None)
+
+    def _describe_experiment(self, summary: Path) -> None:
+        """The MLflow experiment's description (summary.md, once `plot` has made it), its data set in words
+        and the code version experiment.json records."""
+        try:
+            record = results.read_experiment(self.exp_path) or {}
+        except UserError:
+            record = {}
+        tags = {"dataset": record_title(record), **code_tags(record)}
+        if summary.is_file():
+            tags[NOTE_TAG] = summary.read_text(encoding="utf-8", errors="replace")
+        for key, value in tags.items():
+            self.client.set_experiment_tag(self.experiment_id, key, value)
 
     def _log_curve(self, arm: str, curve: ArmCurve) -> str:
         """Give the arm's parent run `curve` (the seed mean); returns the parent's MLflow run id. A parent

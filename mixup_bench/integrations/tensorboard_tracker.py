@@ -29,7 +29,7 @@ from pathlib import Path
 
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.identity import experiment_identity
-from mixup_bench.integrations.labels import code_tags, run_tags
+from mixup_bench.integrations.labels import SOURCE_NAME_TAG, SOURCE_TYPE_TAG, code_tags, run_tags
 
 TENSORBOARD_DIR = "tensorboard"
 IDENTITY_FILE = "mixup_bench_identity.txt"  # beside the event files; TensorBoard reads only those
@@ -37,6 +37,7 @@ INSTALL_HINT = '--tensorboard needs TensorBoard: pip install "mixup-bench[tensor
 _MARKER = "train_loss"  # written first in every epoch: its steps are the epochs a folder holds
 _HPARAMS_PREFIX = "hparams/"
 LAM_TAG = "lam"
+SOURCE_TAGS = (SOURCE_NAME_TAG, SOURCE_TYPE_TAG)  # MLflow's alone: the HParams table gets the code version
 
 
 def _summary_writer():
@@ -138,7 +139,8 @@ class TensorBoardTracker:
 
         settings = {"method": run.get("method"), "alpha": run.get("alpha"), "seed": run.get("seed")}
         settings.update(run_tags(run))
-        settings.update({k.rsplit(".", 1)[-1]: v for k, v in code_tags(run).items()})  # commit, git_dirty, ...
+        code = {k.rsplit(".", 1)[-1]: v for k, v in code_tags(run).items() if k not in SOURCE_TAGS}
+        settings.update(code)  # commit, git_dirty, source_hash
         settings.update(run.get("training") or {})
         hparam_dict = {k: v if isinstance(v, (bool, int, float, str)) else str(v) for k, v in settings.items()}
         metric_dict = {f"{_HPARAMS_PREFIX}{k}": v for k, v in final.items()}

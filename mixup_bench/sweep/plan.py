@@ -28,7 +28,8 @@ def check_backend(exp: ExperimentConfig) -> None:
 
 def preflight(exp: ExperimentConfig) -> None:
     """The checks `run` makes before it trains, made without loading the data or writing: the data sizes
-    are CIFAR-10's (`run` checks them again on the data it loads). The tracker is probed by the command
+    are the chosen data set's, its published ones or an image folder's file counts (`data_sizes`; `run`
+    checks them again on the data it loads). The tracker is probed by the command
     layer (the sweep does not import the integrations)."""
     from mixup_bench.sweep.record import check_compatible  # local: torch
     from mixup_bench.train.cifar10c import check_cifar10c_dir

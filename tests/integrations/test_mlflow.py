@@ -127,6 +127,8 @@ def test_export_to_a_local_folder_store(tmp_path):
     experiment = client.get_experiment_by_name("demo")
     assert f"#/experiments/{experiment.experiment_id}?workflowType=machine_learning" in result.output
     assert experiment.tags["mlflow.note.content"] == (DEMO / "summary.md").read_text(encoding="utf-8")
+    assert experiment.tags["dataset"] == "CIFAR-10"
+    assert experiment.tags["mlflow.source.git.commit"] == "a2925234be56553a7fa91cedbd0a6e66f5e1b79b"
     runs = _runs(client, "demo")
     parents = {r.data.tags[ARM_TAG]: r for r in runs if ARM_TAG in r.data.tags}
     children = {r.data.tags[RUN_TAG]: r for r in runs if RUN_TAG in r.data.tags}

@@ -349,3 +349,29 @@ def test_the_cifar100_presets_say_they_were_not_tuned_here():
     assert "NOT tuned here" in PRESETS["cifar100"].regime
     paper = build_experiment(preset="paper-cifar100")
     assert paper.training.model == "preact-resnet18" and paper.alphas == (1.0,)
+
+
+def test_another_image_folder_into_the_same_experiment_is_refused_in_one_line(tmp_path):
+    """The folder is the data set: its path is part of the experiment's identity, for `run` and the dry run."""
+    first, other = write_odd_folder(tmp_path / "pets"), write_odd_folder(tmp_path / "cars", classes=3)
+    assert tiny_run("folder", first, tmp_path / "r").exit_code == 0
+    record = (tmp_path / "r" / "tiny" / "experiment.json").read_text()
+    for res in (tiny_run("folder", other, tmp_path / "r"), tiny_run("folder", other, tmp_path / "r", "--dry-run")):
+        one_error(res, "was run on the image folder", str(first.resolve()), f"not {other.resolve()}", "another --name")
+    assert (tmp_path / "r" / "tiny" / "experiment.json").read_text() == record  # nothing written
+    assert not (other / ".mixup-bench-cache").exists()  # refused before the folder was read
+    (tmp_path / "x").mkdir()
+    again = tiny_run("folder", tmp_path / "x" / ".." / "pets", tmp_path / "r")  # the same folder, spelled otherwise
+    assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize(
+    ("dataset", "extra", "size"),
+    [("stl10", [], "5,000"), ("svhn", ["--val-size", "80000"], "73,257"), ("cifar10", ["--val-size", "80000"], "50,000"),
+     ("fashion-mnist", ["--val-size", "80000"], "60,000")],
+)  # fmt: skip
+def test_a_dry_run_checks_the_sizes_of_the_chosen_data_set(tmp_path, dataset, extra, size):
+    """The default regime (5,000 validation images) fits CIFAR-10 but not STL-10's 5,000 training images;
+    each refusal names the data set's own training set, as `run` does once it has read it."""
+    one_error(dry_run(dataset, tmp_path / "absent", tmp_path / "r", *extra), f"the training set has {size}")
+    assert not (tmp_path / "r").exists()
