@@ -367,8 +367,8 @@ def test_another_image_folder_into_the_same_experiment_is_refused_in_one_line(tm
 
 @pytest.mark.parametrize(
     ("dataset", "extra", "size"),
-    [("stl10", [], "5,000"), ("svhn", ["--val-size", "80000"], "73,257"), ("cifar10", ["--val-size", "80000"], "50,000"),
-     ("fashion-mnist", ["--val-size", "80000"], "60,000")],
+    [("stl10", [], "5,000"), ("svhn", ["--val-size", "80000"], "73,257"),
+     ("cifar10", ["--val-size", "80000"], "50,000"), ("fashion-mnist", ["--val-size", "80000"], "60,000")],
 )  # fmt: skip
 def test_a_dry_run_checks_the_sizes_of_the_chosen_data_set(tmp_path, dataset, extra, size):
     """The default regime (5,000 validation images) fits CIFAR-10 but not STL-10's 5,000 training images;
