@@ -115,6 +115,19 @@ def test_cifar10c_labels_out_of_range_are_refused_before_training(label, tiny_ci
     assert not list((tmp_path / "r").rglob("metrics.csv"))
 
 
+def test_cifar10c_labels_out_of_range_are_refused_before_any_worker_starts_with_two_jobs(tiny_cifar, tmp_path):
+    """`--jobs 2`: the labels are checked in the parent before the workers start, so the refusal is the same
+    one line (no _RemoteTraceback from a worker), no run folder holds a row, and `status` has nothing lost."""
+    folder = write_cifar10c(tmp_path / "c10c", held_out=())
+    labels = np.load(folder / "labels.npy")
+    labels[-1] = 10
+    np.save(folder / "labels.npy", labels)
+    res = cli.invoke(app, [*shift_args(tiny_cifar, tmp_path / "r", "--cifar10c-dir", str(folder)), "--jobs", "2"])
+    one_line(res, "holds the label 10, outside CIFAR-10's classes 0..9")
+    assert "RemoteTraceback" not in res.output and not list((tmp_path / "r").rglob("metrics.csv"))
+    assert not list((tmp_path / "r").rglob("checkpoint.pt"))
+
+
 def test_a_failing_shift_evaluation_keeps_the_trained_epoch_and_a_rerun_finishes_it(tiny_cifar, tmp_path, monkeypatch):
     """The root rule: the epoch is saved before the shift evaluation runs. A failure there is one line;
     the checkpoint and the row of the epoch are on disk, `status` says so, and the same command
