@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mixup_bench.catalog import DEFAULT_DATASET, check_dataset
+from mixup_bench.catalog import CORRUPTED_SETS, DEFAULT_DATASET, check_dataset
 from mixup_bench.errors import UserError
 from mixup_bench.naming import BASELINE, CUTMIX, MANIFOLD, MIXUP, MODEL_NAMES, SMOOTH, method_for, run_id_for
 from mixup_bench.streams import is_text, quoted
@@ -207,8 +207,9 @@ class TrainingConfig:
         check_int("--shift-images", self.shift_images, 1, MAX_IMAGES)
         if self.cifar10c_dir is not None and not self.cifar10c_dir.strip():
             raise UserError("--cifar10c-dir must name a folder, got an empty one; leave it out for the built-in ones.")
-        if self.cifar10c_dir is not None and self.dataset != DEFAULT_DATASET:
-            raise UserError(f"--cifar10c-dir holds CIFAR-10's test images, not {self.dataset}'s; leave it out.")
+        if self.cifar10c_dir is not None and self.dataset not in CORRUPTED_SETS:  # CIFAR-10-C or CIFAR-100-C
+            raise UserError(f"--cifar10c-dir holds CIFAR-10's or CIFAR-100's test images, not {self.dataset}'s; "
+                            "leave it out.")  # fmt: skip
         if not self.shift and (given := self._shift_options()):
             raise UserError(f"{given} sets up the shift evaluation, which is off: add --shift.")
 

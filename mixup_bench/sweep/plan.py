@@ -41,7 +41,7 @@ def preflight(exp: ExperimentConfig) -> None:
     if sizes is not None:  # an image folder without train/: `run` says why when it loads it
         exp.training.check_data(sizes[0])
     if exp.training.shift and exp.training.cifar10c_dir is not None:
-        check_cifar10c_dir(Path(exp.training.cifar10c_dir))
+        check_cifar10c_dir(Path(exp.training.cifar10c_dir), dataset=exp.training.dataset)
 
 
 def run_plan(exp: ExperimentConfig) -> list[str]:
