@@ -281,7 +281,8 @@ def run(
     ] = None,
     cifar10c_dir: Annotated[
         str | None,
-        _opt("A folder of the official CIFAR-10-C .npy files, used instead of the built-in corruptions.",
+        _opt("A folder of the official CIFAR-10-C .npy files (CIFAR-100-C's with --dataset cifar100), used "
+             "instead of the built-in corruptions.",
              key="cifar10c_dir"),
     ] = None,
     device: Annotated[str | None, _opt("auto | cpu | cuda | mps.", key="device")] = None,
