@@ -125,7 +125,8 @@ def test_export_to_a_local_folder_store(tmp_path):
     assert (tmp_path / "store" / "mlflow.db").is_file() and "mlflow ui --backend-store-uri sqlite:" in result.output
     client = MlflowClient(f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("demo")
-    assert f"#/experiments/{experiment.experiment_id}?workflowType=machine_learning" in result.output
+    page = f"http://127.0.0.1:5000/#/experiments/{experiment.experiment_id}?workflowType=machine_learning"
+    assert page in result.output  # `mlflow ui`'s address, on the classic runs view (not MLflow 3's GenAI overview)
     assert experiment.tags["mlflow.note.content"] == (DEMO / "summary.md").read_text(encoding="utf-8")
     assert experiment.tags["dataset"] == "CIFAR-10"
     assert experiment.tags["mlflow.source.git.commit"] == "a2925234be56553a7fa91cedbd0a6e66f5e1b79b"
