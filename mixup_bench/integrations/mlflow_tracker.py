@@ -9,6 +9,13 @@ per epoch with step = epoch (and `epoch` itself, which marks the epochs a run ho
 config.json, metrics.csv and lam.csv on each seed's run when it finishes; summary.md,
 summary.csv and the figures (plots/) on each arm's run, when `plot` has made them.
 
+What a user reads: each arm's run holds the arm's curves (arms.arm_curve, the mean over its finished
+seeds, with `seeds`), so MLflow's chart view, which draws the runs its table lists (the parents),
+is not empty; every run is tagged with its arm, arm label and data set (labels.run_tags: "Group
+by arm"), each seed run with the code that trained it (labels.code_tags); summary.md is the
+experiment's description (mlflow.note.content). Times are the recorded ones (integrations.times):
+a run starts when it started and each metric is stamped when its epoch ended, not at the export.
+
 A resumed run, or a second export, finds its MLflow runs by those tags and continues them: no new
 run, no metric of an epoch twice (what a run holds is read per metric and epoch).
 
