@@ -45,6 +45,12 @@ DATASETS: dict[str, DatasetInfo] = {
 }  # fmt: skip
 
 
+# The published corrupted test sets `--cifar10c-dir` takes (Hendrycks & Dietterich, 2019), by the data set
+# whose test images they corrupt: their title and the class count their labels.npy must keep to. The one
+# option serves both (CIFAR-100-C has CIFAR-10-C's layout); no other data set has one.
+CORRUPTED_SETS: dict[str, tuple[str, int]] = {"cifar10": ("CIFAR-10-C", 10), "cifar100": ("CIFAR-100-C", 100)}
+
+
 def check_dataset(name: str) -> None:
     """One line for a name that is no data set, with the closest known name."""
     if name in DATASETS:

@@ -23,11 +23,13 @@ import hashlib
 import json
 import subprocess
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 GIT_TIMEOUT_S = 5
 HASH_DIGITS = 16  # of the sha256 in hex: 64 bits, plenty to tell code versions apart
+STARTED_KEY = "started"  # config.json: when the run first started
 SHOWN_RUNS = 6  # run ids named per group in a warning before '+k more'
 
 
@@ -129,6 +131,17 @@ def code_fields(previous: dict | None, current: dict) -> dict:
     if current != code and current not in resumed:
         resumed.append(current)
     return {"code": code, "code_resumed": resumed} if resumed else {"code": code}
+
+
+def started_field(previous: dict | None) -> dict:
+    """config.json's "started", when the run first started (ISO 8601 in UTC, to the millisecond), for the
+    command that writes it: now for a run it starts (`previous` None); for one it resumes, the time that
+    config.json recorded ({} when it recorded none: a run from before the time was kept). Dashboards draw
+    the run from it (integrations.times), so an export made later shows when the run really trained."""
+    if previous is None:
+        return {STARTED_KEY: datetime.now(timezone.utc).isoformat(timespec="milliseconds")}
+    started = previous.get(STARTED_KEY)
+    return {STARTED_KEY: started} if isinstance(started, str) else {}
 
 
 def run_identity(config: object) -> dict:

@@ -280,6 +280,11 @@ def test_presets_lists_them_and_prints_one_as_a_file_that_run_reads_back(tmp_pat
     dry = run_cli("run", "--config", str(tmp_path / "noise.toml"), "--dry-run", "--out", str(tmp_path / "r"))
     assert dry.exit_code == 0, dry.output
     assert "label_noise = 0.4" in dry.output and 'name = "label-noise"' in dry.output
+    assert f"into {tmp_path / 'r' / 'label-noise'}" in dry.output  # the preset's name, not the file's (integrations.md)
+    own = run_cli(
+        "run", "--config", str(tmp_path / "noise.toml"), "--name", "noisy", "--dry-run", "--out", str(tmp_path / "r")
+    )
+    assert own.exit_code == 0 and f"into {tmp_path / 'r' / 'noisy'}" in own.output, own.output
     bad = run_cli("presets", "nope")
     assert bad.exit_code == 2 and "Unknown preset 'nope'" in bad.output
 

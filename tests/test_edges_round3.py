@@ -124,6 +124,19 @@ def test_cifar10c_labels_out_of_range_are_refused_before_training(label, tiny_ci
     assert not list((tmp_path / "r").rglob("metrics.csv"))
 
 
+def test_cifar10c_labels_out_of_range_are_refused_before_any_worker_starts_with_two_jobs(tiny_cifar, tmp_path):
+    """`--jobs 2`: the labels are checked in the parent before the workers start, so the refusal is the same
+    one line (no _RemoteTraceback from a worker), no run folder holds a row, and `status` has nothing lost."""
+    folder = write_cifar10c(tmp_path / "c10c", held_out=())
+    labels = np.load(folder / "labels.npy")
+    labels[-1] = 10
+    np.save(folder / "labels.npy", labels)
+    res = cli.invoke(app, [*shift_args(tiny_cifar, tmp_path / "r", "--cifar10c-dir", str(folder)), "--jobs", "2"])
+    one_line(res, "holds the label 10, outside CIFAR-10's classes 0..9")
+    assert "RemoteTraceback" not in res.output and not list((tmp_path / "r").rglob("metrics.csv"))
+    assert not list((tmp_path / "r").rglob("checkpoint.pt"))
+
+
 def test_a_failing_shift_evaluation_keeps_the_trained_epoch_and_a_rerun_finishes_it(tiny_cifar, tmp_path, monkeypatch):
     """The root rule: the epoch is saved before the shift evaluation runs. A failure there is one line;
     the checkpoint and the row of the epoch are on disk, `status` says so, and the same command
@@ -280,7 +293,7 @@ def test_backend_ray_without_ray_is_refused_before_anything_is_written(tmp_path)
 
 def hand_made_experiment(exp: Path, test_loss=(2.5, 2.643975), created: str = "2026-01-01T00:00:00+0000") -> Path:
     """One finished run of 2 epochs, with an experiment.json (its creation time is part of its identity)."""
-    from mixup_bench.integrations.sync import METRIC_COLUMNS
+    from mixup_bench.integrations.rows import METRIC_COLUMNS
 
     run = exp / RUNS_DIR / "mixup-a0.4-s0"
     run.mkdir(parents=True)
@@ -361,13 +374,13 @@ def test_tensorboard_export_sends_the_tags_an_epoch_lacks(tmp_path):
         f.unlink()
     w = SummaryWriter(log_dir=str(folder))  # as a kill after the first tags of epoch 2 leaves it
     for epoch in (1, 2):
-        w.add_scalar("train_loss/s0", 0.5, epoch)
+        w.add_scalar("train_loss", 0.5, epoch)
     w.close()
     again = cli.invoke(app, ["export", str(exp), "--to", "tensorboard", "--logdir", str(logdir)])
     assert again.exit_code == 0 and "2 epochs sent" in again.output, again.output
     held = held_scalars(folder)
-    assert {tag: sorted(steps) for tag, steps in held.items() if tag.endswith("/s0")} == {
-        "train_loss/s0": [1, 2], "test_acc/s0": [1, 2], "test_loss/s0": [1, 2]}  # fmt: skip
+    assert {tag: sorted(steps) for tag, steps in held.items() if "/" not in tag} == {
+        "train_loss": [1, 2], "test_acc": [1, 2], "test_loss": [1, 2]}  # fmt: skip
     assert len([f for f in folder.glob("events.*")]) >= 1
 
 

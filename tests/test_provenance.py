@@ -236,12 +236,14 @@ def test_execute_run_records_the_starting_code_and_the_resuming_one(tmp_path, mo
         return json.loads(config.read_text())
 
     first = start(A)
+    started = first.pop("started")  # when it first started: kept by a resume, new when it starts over
     assert first == {**cfg.to_dict(), "code": A}
     (config.parent / CHECKPOINT_FILE).write_bytes(b"")  # an epoch finished: the next command resumes
-    assert start(B) == {**cfg.to_dict(), "code": A, "code_resumed": [B]}
+    assert start(B) == {**cfg.to_dict(), "code": A, "code_resumed": [B], "started": started}
     assert start(B)["code_resumed"] == [B]
     (config.parent / CHECKPOINT_FILE).unlink()  # no checkpoint: the run starts over, with this code
-    assert start(B) == {**cfg.to_dict(), "code": B}
+    again = start(B)
+    assert again.pop("started") >= started and again == {**cfg.to_dict(), "code": B}
 
 
 # --- end to end: `plot` and `status` -----------------------------------------------------------------------------
@@ -274,3 +276,15 @@ def test_plot_and_status_warn_when_runs_came_from_different_code(tmp_path):
     for command in ("plot", "status"):
         result = cli.invoke(app, [command, str(exp)], env={"COLUMNS": "300"})
         assert result.exit_code == 0 and "Warning" not in result.output, result.output
+
+
+def test_a_run_records_when_it_first_started_and_a_resume_keeps_it():
+    from datetime import datetime, timezone
+
+    from mixup_bench.provenance import started_field
+
+    before = datetime.now(timezone.utc).replace(microsecond=0)  # `started` is to the millisecond
+    started = started_field(None)["started"]
+    assert before <= datetime.fromisoformat(started) <= datetime.now(timezone.utc) and started.endswith("+00:00")
+    assert started_field({"started": "2026-01-02T03:04:05.000+00:00"}) == {"started": "2026-01-02T03:04:05.000+00:00"}
+    assert started_field({"code": {}}) == {}  # a run from before the time was kept: no made-up start

@@ -526,6 +526,9 @@ def test_a_finished_run_with_a_file_missing_is_named_by_status_plot_and_run(
     assert f"{run_id}: {path} {problem}" in flat(again.output)
     after = cli.invoke(app, ["status", str(experiment)], env={"COLUMNS": "250"})
     if rebuilt:
+        if name == "config.json":  # its recorded start went with the file: nothing else holds it
+            kept = {k: v for k, v in json.loads(whole).items() if k != "started"}
+            whole = json.dumps(kept, indent=2, sort_keys=True).encode() + b"\n"
         assert path.read_bytes() == whole, "rebuilt byte for byte"
         assert "damaged" not in after.output and "2 done" in after.output
     else:

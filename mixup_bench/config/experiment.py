@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mixup_bench.catalog import DEFAULT_DATASET, check_dataset
+from mixup_bench.catalog import CORRUPTED_SETS, DEFAULT_DATASET, check_dataset
 from mixup_bench.config.arms import _canonical_spec, arms_of, check_arm_specs
 from mixup_bench.config.checks import (
     DEFAULT_MAX_SEEDS,
@@ -58,8 +58,9 @@ def _check_shift_setup(cfg: TrainingConfig, cifar10c_dir: str | None) -> None:
     option set (shift_images: to other than its default) while --shift is off."""
     if cifar10c_dir is not None and not cifar10c_dir.strip():
         raise UserError("--cifar10c-dir must name a folder, got an empty one; leave it out for the built-in ones.")
-    if cifar10c_dir is not None and cfg.dataset != DEFAULT_DATASET:
-        raise UserError(f"--cifar10c-dir holds CIFAR-10's test images, not {cfg.dataset}'s; leave it out.")
+    if cifar10c_dir is not None and cfg.dataset not in CORRUPTED_SETS:  # CIFAR-10-C or CIFAR-100-C
+        raise UserError(f"--cifar10c-dir holds CIFAR-10's or CIFAR-100's test images, not {cfg.dataset}'s; "
+                        "leave it out.")  # fmt: skip
     given = ("--shift-every" if cfg.shift_every is not None else "--cifar10c-dir" if cifar10c_dir is not None
              else "--shift-images" if cfg.shift_images != TrainingConfig.shift_images else None)  # fmt: skip
     if not cfg.shift and given:
@@ -113,9 +114,9 @@ class TrainingConfig:
                                       absent=True, default_text="the last epoch only")  # fmt: skip
     shift_images: int = setting(1_000, "Test images per corruption type and severity (a fixed subset).", lo=1,
                                 hi=MAX_IMAGES, identity=SHIFT, absent=True)  # fmt: skip
-    cifar10c_dir: str | None = setting(None, "A folder of the official CIFAR-10-C .npy files, used instead of the "
-                                       "built-in corruptions.", check=_check_shift_setup, identity=SHIFT,
-                                       absent=True)  # fmt: skip
+    cifar10c_dir: str | None = setting(None, "A folder of the official CIFAR-10-C .npy files (CIFAR-100-C's with "
+                                       "--dataset cifar100), used instead of the built-in corruptions.",
+                                       check=_check_shift_setup, identity=SHIFT, absent=True)  # fmt: skip
 
     def __post_init__(self) -> None:
         _canonical_fields(self)  # -0.0 -> 0.0 in every float field, whoever built the object

@@ -48,7 +48,7 @@ def _mlflow_hint(tracker: MlflowTracker) -> str:
     the classic runs view (MLflow 3 opens an experiment on its GenAI overview otherwise)."""
     page = f"#/experiments/{tracker.experiment_id}?workflowType=machine_learning"
     if tracker.uri.startswith("sqlite:"):
-        return f"See it with: mlflow ui --backend-store-uri {tracker.uri}, then open {page}"
+        return f"See it with: mlflow ui --backend-store-uri {tracker.uri}, then open http://127.0.0.1:5000/{page}"
     if tracker.uri.startswith(("http://", "https://")):
         return f"See it at: {tracker.uri.rstrip('/')}/{page}"
     return f"See it at: {tracker.uri}"

@@ -9,6 +9,13 @@ per epoch with step = epoch (and `epoch` itself, which marks the epochs a run ho
 config.json, metrics.csv and lam.csv on each seed's run when it finishes; summary.md,
 summary.csv and the figures (plots/) on each arm's run, when `plot` has made them.
 
+What a user reads: each arm's run holds the arm's curves (arms.arm_curve, the mean over its finished
+seeds, with `seeds`), so MLflow's chart view, which draws the runs its table lists (the parents),
+is not empty; every run is tagged with its arm, arm label and data set (labels.run_tags: "Group
+by arm"), each seed run with the code that trained it (labels.code_tags); summary.md is the
+experiment's description (mlflow.note.content). Times are the recorded ones (integrations.times):
+a run starts when it started and each metric is stamped when its epoch ended, not at the export.
+
 A resumed run, or a second export, finds its MLflow runs by those tags and continues them: no new
 run, no metric of an epoch twice (what a run holds is read per metric and epoch).
 
@@ -23,20 +30,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from mixup_bench.catalog import record_title
 from mixup_bench.errors import UserError
+from mixup_bench.integrations.arms import ArmCurve, arm_curve
 from mixup_bench.integrations.identity import experiment_identity
-from mixup_bench.naming import arm_id
+from mixup_bench.integrations.labels import code_tags, run_tags
+from mixup_bench.naming import arm_id, plural
 from mixup_bench.results.layout import CONFIG_FILE, LAM_FILE, METRICS_FILE, RUNS_DIR
+from mixup_bench.results.records import read_experiment
 from mixup_bench.results.writable import check_output_dir
 
 DEFAULT_STORE = "mlruns"
 INSTALL_HINT = '--mlflow needs MLflow: pip install "mixup-bench[mlflow]"'
 ARM_TAG, RUN_TAG, PARENT_TAG = "mixup_bench.arm", "mixup_bench.run_id", "mlflow.parentRunId"
 IDENTITY_TAG = "mixup_bench.identity"
+MEAN_TAG = "mixup_bench.mean_of_seeds"  # on a parent run: the seeds its curves are the mean of ('0,1,2')
+NOTE_TAG = "mlflow.note.content"  # MLflow's description of a run or an experiment
+BATCH_METRICS = 1000  # the most metrics MLflow takes in one log_batch
 PROBE_TIMEOUT_S = 10  # connecting to a server before training: fail in seconds, not after retries
 RUN_ARTIFACTS = (CONFIG_FILE, METRICS_FILE, LAM_FILE)
 
@@ -168,24 +181,36 @@ class MlflowTracker:
         runs = self.client.search_runs([self.experiment_id], f"tags.`{tag}` = '{value}'", max_results=1)
         return runs[0].info.run_id if runs else None
 
-    def _new_run(self, name: str, tags: dict, params: dict) -> str:
+    def _new_run(self, name: str, tags: dict, params: dict, start: float) -> str:
         from mlflow.entities import Param
 
-        run_id = self.client.create_run(self.experiment_id, tags=tags, run_name=name).info.run_id
+        run_id = self.client.create_run(self.experiment_id, start_time=_ms(start), tags=tags, run_name=name).info.run_id
         self.client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items()])
         return run_id
 
-    def open_run(self, run: dict) -> dict[int, set[str]]:
+    def _tag(self, run_id: str, tags: dict[str, str]) -> None:
+        """Set `tags` on an MLflow run found again (one exported by an older version may lack some)."""
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def open_run(self, run: dict, start: float) -> dict[int, set[str]]:
         arm = arm_id(run["method"], float(run["alpha"]))
         params = {"method": run["method"], "alpha": run["alpha"], **(run.get("training") or {})}
+        tags = run_tags(run)
         if arm not in self.parents:
-            self.parents[arm] = self._find(ARM_TAG, arm) or self._new_run(arm, {ARM_TAG: arm}, params)
+            found = self._find(ARM_TAG, arm)
+            self.parents[arm] = found or self._new_run(arm, {ARM_TAG: arm, **tags}, params, start)
+            if found:
+                self._tag(found, tags)
             self.client.update_run(self.parents[arm], status="RUNNING")
         child = self._find(RUN_TAG, run["run_id"])
         if child is None:
-            tags = {RUN_TAG: run["run_id"], PARENT_TAG: self.parents[arm]}
-            child = self._new_run(run["run_id"], tags, {**params, "seed": run["seed"], "device": run.get("device")})
+            seed_tags = {RUN_TAG: run["run_id"], PARENT_TAG: self.parents[arm], **tags, **code_tags(run)}
+            seed_params = {**params, "seed": run["seed"], "device": run.get("device")}
+            child = self._new_run(run["run_id"], seed_tags, seed_params, start)
         else:
+            self._tag(child, {**tags, **code_tags(run)})
             self.client.update_run(child, status="RUNNING")
         self.children[run["run_id"]] = child
         self.done.setdefault(arm, {})[run["run_id"]] = False
@@ -203,36 +228,93 @@ class MlflowTracker:
                 held.setdefault(step, set()).add(key)
         return held
 
-    def log_epoch(self, run: dict, epoch: int, values: dict[str, float], lams: list[float]) -> None:
+    def log_epoch(self, run: dict, epoch: int, values: dict[str, float], lams: list[float], at: float) -> None:
         from mlflow.entities import Metric
 
-        now = int(time.time() * 1000)
-        metrics = [Metric(k, v, now, epoch) for k, v in values.items()]
+        when = _ms(at)
+        metrics = [Metric(k, v, when, epoch) for k, v in values.items()]
         marked = self.epochs.setdefault(run["run_id"], set())
         if epoch not in marked:
-            metrics.append(Metric("epoch", float(epoch), now, epoch))
+            metrics.append(Metric("epoch", float(epoch), when, epoch))
         self.client.log_batch(self.children[run["run_id"]], metrics=metrics)  # one batch: all of it, or none
         marked.add(epoch)
 
-    def finish_run(self, run: dict, final: dict[str, float], done: bool) -> None:
+    def finish_run(self, run: dict, final: dict[str, float], done: bool, end: float) -> None:
         child = self.children[run["run_id"]]
         if done:
             rdir = self.exp_path / RUNS_DIR / run["run_id"]
             for name in RUN_ARTIFACTS:
                 if (rdir / name).is_file():
                     self.client.log_artifact(child, str(rdir / name))
-        self.client.set_terminated(child, "FINISHED" if done else "KILLED")
+        self.client.set_terminated(child, "FINISHED" if done else "KILLED", end_time=_ms(end))
         self.done[arm_id(run["method"], float(run["alpha"]))][run["run_id"]] = done
 
     def close(self) -> None:
-        """End each arm's run (FINISHED when all its seeds are) with the experiment's summary and figures."""
+        """End each arm's run (FINISHED when all its seeds are) with the arm's curves (arms.arm_curve), the
+        experiment's summary and figures; the summary is also the MLflow experiment's description."""
         from mixup_bench.analysis.report import SUMMARY_CSV, SUMMARY_MD
         from mixup_bench.figures.figures import PLOTS_DIR
 
-        for arm, parent in self.parents.items():
+        if self.parents:
+            self._describe_experiment(self.exp_path / SUMMARY_MD)
+        for arm in list(self.parents):
+            curve = arm_curve(self.exp_path, arm)
+            parent = self._log_curve(arm, curve) if curve.seeds else self.parents[arm]
             for name in (SUMMARY_MD, SUMMARY_CSV):
                 if (self.exp_path / name).is_file():
                     self.client.log_artifact(parent, str(self.exp_path / name))
             if (self.exp_path / PLOTS_DIR).is_dir():
                 self.client.log_artifacts(parent, str(self.exp_path / PLOTS_DIR), PLOTS_DIR)
-            self.client.set_terminated(parent, "FINISHED" if all(self.done.get(arm, {}).values()) else "KILLED")
+            status = "FINISHED" if all(self.done.get(arm, {}).values()) else "KILLED"
+            self.client.set_terminated(parent, status, end_time=_ms(curve.end) if curve.seeds else None)
+
+    def _describe_experiment(self, summary: Path) -> None:
+        """The MLflow experiment's description (summary.md, once `plot` has made it), its data set in words
+        and the code version experiment.json records."""
+        try:
+            record = read_experiment(self.exp_path) or {}
+        except UserError:
+            record = {}
+        tags = {"dataset": record_title(record), **code_tags(record)}
+        if summary.is_file():
+            tags[NOTE_TAG] = summary.read_text(encoding="utf-8", errors="replace")
+        for key, value in tags.items():
+            self.client.set_experiment_tag(self.experiment_id, key, value)
+
+    def _log_curve(self, arm: str, curve: ArmCurve) -> str:
+        """Give the arm's parent run `curve` (the seed mean); returns the parent's MLflow run id. A parent
+        that holds the mean of other seeds (a seed finished since) is replaced by a new one with the new
+        mean, its seed runs moved under it: MLflow keeps every value logged, so a second mean on the same
+        runs would draw two lines in one."""
+        from mlflow.entities import Metric, RunTag
+
+        parent = self.parents[arm]
+        held = self.client.get_run(parent).data
+        if held.tags.get(MEAN_TAG) == curve.key:
+            return parent
+        if MEAN_TAG in held.tags or any(k != "epoch" for k in held.metrics):
+            parent = self._replace_parent(arm, parent, held, curve.start)
+        metrics = [Metric(k, v, _ms(curve.times[e]), e) for e, by_key in curve.means.items() for k, v in by_key.items()]
+        for i in range(0, len(metrics), BATCH_METRICS):
+            self.client.log_batch(parent, metrics=metrics[i : i + BATCH_METRICS])
+        note = f"The mean over {plural(len(curve.seeds), 'finished seed')} ({curve.key}) at each epoch."
+        self.client.log_batch(parent, tags=[RunTag(MEAN_TAG, curve.key), RunTag(NOTE_TAG, note)])
+        return parent
+
+    def _replace_parent(self, arm: str, old: str, held, start: float) -> str:
+        """A new parent run for `arm`, with the old one's params and tags and its seed runs; the old one is
+        deleted (MLflow hides it, and `_find` no longer finds it)."""
+        tags = {k: v for k, v in held.tags.items() if not k.startswith("mlflow.") and k != MEAN_TAG}
+        new = self._new_run(arm, tags, held.params, start)
+        for child in self.client.search_runs(
+            [self.experiment_id], f"tags.`{PARENT_TAG}` = '{old}'", max_results=10_000
+        ):
+            self.client.set_tag(child.info.run_id, PARENT_TAG, new)
+        self.client.delete_run(old)
+        self.parents[arm] = new
+        return new
+
+
+def _ms(seconds: float) -> int:
+    """MLflow's times: whole milliseconds since the epoch."""
+    return int(round(seconds * 1000))

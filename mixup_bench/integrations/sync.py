@@ -24,90 +24,32 @@ A tracker that fails (a server gone away) is dropped with one line; training goe
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from mixup_bench.errors import UserError
+from mixup_bench.integrations.rows import metric_values, read_epochs, read_lams
+from mixup_bench.integrations.times import RunClock, run_start
 from mixup_bench.naming import parse_run_id, plural
-from mixup_bench.results.layout import CONFIG_FILE, LAM_FILE, METRICS_FILE, RUNS_DIR, is_done, run_dirs
+from mixup_bench.results.layout import CONFIG_FILE, RUNS_DIR, is_done, run_dirs
 from mixup_bench.results.records import read_json
-from mixup_bench.results.schema import METRICS_COLUMNS
-
-# metrics.csv columns that say which run and epoch a row is; every other column is a metric.
-IDENTITY_COLUMNS = ("experiment", "run_id", "method", "alpha", "seed", "epoch")
-METRIC_COLUMNS = tuple(c for c in METRICS_COLUMNS if c not in IDENTITY_COLUMNS)
 
 
 class Tracker(Protocol):
-    """One outside tracker. `run` is the run's config.json (run_id, method, alpha, seed, training...)."""
+    """One outside tracker. `run` is the run's config.json (run_id, method, alpha, seed, training...). Times
+    are Unix seconds, the recorded ones (integrations.times): `start` when the run started, `at` when the
+    epoch ended, `end` when the run's latest epoch did."""
 
     name: str
 
-    def open_run(self, run: dict) -> dict[int, set[str]] | set[int]: ...  # epoch -> metrics held (a set: whole)
+    def open_run(self, run: dict, start: float) -> dict[int, set[str]] | set[int]: ...  # epoch -> metrics held
 
-    def log_epoch(self, run: dict, epoch: int, values: dict[str, float], lams: list[float]) -> None: ...
+    def log_epoch(self, run: dict, epoch: int, values: dict[str, float], lams: list[float], at: float) -> None: ...
 
-    def finish_run(self, run: dict, final: dict[str, float], done: bool) -> None: ...
+    def finish_run(self, run: dict, final: dict[str, float], done: bool, end: float) -> None: ...
 
     def close(self) -> None: ...
-
-
-def metric_values(row: dict) -> dict[str, float]:
-    """The finite metrics of one metrics.csv row (text or numbers), by column; empty cells left out."""
-    values = {}
-    for column in METRIC_COLUMNS:
-        try:
-            v = float(row.get(column))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(v):
-            values[column] = v
-    return values
-
-
-def read_epochs(run_dir: Path) -> dict[int, dict]:
-    """metrics.csv's complete rows by epoch ({} when absent). Left out: a row without a whole epoch
-    number, a row with fewer or more cells than the header, and a last line without its end of line
-    (torn: `2.64` may be a cut `2.643975`)."""
-    rows = {}
-    for row in _csv_rows(run_dir / METRICS_FILE, complete=True):
-        if None in row or None in row.values():  # cells past the header, or missing ones
-            continue
-        try:
-            rows[int(row["epoch"])] = row
-        except (KeyError, TypeError, ValueError):
-            continue
-    return rows
-
-
-def read_lams(run_dir: Path, epoch: int) -> list[float]:
-    """The lams drawn in one epoch, from lam.csv ([] for arms that never mix)."""
-    lams = []
-    for row in _csv_rows(run_dir / LAM_FILE):
-        try:
-            if int(row["epoch"]) == epoch:
-                lams.append(float(row["lam"]))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return lams
-
-
-def _csv_rows(path: Path, complete: bool = False) -> list[dict]:
-    """The rows of a CSV file; complete: without a last line that lacks its end of line."""
-    try:
-        with open(path, newline="") as f:
-            text = f.read()
-        if complete and text and not text.endswith(("\n", "\r")):
-            text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1]
-        return list(csv.DictReader(io.StringIO(text, newline="")))
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise UserError(f"cannot read {path}: {e}") from None
 
 
 class Sync:
@@ -125,6 +67,7 @@ class Sync:
         self.configs: dict[str, dict] = {}  # run id -> config.json of the runs opened
         self.finished: set[str] = set()
         self.sent: dict[str, int] = {}  # run id -> epochs sent by this Sync, over all trackers
+        self.clocks: dict[str, RunClock] = {}  # run id -> when its epochs ended
 
     def run_dir(self, run_id: str) -> Path:
         return self.exp_path / RUNS_DIR / run_id
@@ -145,10 +88,14 @@ class Sync:
         """Tell every tracker about the run and send the epochs metrics.csv holds that it lacks."""
         self.configs[run_id] = config = _run_config(self.run_dir(run_id), run_id)
         self.finished.discard(run_id)
+        clock = self.clocks[run_id] = RunClock(run_start(self.exp_path, config))
+        epochs = sorted(read_epochs(self.run_dir(run_id)).items())
+        for epoch, row in epochs:
+            clock.end_of(epoch, metric_values(row))  # every epoch's time, whichever a tracker lacks
         for tracker in list(self.trackers):
-            held = self._call(tracker, tracker.open_run, config)
+            held = self._call(tracker, tracker.open_run, config, clock.start)
             self.held[tracker.name, run_id] = _held_metrics(held)
-        for epoch, row in sorted(read_epochs(self.run_dir(run_id)).items()):
+        for epoch, row in epochs:
             self._log(run_id, epoch, metric_values(row))
 
     def finish(self, run_id: str, done: bool) -> None:
@@ -158,7 +105,7 @@ class Sync:
         epochs = read_epochs(self.run_dir(run_id))
         final = metric_values(epochs[max(epochs)]) if epochs else {}
         for tracker in list(self.trackers):
-            self._call(tracker, tracker.finish_run, self.configs[run_id], final, done)
+            self._call(tracker, tracker.finish_run, self.configs[run_id], final, done, self.clocks[run_id].last)
 
     def export(self) -> list[str]:
         """Send every run folder of the experiment; one line per run saying what was sent."""
@@ -180,6 +127,7 @@ class Sync:
     def _log(self, run_id: str, epoch: int, values: dict[str, float]) -> None:
         """Send each tracker the metrics of `epoch` it lacks (with the epoch's lams, the first time)."""
         lams = None
+        at = self.clocks[run_id].end_of(epoch, values)
         for tracker in list(self.trackers):
             held = self.held.setdefault((tracker.name, run_id), {})
             have = held.get(epoch, set())
@@ -190,7 +138,7 @@ class Sync:
                 continue
             if not have:  # the epoch's first send
                 lams = read_lams(self.run_dir(run_id), epoch) if lams is None else lams
-            self._call(tracker, tracker.log_epoch, self.configs[run_id], epoch, missing, lams if not have else [])
+            self._call(tracker, tracker.log_epoch, self.configs[run_id], epoch, missing, lams if not have else [], at)
             held[epoch] = have | set(missing)
             self.sent[run_id] = self.sent.get(run_id, 0) + 1
 

@@ -2,14 +2,17 @@
 
     <experiment>/tensorboard/<run_id>/events.out.tfevents.*
 
-One folder per run, so `tensorboard --logdir <experiment>/tensorboard` lists every run. Tags:
+One folder per run, so `tensorboard --logdir <experiment>/tensorboard` lists every run, by its id.
+Every run holds the same tags, so every chart holds every run, and TensorBoard, which colours a
+line by its run's name, gives a run one colour on every chart (per-seed tags, `test_acc/s0`, put
+each seed's runs on charts of their own, where the same arm got another colour on each):
 
-- `<column>/s<seed>`: every metrics.csv metric at step = epoch. TensorBoard draws one chart per
-  tag and one line per run folder, so each chart holds every arm of one seed (baseline and MixUp
-  of seed 0 overlaid), and the charts of one column sit together in a section named after it.
-- `lam/s<seed>`: a histogram of the lams drawn in each epoch (arms that mix).
-- HParams: the run's settings, with its final metrics as `hparams/<column>`, written once when
-  the run finishes, for the HParams dashboard's table and parallel coordinates.
+- `<column>`: every metrics.csv metric at step = epoch, at the time the epoch ended
+  (integrations.times: the recorded times, so the "Relative" axis is the real training time).
+- `lam`: a histogram of the lams drawn in each epoch (arms that mix).
+- HParams: the run's settings (arm, data set, code version included), with its final metrics as
+  `hparams/<column>`, written once when the run finishes, for the HParams dashboard's table and
+  parallel coordinates.
 
 Resume: the scalars already in the folder are read back, per epoch and tag, and only the others are
 written, so a resumed or re-exported run holds every epoch once, and an epoch cut off in the middle
@@ -26,6 +29,7 @@ from pathlib import Path
 
 from mixup_bench.errors import UserError
 from mixup_bench.integrations.identity import experiment_identity
+from mixup_bench.integrations.labels import SOURCE_NAME_TAG, SOURCE_TYPE_TAG, code_tags, run_tags
 from mixup_bench.metrics import M
 
 TENSORBOARD_DIR = "tensorboard"
@@ -33,6 +37,8 @@ IDENTITY_FILE = "mixup_bench_identity.txt"  # beside the event files; TensorBoar
 INSTALL_HINT = '--tensorboard needs TensorBoard: pip install "mixup-bench[tensorboard]"'
 _MARKER = M.train_loss.name  # written first in every epoch: its steps are the epochs a folder holds
 _HPARAMS_PREFIX = "hparams/"
+LAM_TAG = "lam"
+SOURCE_TAGS = (SOURCE_NAME_TAG, SOURCE_TYPE_TAG)  # MLflow's alone: the HParams table gets the code version
 
 
 def _summary_writer():
@@ -66,19 +72,21 @@ class TensorBoardTracker:
         self.writers: dict = {}
         self.has_hparams: set[str] = set()
 
-    def open_run(self, run: dict) -> dict[int, set[str]]:
-        run_id, seed = run["run_id"], run["seed"]
+    def open_run(self, run: dict, start: float) -> dict[int, set[str]]:
+        """The metrics the run's folder holds per epoch. Tags with a `/` (`hparams/...`, and the per-seed
+        `<column>/s<seed>` an earlier version wrote) are not metrics of this layout: a folder of that
+        version gets the tags of this one beside them."""
+        run_id = run["run_id"]
         folder = self.logdir / run_id
         self._claim(folder)
         held = held_scalars(folder)
         if any(tag.startswith(_HPARAMS_PREFIX) for tag in held):
             self.has_hparams.add(run_id)
         by_epoch: dict[int, set[str]] = {}
-        suffix = f"/s{seed}"
         for tag, steps in held.items():
-            if tag.endswith(suffix) and not tag.startswith(("lam/", _HPARAMS_PREFIX)):
+            if "/" not in tag:
                 for step in steps:
-                    by_epoch.setdefault(int(step), set()).add(tag[: -len(suffix)])
+                    by_epoch.setdefault(int(step), set()).add(tag)
         return by_epoch
 
     def _claim(self, folder: Path) -> None:
@@ -108,38 +116,41 @@ class TensorBoardTracker:
             self.writers[run_id] = self.SummaryWriter(log_dir=str(self.logdir / run_id))
         return self.writers[run_id]
 
-    def log_epoch(self, run: dict, epoch: int, values: dict[str, float], lams: list[float]) -> None:
+    def log_epoch(self, run: dict, epoch: int, values: dict[str, float], lams: list[float], at: float) -> None:
         import numpy as np
 
-        writer, seed = self._writer(run["run_id"]), run["seed"]
+        writer = self._writer(run["run_id"])
         for column in sorted(values, key=lambda c: c != _MARKER):  # the marker first
-            writer.add_scalar(f"{column}/s{seed}", values[column], epoch)
+            writer.add_scalar(column, values[column], epoch, walltime=at)
         if lams:
-            writer.add_histogram(f"lam/s{seed}", np.asarray(lams), epoch, bins="auto")
+            writer.add_histogram(LAM_TAG, np.asarray(lams), epoch, bins="auto", walltime=at)
         writer.flush()  # live: visible at once; a kill loses nothing already logged
 
-    def finish_run(self, run: dict, final: dict[str, float], done: bool) -> None:
+    def finish_run(self, run: dict, final: dict[str, float], done: bool, end: float) -> None:
         run_id = run["run_id"]
         if done and final and run_id not in self.has_hparams:
-            self._write_hparams(self._writer(run_id), run, final)
+            self._write_hparams(self._writer(run_id), run, final, end)
             self.has_hparams.add(run_id)
         writer = self.writers.pop(run_id, None)
         if writer is not None:
             writer.close()
 
-    def _write_hparams(self, writer, run: dict, final: dict[str, float]) -> None:
+    def _write_hparams(self, writer, run: dict, final: dict[str, float], end: float) -> None:
         from torch.utils.tensorboard.summary import hparams
 
         settings = {"method": run.get("method"), "alpha": run.get("alpha"), "seed": run.get("seed")}
+        settings.update(run_tags(run))
+        code = {k.rsplit(".", 1)[-1]: v for k, v in code_tags(run).items() if k not in SOURCE_TAGS}
+        settings.update(code)  # commit, git_dirty, source_hash
         settings.update(run.get("training") or {})
         hparam_dict = {k: v if isinstance(v, (bool, int, float, str)) else str(v) for k, v in settings.items()}
         metric_dict = {f"{_HPARAMS_PREFIX}{k}": v for k, v in final.items()}
         file_writer = writer._get_file_writer()
         for summary in hparams(hparam_dict, metric_dict):
-            file_writer.add_summary(summary)
+            file_writer.add_summary(summary, walltime=end)
         epoch = int(run.get("training", {}).get("epochs") or 0)
         for tag, value in metric_dict.items():
-            writer.add_scalar(tag, value, epoch)
+            writer.add_scalar(tag, value, epoch, walltime=end)
 
     def close(self) -> None:
         for writer in self.writers.values():

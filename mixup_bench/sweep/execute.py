@@ -11,7 +11,7 @@ import torch
 
 from mixup_bench.config import RunConfig
 from mixup_bench.errors import UserError
-from mixup_bench.provenance import code_fields, code_identity
+from mixup_bench.provenance import code_fields, code_identity, started_field
 from mixup_bench.results.atomic import atomic_write_json
 from mixup_bench.results.damage import FROM_CHECKPOINT, damaged_files, torn_metrics
 from mixup_bench.results.layout import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, RUNS_DIR, is_done
@@ -54,15 +54,16 @@ def execute_run(
 
 
 def _run_code(rdir: Path) -> dict:
-    """config.json's code keys (provenance.code_fields): this command's code for a run it starts; for one it
-    resumes (a checkpoint.pt is there), the code that started it, with this command's in code_resumed."""
+    """config.json's code keys (provenance.code_fields) and start time (provenance.started_field): this
+    command's code and the time now for a run it starts; for one it resumes (a checkpoint.pt is there),
+    the code that started it, with this command's in code_resumed, and the time it first started."""
     if not (rdir / CHECKPOINT_FILE).exists():
-        return code_fields(None, code_identity())
+        return {**code_fields(None, code_identity()), **started_field(None)}
     try:
         previous = read_json(rdir / CONFIG_FILE)
-    except UserError:  # lost or unreadable: which code started the run cannot be told
+    except UserError:  # lost or unreadable: which code started the run, and when, cannot be told
         previous = {}
-    return code_fields(previous, code_identity())
+    return {**code_fields(previous, code_identity()), **started_field(previous)}
 
 
 def repair_finished_run(rdir: Path, cfg: RunConfig) -> str | None:

@@ -29,7 +29,8 @@ def check_backend(exp: ExperimentConfig) -> None:
 
 def preflight(exp: ExperimentConfig) -> None:
     """The checks `run` makes before it trains, made without loading the data or writing: the data sizes
-    are CIFAR-10's (`run` checks them again on the data it loads). The tracker is probed by the command
+    are the chosen data set's, its published ones or an image folder's file counts (`data_sizes`; `run`
+    checks them again on the data it loads). The tracker is probed by the command
     layer (the sweep does not import the integrations)."""
     from mixup_bench.sweep.record import check_compatible  # local: torch
     from mixup_bench.train.cifar10c import check_cifar10c_dir
@@ -43,7 +44,7 @@ def preflight(exp: ExperimentConfig) -> None:
     if sizes is not None:  # an image folder without train/: `run` says why when it loads it
         exp.training.check_data(sizes[0])
     if exp.training.shift and exp.training.cifar10c_dir is not None:
-        check_cifar10c_dir(Path(exp.training.cifar10c_dir))
+        check_cifar10c_dir(Path(exp.training.cifar10c_dir), dataset=exp.training.dataset)
 
 
 def run_plan(exp: ExperimentConfig) -> list[str]:

@@ -6,15 +6,18 @@ import dataclasses
 import platform
 import sys
 import time
+from pathlib import Path
 
 import torch
 
+from mixup_bench.catalog import FOLDER
 from mixup_bench.config import ARM_ALIASES, ExperimentConfig, arm_specs_of, canonical, training_changes
 from mixup_bench.errors import UserError
 from mixup_bench.provenance import code_identity
 from mixup_bench.results.atomic import atomic_write_json
 from mixup_bench.results.layout import EXPERIMENT_FILE
 from mixup_bench.results.records import read_experiment
+from mixup_bench.streams import shown
 from mixup_bench.sweep.locks import experiment_lock
 from mixup_bench.train.data import Cifar10
 from mixup_bench.train.device import resolve_device, resolve_precision
@@ -68,7 +71,25 @@ def check_compatible(exp: ExperimentConfig) -> dict | None:
             f"{exp.path} was run with other settings ({'; '.join(changes)}); "
             "use another --name, or delete that folder to start over."
         )
+    _check_same_folder(exp, old)
     return old
+
+
+def _check_same_folder(exp: ExperimentConfig, old: dict) -> None:
+    """An image folder is the data set itself (`--dataset folder`): another folder is another data set, so
+    it is part of the experiment's identity. The one experiment.json recorded (its data.root, resolved when
+    it was read) must be the one asked for now. The built-in data sets are the same data from any
+    --data-dir, and a record without a root (written before the data was read) has nothing to compare."""
+    data = old.get("data")
+    was = data.get("root") if isinstance(data, dict) else None
+    if exp.training.dataset != FOLDER or not isinstance(was, str) or not was:
+        return
+    now = shown(str(Path(exp.data_dir).resolve()))
+    if now != was:
+        raise UserError(
+            f"{exp.path} was run on the image folder {was}, not {now}; "
+            "use another --name, or delete that folder to start over."
+        )
 
 
 def write_experiment_record(exp: ExperimentConfig, data: Cifar10) -> None:

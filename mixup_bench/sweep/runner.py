@@ -133,7 +133,8 @@ def _prepare_and_run(exp: ExperimentConfig, runs: list[RunConfig], reporter: Rep
         data = load_dataset(exp.training.dataset, exp.data_dir, progress=reporter.say)
     exp.training.check_data(data.train_x.shape[0])
     if exp.training.shift and exp.training.cifar10c_dir is not None:  # a missing or cut file: one line, not a crash
-        check_cifar10c_dir(Path(exp.training.cifar10c_dir), data.num_classes)  # at the end of every run
+        # (else at the end of every run)
+        check_cifar10c_dir(Path(exp.training.cifar10c_dir), data.num_classes, exp.training.dataset)
     write_experiment_record(exp, data)
     pending = []
     for cfg in runs:

@@ -1,4 +1,6 @@
-"""The official CIFAR-10-C files (Hendrycks & Dietterich, 2019), for `run --cifar10c-dir DIR`.
+"""The official CIFAR-10-C files (Hendrycks & Dietterich, 2019), for `run --cifar10c-dir DIR`, and
+CIFAR-100-C's, in the same layout, for `run --dataset cifar100 --cifar10c-dir DIR` (catalog.CORRUPTED_SETS:
+`dataset` below names the data set whose test images the folder corrupts; its labels keep to its classes).
 
 The data set is a folder of NumPy files: `labels.npy` (50,000 labels: the 10,000 test labels once
 per severity) and one `<corruption>.npy` per corruption, uint8 (50,000, 32, 32, 3): severity 1's
@@ -16,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mixup_bench.catalog import CORRUPTED_SETS, DEFAULT_DATASET
 from mixup_bench.errors import UserError
 
 BENCHMARK = (
@@ -25,7 +28,7 @@ BENCHMARK = (
 HELD_OUT = ("speckle_noise", "gaussian_blur", "spatter", "saturate")
 LABELS_FILE = "labels.npy"
 SEVERITIES = 5
-CLASSES = 10
+CLASSES = CORRUPTED_SETS[DEFAULT_DATASET][1]  # CIFAR-10-C's
 IMAGE_SHAPE = (32, 32, 3)
 _HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
 
@@ -53,53 +56,54 @@ def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     return tuple(shape), dtype, offset
 
 
-def check_cifar10c_dir(folder: Path, num_classes: int | None = None) -> tuple[str, ...]:
-    """The corruptions a CIFAR-10-C folder holds, benchmark ones first; UserError (one line) when the
-    folder is missing, lacks labels.npy or a benchmark corruption, holds a truncated or malformed file or a
-    label outside 0..9, or when the run's data set has `num_classes` other than CIFAR-10's 10 (its labels
-    would not match)."""
+def check_cifar10c_dir(folder: Path, num_classes: int | None = None, dataset: str = DEFAULT_DATASET) -> tuple[str, ...]:
+    """The corruptions a CIFAR-10-C (or, for `dataset` cifar100, CIFAR-100-C) folder holds, benchmark ones
+    first; UserError (one line) when the folder is missing, lacks labels.npy or a benchmark corruption,
+    holds a truncated or malformed file or a label outside the data set's classes (0..9, 0..99), or when
+    the run's data set has `num_classes` other than those (its labels would not match)."""
     folder = Path(folder)
+    title, classes = CORRUPTED_SETS.get(dataset, CORRUPTED_SETS[DEFAULT_DATASET])
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
-        raise UserError(f"--cifar10c-dir {folder} {what}; give the folder that holds CIFAR-10-C's .npy files.")
+        raise UserError(f"--cifar10c-dir {folder} {what}; give the folder that holds {title}'s .npy files.")
     missing = [f"{name}.npy" for name in ("labels", *BENCHMARK) if not (folder / f"{name}.npy").exists()]
     if missing:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise UserError(
-            f"--cifar10c-dir {folder} lacks {', '.join(missing[:3])}{more}; it must hold CIFAR-10-C's .npy files."
+            f"--cifar10c-dir {folder} lacks {', '.join(missing[:3])}{more}; it must hold {title}'s .npy files."
         )
     shape, dtype, _ = _npy_header(folder / LABELS_FILE)
     if len(shape) != 1 or dtype.kind not in "iu" or shape[0] == 0 or shape[0] % SEVERITIES:
         raise UserError(f"{folder / LABELS_FILE} holds {dtype} {shape}, not one integer label per image.")
-    _check_labels(folder / LABELS_FILE)
+    _check_labels(folder / LABELS_FILE, classes, title)
     names = BENCHMARK + tuple(name for name in HELD_OUT if (folder / f"{name}.npy").exists())
     for name in names:
         path = folder / f"{name}.npy"
         img_shape, img_dtype, _ = _npy_header(path)
         if img_shape != (shape[0], *IMAGE_SHAPE) or img_dtype != np.uint8:
             raise UserError(
-                f"{path} holds {img_dtype} {img_shape}; expected uint8 {(shape[0], *IMAGE_SHAPE)} as in CIFAR-10-C."
+                f"{path} holds {img_dtype} {img_shape}; expected uint8 {(shape[0], *IMAGE_SHAPE)} as in {title}."
             )
-    if num_classes is not None and num_classes != CLASSES:
+    if num_classes is not None and num_classes != classes:
         raise UserError(
-            f"--cifar10c-dir needs CIFAR-10's {CLASSES} classes, but the data set has {num_classes}; "
+            f"--cifar10c-dir needs {title[:-2]}'s {classes} classes, but the data set has {num_classes}; "
             "leave it out to use the built-in corruptions."
         )
     return names
 
 
-def _check_labels(path: Path) -> None:
-    """Every label in 0..9, read in full (50,000 integers) before training: a label out of range would
-    otherwise fail the shift evaluation at the end of a run, after its training."""
+def _check_labels(path: Path, classes: int = CLASSES, title: str = "CIFAR-10-C") -> None:
+    """Every label in 0..classes-1, read in full (50,000 integers) before training: a label out of range
+    would otherwise fail the shift evaluation at the end of a run, after its training."""
     try:
         labels = np.load(path, mmap_mode="r")
         low, high = (int(labels.min()), int(labels.max())) if labels.size else (0, 0)
     except (OSError, ValueError) as e:
         raise UserError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}.") from None
-    if low < 0 or high >= CLASSES:
+    if low < 0 or high >= classes:
         bad = low if low < 0 else high
         raise UserError(
-            f"{path} holds the label {bad}, outside CIFAR-10's classes 0..{CLASSES - 1}; download it again."
+            f"{path} holds the label {bad}, outside {title[:-2]}'s classes 0..{classes - 1}; download it again."
         )
 
 
@@ -109,12 +113,12 @@ def images_per_severity(folder: Path) -> int:
     return shape[0] // SEVERITIES
 
 
-def load_cells(folder: Path, indices: torch.Tensor):
+def load_cells(folder: Path, indices: torch.Tensor, dataset: str = DEFAULT_DATASET):
     """For every corruption the folder holds and every severity: (name, severity, images (n, 3, 32, 32)
     uint8, labels (n,) int64) of the test images at `indices` (positions within a severity's block).
     A generator: one cell at a time is in memory."""
     folder = Path(folder)
-    names = check_cifar10c_dir(folder)
+    names = check_cifar10c_dir(folder, dataset=dataset)
     per_severity = images_per_severity(folder)
     idx = indices.numpy()
     labels = np.load(folder / LABELS_FILE, mmap_mode="r")

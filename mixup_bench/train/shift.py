@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mixup_bench.catalog import CORRUPTED_SETS, DEFAULT_DATASET
 from mixup_bench.config import RunConfig, TrainingConfig
 from mixup_bench.metrics import M
 from mixup_bench.results.schema import SHIFT_SECONDS
@@ -73,7 +74,7 @@ class ShiftResult:
     cells: list[Cell]  # every (type, severity), in CORRUPTIONS (or CIFAR-10-C) order
     fgsm_acc: dict[int, float]  # FGSM_EPSILONS key -> accuracy
     pgd_acc: dict[int, float]  # PGD_EPSILONS key -> accuracy
-    source: str = BUILT_IN  # BUILT_IN or CIFAR10C
+    source: str = BUILT_IN  # BUILT_IN, CIFAR10C, or CIFAR-100-C (catalog.CORRUPTED_SETS)
     seconds: float = 0.0  # wall time of the whole evaluation
     corrupt_images: int = 0  # images per cell
     attack_images: int = 0
@@ -119,7 +120,16 @@ def shift_for_epoch(
         return None
     generator = shift_generator(cfg.seed, test.x.device)
     return evaluate_shift(
-        model, test, normalize, tc.eval_batch_size, amp, generator, tc.shift_images, tc.cifar10c_dir, stop
+        model,
+        test,
+        normalize,
+        tc.eval_batch_size,
+        amp,
+        generator,
+        tc.shift_images,
+        tc.cifar10c_dir,
+        stop,
+        tc.dataset,
     )
 
 
@@ -142,11 +152,13 @@ def evaluate_shift(
     corrupt_images: int = TrainingConfig.shift_images,
     cifar10c_dir: str | Path | None = None,
     stop: Callable[[], bool] | None = None,
+    dataset: str = DEFAULT_DATASET,
 ) -> ShiftResult:
     """Corruption and attack accuracies of `model` on fixed subsets of the test split (see the module doc).
 
     corrupt_images: test images per corruption and severity (at most the test set or CIFAR-10-C's 10,000).
-    cifar10c_dir: a folder of CIFAR-10-C .npy files to use instead of the built-in corruptions.
+    cifar10c_dir: a folder of CIFAR-10-C .npy files to use instead of the built-in corruptions (CIFAR-100-C's
+    when `dataset` is cifar100: catalog.CORRUPTED_SETS).
     generator: the random stream (`shift_generator`), on the split's device; drawn from in a fixed order.
     stop: asked before every cell and the attacks; true raises `ShiftStopped`.
     """
@@ -155,15 +167,15 @@ def evaluate_shift(
     folded = fold_batchnorm(model)
     if cifar10c_dir is not None:
         cells, n_corrupt = _cifar10c_cells(folded, Path(cifar10c_dir), normalize, batch_size, autocast_dtype,
-                                           corrupt_images, test.x.device, stop)  # fmt: skip
+                                           corrupt_images, test.x.device, stop, dataset)  # fmt: skip
     else:
         cells, n_corrupt = _built_in_cells(folded, test, normalize, batch_size, autocast_dtype, corrupt_images,
                                            generator, stop)  # fmt: skip
     _check_stop(stop)
     fgsm, pgd, n_attack = _attack_accuracies(folded, test, normalize, batch_size, generator)
     return ShiftResult(
-        cells, fgsm, pgd, CIFAR10C if cifar10c_dir is not None else BUILT_IN, time.perf_counter() - t0, n_corrupt,
-        n_attack,
+        cells, fgsm, pgd, CORRUPTED_SETS[dataset][0] if cifar10c_dir is not None else BUILT_IN,
+        time.perf_counter() - t0, n_corrupt, n_attack,
     )  # fmt: skip
 
 
@@ -179,10 +191,11 @@ def _built_in_cells(folded, test: Split, normalize, batch_size, amp, n_images: i
     return cells, int(idx.shape[0])
 
 
-def _cifar10c_cells(folded, folder: Path, normalize, batch_size, amp, n_images: int, device, stop=None):
+def _cifar10c_cells(folded, folder: Path, normalize, batch_size, amp, n_images: int, device, stop=None,
+                    dataset: str = DEFAULT_DATASET):  # fmt: skip
     idx = fixed_subset(cifar10c.images_per_severity(folder), n_images, "shift-corrupt")
     cells = []
-    for name, severity, x, y in cifar10c.load_cells(folder, idx):
+    for name, severity, x, y in cifar10c.load_cells(folder, idx, dataset):
         _check_stop(stop)
         loss, acc, ece = score(folded, x.to(device), y.to(device), normalize, batch_size, amp)
         cells.append(Cell(name, severity, loss, acc, ece))

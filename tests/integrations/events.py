@@ -8,7 +8,8 @@ import math
 from pathlib import Path
 
 from mixup_bench.config import ExperimentConfig
-from mixup_bench.integrations.sync import METRIC_COLUMNS, LiveLogging, Sync, Tracker
+from mixup_bench.integrations.rows import METRIC_COLUMNS
+from mixup_bench.integrations.sync import LiveLogging, Sync, Tracker
 from mixup_bench.sweep.runner import run_experiment
 from tests.sweep.synthetic import RecordingReporter, experiment, interrupt_self_after_first_epoch
 

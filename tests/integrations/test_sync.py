@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from mixup_bench.errors import UserError
-from mixup_bench.integrations.sync import METRIC_COLUMNS, Sync, metric_values
-from mixup_bench.results.layout import CONFIG_FILE, RUNS_DIR
+from mixup_bench.integrations.rows import METRIC_COLUMNS, metric_values
+from mixup_bench.integrations.sync import Sync
+from mixup_bench.results.layout import CONFIG_FILE, EXPERIMENT_FILE, RUNS_DIR
 from mixup_bench.results.schema import METRICS_COLUMNS, write_lam_log, write_metrics
 
 RUN = "mixup-a0.4-s1"
@@ -23,18 +24,22 @@ class Fake:
         self.logged: list[tuple[int, dict, list]] = []
         self.finished: list[bool] = []
         self.closed = False
+        self.times: dict[str, float] = {}  # "start", "end", and "epoch N": the times it was given
 
-    def open_run(self, run):
+    def open_run(self, run, start):
         assert run["run_id"] == RUN and run["seed"] == 1
+        self.times["start"] = start
         return self.held
 
-    def log_epoch(self, run, epoch, values, lams):
+    def log_epoch(self, run, epoch, values, lams, at):
         if epoch == self.fail_at:
             raise ConnectionError("server gone\naway")
         self.logged.append((epoch, values, lams))
+        self.times[f"epoch {epoch}"] = at
 
-    def finish_run(self, run, final, done):
+    def finish_run(self, run, final, done, end):
         self.finished.append(done)
+        self.times["end"] = end
 
     def close(self):
         self.closed = True
@@ -104,3 +109,42 @@ def test_every_metrics_column_but_the_identity_ones_is_a_metric():
         "epoch",
     }
     assert metric_values({"test_acc": "0.5", "lr": "nan", "train_loss": "", "epoch": 3}) == {"test_acc": 0.5}
+
+
+STARTED = "2026-01-02T03:04:05.250+00:00"
+STARTED_S = 1767323045.25  # its Unix seconds
+
+
+def set_times(exp_path: Path, started: str | None, seconds: dict[int, tuple[float, float | None]]) -> None:
+    """Give the run a recorded start (None: none, as before it was kept) and each epoch its seconds
+    (training and evaluation, shift evaluation)."""
+    rdir = exp_path / RUNS_DIR / RUN
+    config = json.loads((rdir / CONFIG_FILE).read_text())
+    if started is not None:
+        config["started"] = started
+    (rdir / CONFIG_FILE).write_text(json.dumps(config))
+    rows = [{**row(e), "epoch_seconds": s, "shift_seconds": "" if t is None else t} for e, (s, t) in seconds.items()]
+    write_metrics(rdir, rows)
+
+
+def test_times_are_the_recorded_start_plus_the_epochs_seconds_live_and_in_an_export_alike(exp_path):
+    set_times(exp_path, STARTED, {1: (10.0, None), 2: (20.0, 1.5), 3: (30.0, None)})
+    exported = Fake()
+    Sync(exp_path, [exported], strict=True).export()
+    expected = {"start": STARTED_S, "epoch 1": STARTED_S + 10, "epoch 2": STARTED_S + 31.5, "epoch 3": STARTED_S + 61.5}
+    assert exported.times == pytest.approx({**expected, "end": STARTED_S + 61.5})
+    live = Fake(held={1})  # a resumed run: epoch 1 was sent before, 2 from the CSV, 3 as it ends
+    sync = Sync(exp_path, [live])
+    sync.on_event({"type": "start", "run_id": RUN, "start_epoch": 2})
+    sync.on_event({"type": "epoch", **row(3), "epoch_seconds": 30.0})
+    sync.on_event({"type": "done", "run_id": RUN})
+    assert live.times == pytest.approx({k: v for k, v in exported.times.items() if k != "epoch 1"})
+
+
+def test_a_run_from_before_its_start_was_recorded_starts_at_the_experiments_creation(exp_path):
+    set_times(exp_path, None, {1: (5.0, None)})
+    (exp_path / EXPERIMENT_FILE).write_text(json.dumps({"name": "exp", "created": "2026-12-03T02:48:50+0000"}))
+    fake = Fake()
+    Sync(exp_path, [fake], strict=True).export()
+    created = 1796266130.0  # 2026-12-03T02:48:50 UTC
+    assert fake.times == pytest.approx({"start": created, "epoch 1": created + 5, "end": created + 5})

@@ -339,9 +339,48 @@ def test_compare_refuses_experiments_on_different_data_sets(tmp_path):
     one_error(runner.invoke(app, ["compare", str(a), str(b)]), "differ", "(cifar10)", "(cifar100)")
 
 
-def test_cifar10c_files_are_refused_for_another_data_set():
-    with pytest.raises(UserError, match="--cifar10c-dir holds CIFAR-10's test images, not cifar100's"):
-        build_experiment(dataset="cifar100", shift=True, cifar10c_dir="somewhere")
+def test_corrupted_files_are_refused_for_a_data_set_that_has_none():
+    """--cifar10c-dir takes CIFAR-10-C, or CIFAR-100-C (the same layout) with --dataset cifar100; no other."""
+    for dataset in ("svhn", "folder"):
+        with pytest.raises(UserError, match=f"holds CIFAR-10's or CIFAR-100's test images, not {dataset}'s"):
+            build_experiment(dataset=dataset, shift=True, cifar10c_dir="somewhere")
+    assert build_experiment(dataset="cifar100", shift=True, cifar10c_dir="somewhere").training.cifar10c_dir
+
+
+def write_cifar100c(folder: Path, top_label: int = 99) -> Path:
+    """A small CIFAR-100-C folder in the official layout (CIFAR-10-C's), its labels running up to `top_label`."""
+    import numpy as np
+
+    from tests.train.test_shift import write_cifar10c
+
+    write_cifar10c(folder, per_severity=12, held_out=())
+    labels = np.load(folder / "labels.npy").astype(np.int64) * 11  # 0..99: most beyond CIFAR-10's classes
+    labels[-1] = top_label
+    np.save(folder / "labels.npy", labels)
+    return folder
+
+
+def test_a_tiny_cifar100_run_is_evaluated_on_cifar100c(tmp_path):
+    import pandas as pd
+
+    WRITERS["cifar100"](tmp_path / "data")
+    folder = write_cifar100c(tmp_path / "c100c")
+    res = tiny_run("cifar100", tmp_path / "data", tmp_path / "r", "--shift", "--shift-images", "8",
+                   "--cifar10c-dir", str(folder))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    cells = pd.read_csv(tmp_path / "r" / "tiny" / "runs" / "mixup-a0.4-s0" / "corruptions.csv")
+    assert set(cells["source"]) == {"CIFAR-100-C"} and len(cells) == 15 * 5  # the 15 benchmark corruptions
+    assert cells["acc"].between(0, 1).all()
+
+
+def test_cifar100c_labels_outside_its_classes_are_refused_before_training(tmp_path):
+    WRITERS["cifar100"](tmp_path / "data")
+    folder = write_cifar100c(tmp_path / "c100c", top_label=100)
+    args = ["--shift", "--shift-images", "8", "--cifar10c-dir", str(folder)]
+    for res in (dry_run("cifar100", tmp_path / "data", tmp_path / "r", *args),
+                tiny_run("cifar100", tmp_path / "data", tmp_path / "r", *args)):  # fmt: skip
+        one_error(res, "labels.npy holds the label 100, outside CIFAR-100's classes 0..99")
+    assert not list((tmp_path / "r").rglob("metrics.csv"))
 
 
 def test_the_cifar100_presets_say_they_were_not_tuned_here():
@@ -350,3 +389,29 @@ def test_the_cifar100_presets_say_they_were_not_tuned_here():
     assert "NOT tuned here" in PRESETS["cifar100"].regime
     paper = build_experiment(preset="paper-cifar100")
     assert paper.training.model == "preact-resnet18" and paper.arms == ("mixup:1",)
+
+
+def test_another_image_folder_into_the_same_experiment_is_refused_in_one_line(tmp_path):
+    """The folder is the data set: its path is part of the experiment's identity, for `run` and the dry run."""
+    first, other = write_odd_folder(tmp_path / "pets"), write_odd_folder(tmp_path / "cars", classes=3)
+    assert tiny_run("folder", first, tmp_path / "r").exit_code == 0
+    record = (tmp_path / "r" / "tiny" / "experiment.json").read_text()
+    for res in (tiny_run("folder", other, tmp_path / "r"), tiny_run("folder", other, tmp_path / "r", "--dry-run")):
+        one_error(res, "was run on the image folder", str(first.resolve()), f"not {other.resolve()}", "another --name")
+    assert (tmp_path / "r" / "tiny" / "experiment.json").read_text() == record  # nothing written
+    assert not (other / ".mixup-bench-cache").exists()  # refused before the folder was read
+    (tmp_path / "x").mkdir()
+    again = tiny_run("folder", tmp_path / "x" / ".." / "pets", tmp_path / "r")  # the same folder, spelled otherwise
+    assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize(
+    ("dataset", "extra", "size"),
+    [("stl10", [], "5,000"), ("svhn", ["--val-size", "80000"], "73,257"),
+     ("cifar10", ["--val-size", "80000"], "50,000"), ("fashion-mnist", ["--val-size", "80000"], "60,000")],
+)  # fmt: skip
+def test_a_dry_run_checks_the_sizes_of_the_chosen_data_set(tmp_path, dataset, extra, size):
+    """The default regime (5,000 validation images) fits CIFAR-10 but not STL-10's 5,000 training images;
+    each refusal names the data set's own training set, as `run` does once it has read it."""
+    one_error(dry_run(dataset, tmp_path / "absent", tmp_path / "r", *extra), f"the training set has {size}")
+    assert not (tmp_path / "r").exists()
