@@ -23,6 +23,17 @@ from mixup_bench.train.data import Cifar10
 from mixup_bench.train.device import resolve_device, resolve_precision
 
 
+def cpu_model() -> str:
+    """The CPU's model name ('AMD EPYC', 'Intel(R) Xeon(R) ...'): /proc/cpuinfo on Linux, else `platform`."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith("model name") and ":" in line:
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(exp: ExperimentConfig) -> dict:
     """Versions, hardware and code (provenance.code_identity; git_sha, its commit, kept for older readers),
     stored next to the results they produced."""
@@ -33,7 +44,7 @@ def environment(exp: ExperimentConfig) -> dict:
     device = resolve_device(exp.device)
     amp = resolve_precision(exp.training.precision, device)
     code = code_identity()
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model()
     return {
         "versions": {
             "mixup_bench": __version__,
@@ -46,6 +57,8 @@ def environment(exp: ExperimentConfig) -> dict:
             "resolved": str(device),
             "name": name,
             "precision": "bf16" if amp else "fp32",
+            # bf16 numbers differ between CPU models of one ISA class (oneDNN picks other kernels): name both
+            "cpu_isa": torch.backends.cpu.get_cpu_capability(),
         },
         "threads": torch.get_num_threads(),
         "git_sha": code["git_sha"],
