@@ -4,7 +4,7 @@
 `write_run` writes one run with exactly the numbers given; `write_final_values` writes a short
 run whose last epoch holds given values; `synthetic_experiment` writes a realistic sweep
 (plausible curves, lam.csv and calibration.json) for the figure tests and for looking at figures.
-Each takes a `method` (baseline | mixup | cutmix | smooth | manifold); without it, alpha 0 is the
+Each takes a `method` (baseline, mixup or any method of the registry); without it, alpha 0 is the
 baseline and any other alpha MixUp.
 """
 
@@ -165,9 +165,10 @@ def synthetic_experiment(
     (clean train loss -> ~0.03) and its test loss turns up late; MixUp keeps a
     higher clean train loss, a higher objective on mixed batches, a lower test loss, slightly higher
     test accuracy and lower ECE, more so for larger alpha. Seeds share an offset across arms, as a
-    real seed does. `neighbours` adds arms (method, parameter) such as ("cutmix", 1.0) or ("smooth", 0.1),
-    each with a strength of its own. `partial` maps (alpha, seed) of a baseline or MixUp run, or
-    (method, parameter, seed) of a neighbour, to the number of epochs that run has finished (no DONE).
+    real seed does. `neighbours` adds arms (method, parameter) of any method of `_NEIGHBOUR_ID`, such as
+    ("cutmix", 1.0) or ("smooth", 0.1), each with a strength of its own. `partial` maps (alpha, seed) of a
+    baseline or MixUp run, or (method, parameter, seed) of a neighbour, to the number of epochs that run has
+    finished (no DONE).
     """
     rng = np.random.default_rng(seed)
     exp_dir = Path(exp_dir)
@@ -198,7 +199,9 @@ def synthetic_experiment(
     return exp_dir
 
 
-_NEIGHBOUR_ID = {"cutmix": 1, "smooth": 2, "manifold": 3}
+# A stream of draws per method; the later methods (FMix to RegMixup) for the eleven-arm figures.
+_NEIGHBOUR_ID = {"cutmix": 1, "smooth": 2, "manifold": 3, "fmix": 4, "resizemix": 5, "saliencymix": 6, "gridmix": 7,
+                 "smoothmix": 8, "regmixup": 9}  # fmt: skip
 
 
 def _strength(method: str, param: float) -> float:

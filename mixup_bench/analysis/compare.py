@@ -93,6 +93,7 @@ class CompareResult:
     files: list[Path] = field(default_factory=list)  # written by compare_report.write_comparison
     warnings: list[str] = field(default_factory=list)
     correction: bool = True  # judged on Holm-adjusted p-values (False: `compare --no-correction`)
+    dataset: str = ""  # the one data set of every experiment in words ('CIFAR-10'), for the figure's title
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
@@ -130,7 +131,7 @@ def compare_experiments(
     Without `correction`, the claims are judged on raw p-values.
     """
     dirs, warnings = _experiment_dirs(paths)
-    _check_one_dataset(dirs)
+    dataset = _check_one_dataset(dirs)
     records = {d: _settings(d) for d in dirs}
     setting, also_differ = _choose_setting({d: s for d, (s, _) in records.items()}, setting)
     _check_one_per_value(dirs, records, setting)
@@ -157,7 +158,7 @@ def compare_experiments(
     experiments.sort(key=lambda e: _sort_key(e.settings[setting]))
 
     result = CompareResult(setting, experiments, pd.DataFrame(), out_dir, also_differ, warnings=warnings,
-                           correction=correction)  # fmt: skip
+                           correction=correction, dataset=dataset)  # fmt: skip
     result.table = regime_table(result)
     return result
 
@@ -222,14 +223,18 @@ def _settings(exp_dir: Path) -> tuple[dict[str, Any], bool]:
     return settings, full
 
 
-def _check_one_dataset(dirs: list[Path]) -> None:
-    """One line when the experiments trained on different data sets: their runs are not pairs of one regime."""
-    from mixup_bench.catalog import recorded_dataset
+def _check_one_dataset(dirs: list[Path]) -> str:
+    """One line when the experiments trained on different data sets: their runs are not pairs of one regime.
+    Returns that data set in words ('CIFAR-10', as `plot`'s titles name it), for the regime map's title;
+    image folders by their folders' names (two folders are one kind of data set, so both are named)."""
+    from mixup_bench.catalog import record_title, recorded_dataset
 
-    found = {d: recorded_dataset(read_experiment(d)) for d in dirs}
+    records = {d: read_experiment(d) for d in dirs}
+    found = {d: recorded_dataset(record) for d, record in records.items()}
     if len(set(found.values())) > 1:
         listing = ", ".join(f"{d} ({name})" for d, name in found.items())
         raise UserError(f"compare pairs experiments on one data set, and these differ: {listing}; compare each apart.")
+    return ", ".join(dict.fromkeys(record_title(record) for record in records.values()))
 
 
 def _choose_setting(settings: dict[Path, dict], setting: str | None) -> tuple[str, dict[str, list[str]]]:

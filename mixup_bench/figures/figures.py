@@ -42,6 +42,8 @@ from mixup_bench.figures.style import (
     MIXED_LS,
     TEST_LS,
     epoch_axis,
+    fit_category_ticks,
+    legend_in_columns,
     legend_right,
     no_data,
     save_figure,
@@ -134,7 +136,7 @@ def figure_final_vs_alpha(data: PlotData) -> Figure:
     axes = fig.subplots(1, 3)
     for ax, name in zip(axes, FINAL, strict=True):
         m = METRICS[name]
-        draw_final(ax, data, name)
+        one_line = draw_final(ax, data, name)
         ax.set_ylabel(f"final {m.axis_label}")
         better = f"{m.claim} is better" if name != M.clean_train_loss.name else f"MixUp claim: {m.claim}"
         ax.set_title(f"{m.title} ({better})")
@@ -147,6 +149,7 @@ def figure_final_vs_alpha(data: PlotData) -> Figure:
     if (~data.df["done"]).any():
         handles.append(Line2D([], [], ls="", label="* holds a partial run\n(taken at its last epoch)"))
     legend_right(fig, handles)
+    fit_category_ticks(fig, axes, one_line)
     return fig
 
 
@@ -237,7 +240,7 @@ def figure_dashboard(data: PlotData) -> Figure:
     axes[0, 1].set_title("Gap: test loss − clean train loss")
     draw_test_acc(axes[0, 2], data)
     axes[0, 2].set_title("Test accuracy")
-    draw_final(axes[1, 0], data, M.test_acc.name)
+    one_line = draw_final(axes[1, 0], data, M.test_acc.name)
     axes[1, 0].set_ylabel(f"final {M.test_acc.axis_label}")
     axes[1, 0].set_title("Final test accuracy (mean ± std, dots: seeds)")
     rel_handles = draw_reliability(axes[1, 1], data, short=True)
@@ -253,7 +256,8 @@ def figure_dashboard(data: PlotData) -> Figure:
         f"MixUp benchmark — experiment: {data.name} ({plural(n_seeds, 'seed')}, up to {plural(epochs, 'epoch')})"
     )
     handles = arm_handles(data) + style_handles(((CLEAN_LS, "clean train"), (TEST_LS, "test")), data)
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 8), frameon=False)
+    legend_in_columns(fig, handles, min(len(handles), 8), loc="outside lower center", frameon=False)
+    fit_category_ticks(fig, [axes[1, 0]], one_line)
     return fig
 
 

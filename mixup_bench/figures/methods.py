@@ -17,10 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from mixup_bench.figures.panels import PlotData, arm_handles, arm_tick
-from mixup_bench.figures.style import no_data, styled
+from mixup_bench.figures.style import fit_category_ticks, no_data, styled
 from mixup_bench.metrics import GENERALISATION, METRICS
 
 NAME = "methods"
+NEWLINE = "\n"  # between the words of a tick (no backslash inside an f-string's braces before Python 3.12)
 
 # One column per part of the claim about generalisation (test accuracy, test loss, gap, ECE).
 PANELS = tuple(METRICS[m] for m in GENERALISATION)
@@ -29,7 +30,8 @@ PANELS = tuple(METRICS[m] for m in GENERALISATION)
 @styled
 def figure_methods(data: PlotData) -> Figure:
     """Final test accuracy, test loss, gap and ECE per arm (top) and each arm minus the baseline (bottom)."""
-    fig = Figure(figsize=(16, 9), layout="constrained")
+    # 16 inches hold eleven arms (their names turned upright); more arms widen the figure.
+    fig = Figure(figsize=(max(16.0, 1.4 * len(data.arms)), 9), layout="constrained")
     axes = fig.subplots(2, len(PANELS), sharex=True)
     ticks = [_tick(data, m, a) for m, a in data.arms]
     for col, m in enumerate(PANELS):
@@ -51,16 +53,17 @@ def figure_methods(data: PlotData) -> Figure:
     )
     handles = arm_handles(data) + _marker_handles(data)
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), frameon=False)
+    fit_category_ticks(fig, axes[1], [_tick(data, m, a, one_line=True) for m, a in data.arms])
     return fig
 
 
-def _tick(data: PlotData, method: str, alpha: float) -> str:
-    """The arm's name a word per line ('Manifold\\nMixUp\\nα=2'), with '*' when the arm holds a partial run;
-    the baseline is marked as the reference of the lower panels."""
+def _tick(data: PlotData, method: str, alpha: float, one_line: bool = False) -> str:
+    """The arm's name a word per line ('Manifold\\nMixUp\\nα=2', or on one line), with '*' when the arm holds
+    a partial run; the baseline is marked as the reference of the lower panels."""
     partial = "*" if data.partial_runs(method, alpha) else ""
     if method == "baseline":
-        return f"baseline{partial}\n(reference)"
-    return arm_tick(method, alpha) + partial
+        return f"baseline{partial}{' ' if one_line else NEWLINE}(reference)"
+    return arm_tick(method, alpha, one_line) + partial
 
 
 def _draw_values(ax, data: PlotData, metric: str, scale: float) -> None:

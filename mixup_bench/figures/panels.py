@@ -205,11 +205,12 @@ def draw_gap(ax, data: PlotData) -> None:
     ax.set_ylabel("test loss − clean train loss (nats)")
 
 
-def draw_final(ax, data: PlotData, metric: str, seed_dots: bool = True) -> None:
+def draw_final(ax, data: PlotData, metric: str, seed_dots: bool = True) -> list[str]:
     """Final value (each run's last epoch) per arm on a categorical axis: mean +- std and seeds.
 
-    In MixUp-only experiments the ticks are the alphas (0 = the baseline); otherwise the arms' names."""
-    means, xs, labels = [], [], []
+    In MixUp-only experiments the ticks are the alphas (0 = the baseline); otherwise the arms' names.
+    Returns the ticks on one line each, for `style.fit_category_ticks` when the arms are too many to fit."""
+    means, xs, labels, one_line = [], [], [], []
     rng = np.random.default_rng(0)  # fixed jitter: the same figure every time
     for i, (m, a) in enumerate(data.arms):
         f = data.analysis.arm_finals(m, a)
@@ -222,6 +223,7 @@ def draw_final(ax, data: PlotData, metric: str, seed_dots: bool = True) -> None:
         ax.errorbar(i, mean, yerr=std, fmt="o", ms=7, color=color, capsize=5, lw=1.8, zorder=3)
         partial = "*" if (~f["done"]).any() else ""
         labels.append(f"{_final_tick(data, m, a)}{partial}\nn={len(v)}")
+        one_line.append(f"{_final_tick(data, m, a, one_line=True)}{partial} (n={len(v)})")
         if m in ("baseline", "mixup"):  # the line follows alpha, so it joins the baseline and MixUp arms only
             means.append(mean)
             xs.append(i)
@@ -230,18 +232,20 @@ def draw_final(ax, data: PlotData, metric: str, seed_dots: bool = True) -> None:
     ax.set_xlim(-0.5, len(labels) - 0.5)
     ax.set_xlabel("MixUp α (categorical axis)" if data.mixup_only else "arm (categorical axis)")
     ax.grid(axis="x", visible=False)
+    return one_line
 
 
-def _final_tick(data: PlotData, method: str, alpha: float) -> str:
+def _final_tick(data: PlotData, method: str, alpha: float, one_line: bool = False) -> str:
     """A tick of `draw_final`: '0 (baseline)' and '0.4' in MixUp-only experiments, else `arm_tick`."""
     if data.mixup_only:
         return "0 (baseline)" if method == "baseline" else format_alpha(alpha)
-    return arm_tick(method, alpha)
+    return arm_tick(method, alpha, one_line)
 
 
-def arm_tick(method: str, alpha: float) -> str:
-    """An arm's name for a categorical axis, a word per line: 'Manifold\nMixUp\nα=2'."""
-    return arm_label(method, alpha, greek=True).replace(" ", "\n")
+def arm_tick(method: str, alpha: float, one_line: bool = False) -> str:
+    """An arm's name for a categorical axis, a word per line: 'Manifold\nMixUp\nα=2' (`one_line`: as in legends)."""
+    label = arm_label(method, alpha, greek=True)
+    return label if one_line else label.replace(" ", "\n")
 
 
 def arm_lam(data: PlotData, arm: tuple[str, float]) -> pd.DataFrame:

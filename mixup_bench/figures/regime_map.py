@@ -82,6 +82,8 @@ def figure_regime_map(result: CompareResult) -> Figure:
 
     what = "MixUp" if result.mixup_only else "each arm"
     title = f"What {what} changes against {result.setting_label}"
+    if result.dataset:  # the one data set of every experiment, as `plot`'s titles name it
+        title += f" — data set: {result.dataset}"
     sub = f"{'MixUp' if result.mixup_only else 'arm'} − baseline, paired by seed, at the final epoch; "
     sub += "error bars: 95% t interval over paired seeds"
     if result.also_differ:

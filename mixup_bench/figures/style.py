@@ -24,7 +24,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.text import Text
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedFormatter, MaxNLocator
 
 from mixup_bench.naming import arm_order
 from mixup_bench.results.atomic import atomic_write_bytes
@@ -150,3 +150,50 @@ def no_data(ax, text: str) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
+
+
+TICK_GAP_PX = 4  # the least room between two level tick labels of a categorical axis
+
+
+def fit_category_ticks(fig: Figure, axes, one_line: list[str]) -> bool:
+    """Keep an arm axis readable however many arms there are (11 overlapped): the labels stay as drawn,
+    a word per line, when they fit side by side; else every axis in `axes` shows `one_line` (a label per
+    arm on one line) turned upright, which needs only the text's height between neighbouring ticks.
+    Measured on the laid-out figure, so it holds for any name, font and width; returns whether it turned them."""
+    if not any(_labels_overlap(fig, ax) for ax in axes):
+        return False
+    for ax in axes:
+        ax.xaxis.set_major_formatter(FixedFormatter(one_line))
+        ax.tick_params(axis="x", labelrotation=90)
+    return True
+
+
+def _labels_overlap(fig: Figure, ax) -> bool:
+    """Whether two neighbouring x tick labels of `ax` come closer than TICK_GAP_PX on the laid-out figure."""
+    boxes = sorted((b.x0, b.x1) for b in _tick_label_boxes(fig, ax))
+    return any(nxt[0] < prev[1] + TICK_GAP_PX for prev, nxt in zip(boxes, boxes[1:], strict=False))
+
+
+def _tick_label_boxes(fig: Figure, ax) -> list:
+    """The window extents of the shown x tick labels of `ax`, after the constrained layout has placed it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw_without_rendering()  # the constrained layout gives the axes their final width
+    return [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+
+
+def legend_in_columns(fig: Figure, handles: list, ncols: int, **kwargs):
+    """A figure legend in `ncols` columns, or fewer where that runs past the figure's edges (eleven arms in
+    eight columns did); returns it. A legend lays out its columns once, so each try is a new legend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for n in range(ncols, 1, -1):
+        legend = fig.legend(handles=handles, ncol=n, **kwargs)
+        fig.draw_without_rendering()
+        box = legend.get_window_extent(renderer)
+        if box.x0 >= 0 and box.x1 <= fig.bbox.width:
+            return legend
+        legend.remove()
+    return fig.legend(handles=handles, ncol=1, **kwargs)

@@ -58,8 +58,9 @@ def test_methods_figure_has_a_column_per_arm_and_the_paired_intervals(data):
     ]
     assert axes[4].get_ylabel() == "arm − baseline (pp)" and axes[5].get_ylabel() == "arm − baseline (nats)"
     ticks = [t.get_text() for t in axes[4].get_xticklabels()]
-    assert ticks == ["baseline\n(reference)", "MixUp\nα=0.2", "MixUp\nα=1", "CutMix\nα=1", "label\nsmoothing\nε=0.1",
-                     "Manifold\nMixUp\nα=2"]  # fmt: skip
+    # six arms: a word per line, 'smoothing' and 'Manifold' would touch, so each arm is on one line, upright
+    assert ticks == ["baseline (reference)", "MixUp α=0.2", "MixUp α=1", "CutMix α=1", "label smoothing ε=0.1",
+                     "Manifold MixUp α=2"]  # fmt: skip
     # the error bar of CutMix in the Δ test accuracy panel spans its paired 95% interval in pp
     iv = data.analysis.paired.get(("cutmix", 1.0), "test_acc")
     color = mcolors.to_rgba(data.color("cutmix", 1.0))
