@@ -63,7 +63,7 @@ class Folder:
     @property
     def title(self) -> str:
         """The experiment in figure titles: its folder name and data set, 'demo (CIFAR-10)'."""
-        return f"{self.name} ({record_title(self.record)})"
+        return shown(f"{self.name} ({record_title(self.record)})")  # undecodable bytes as \\xNN: fonts draw them
 
     @property
     def looks(self) -> tuple[int, ...]:
