@@ -79,6 +79,9 @@ def test_the_aliases_keep_their_arms_and_arm_lists_them_all(tiny_cifar, tmp_path
         (["--arm", "resizemix:2"], "error: --arm resizemix:2: scale must be in [0.1, 1], got 2."),
         (["--arm", "smooth:0"], "eps must be in (0, 0.99], got 0."),
         (["--arm", "gridmix:x"], "alpha must be a number, got 'x'."),
+        # ':-1:' and ':abc:' are Rich emoji codes: the message keeps the text as typed
+        (["--arm", "fmix:-1"], "error: --arm fmix:-1: alpha must be in (0, 1000], got -1."),
+        (["--arm", "fmix:abc"], "error: --arm fmix:abc: alpha must be a number, got 'abc'."),
         (["--arm", "fmix", "--arm", "fmix:1"], "The arm fmix:1 is given twice"),
         (["--alpha", "1", "--arm", "mixup:1.0"], "The arm mixup:1 is given twice"),
         (["--cutmix", "0"], "--cutmix must be above 0 and at most 1000, got 0.0."),

@@ -34,7 +34,7 @@ class _App(TyperGroup):
             sys.exit(e.exit_code)
         except click_errors.UsageError as e:
             hint = f" (`{e.ctx.command_path} --help` lists the options)" if e.ctx is not None else ""
-            Console(stderr=True, highlight=False).print(
+            error_console().print(
                 f"[red]error:[/red] {escape(shown(shortened(' '.join(e.format_message().split()))))}{escape(hint)}",
                 soft_wrap=True,
             )
@@ -86,7 +86,14 @@ def _main(
 
 
 def console() -> Console:
-    return Console(highlight=False)
+    """The console of the commands' output: user text printed as it is (no highlighting, and no emoji
+    codes: an `--arm fmix:-1:` in a message stays that, not a thumbs-down)."""
+    return Console(highlight=False, emoji=False)
+
+
+def error_console() -> Console:
+    """The console of the one-line errors, on stderr (as `console`)."""
+    return Console(stderr=True, highlight=False, emoji=False)
 
 
 @contextmanager
@@ -117,7 +124,7 @@ _OUT_OF_MEMORY = "out of memory; lower --batch-size (or --jobs), or use a smalle
 
 
 def _error_line(text: str) -> None:
-    err = Console(stderr=True, highlight=False)
+    err = error_console()
     err.print(f"[red]error:[/red] {escape(shown(shortened(' '.join(text.split()))))}", soft_wrap=True)
     raise typer.Exit(2)
 

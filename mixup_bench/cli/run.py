@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand
 
-from mixup_bench.cli.app import app, console, opt, refuse_empty_paths, setting_option, user_errors
+from mixup_bench.cli.app import app, console, error_console, opt, refuse_empty_paths, setting_option, user_errors
 from mixup_bench.config import PRESETS, ExperimentConfig, alias_specs
 from mixup_bench.config.setting import flag_decls
 from mixup_bench.errors import UserError
@@ -216,7 +215,7 @@ def methods() -> None:
 
         typer.echo("\n".join(method_lines()))
         if PLUGIN_ERRORS:
-            err = Console(stderr=True, highlight=False)
+            err = error_console()
             for line in PLUGIN_ERRORS.values():
                 err.print(f"[red]error:[/red] {escape(shown(shortened(line)))}", soft_wrap=True)
             raise typer.Exit(2)

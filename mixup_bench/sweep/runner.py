@@ -49,7 +49,7 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, reru
     if reporter is None:
         from rich.console import Console
 
-        reporter = Reporter(Console(), len(exp.runs()), quiet=True)
+        reporter = Reporter(Console(emoji=False), len(exp.runs()), quiet=True)
     exp.validate()
     check_output_dir(exp.path)  # fail fast, before the data are loaded: --out a file, read-only, ...
     check_compatible(exp)
