@@ -1,19 +1,25 @@
 """The registry of mixing methods: each method's name, parameter (name, run-id letter, default, valid
 range, meaning), paper, the reference it was checked against, and where its mixer factory lives.
 
-Torch-free on purpose: `naming` and `config` read it on the `run` path before torch is imported; the
-factory ("module:function", called as factory(param, generator, model, lam_mode) -> Mixer) is imported
-only when a run builds its mixer (`build_factory`). Third-party methods register a `Method` (or a callable
-returning one) under the entry-point group `mixup_bench.methods`, named as the method (see docs/methods.md);
-`plugin_methods` loads them when this module is imported, so that every table derived from METHODS (run ids,
-labels, the lam methods) holds them. A plugin that does not load is kept out, its one-line reason in
-PLUGIN_ERRORS: `--arm` with its name and `mixup-bench methods` say it and exit 2. What needs torch (that its
-mixer gives the right shapes and draws only from its generator) is checked before a run trains
-(`train.plugin_check`).
+A built-in method is one module, `mixup_bench/train/methods/<name>.py`: its record `METHOD = Method(...)`
+at the top, its mixer and `build(param, generator, model, lam_mode) -> Mixer`, its factory unless the
+record names another. The registry finds them without importing them (`builtin_methods`): it lists the
+folder and reads each file's record with `ast`, so that adding a method touches no table here.
+
+Torch-free on purpose: `naming` and `config` read it on the `run` path before torch is imported (importing
+the method modules would import torch: ~3 s at every start); the factory ("module:function", called as
+factory(param, generator, model, lam_mode) -> Mixer) is imported only when a run builds its mixer
+(`build_factory`). Third-party methods register a `Method` (or a callable returning one) under the
+entry-point group `mixup_bench.methods`, named as the method (see docs/methods.md); `plugin_methods` loads
+them when this module is imported, so that every table derived from METHODS (run ids, labels, the lam
+methods) holds them. A plugin that does not load is kept out, its one-line reason in PLUGIN_ERRORS: `--arm`
+with its name and `mixup-bench methods` say it and exit 2. What needs torch (that its mixer gives the right
+shapes and draws only from its generator) is checked before a run trains (`train.plugin_check`).
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import importlib
@@ -22,6 +28,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 ENTRY_POINT_GROUP = "mixup_bench.methods"
 
@@ -65,117 +72,156 @@ def exact(value: float) -> str:
 class Method:
     """One mixing method as every part of mixup-bench sees it."""
 
-    name: str  # as in run ids and metrics.csv's `method` column
+    name: str  # as in run ids and metrics.csv's `method` column; a built-in's file is <name>.py
     label: str  # display name
     param: Param
     paper: str
     reference: str  # the implementation its tests compare it with
-    factory: str | Callable  # "module:function" (or the function) -> (param, generator, model, lam_mode) -> Mixer
+    # "module:function" (or the function) -> (param, generator, model, lam_mode) -> Mixer. A built-in
+    # leaves it out: the registry makes it its own module's `build`. A plugin must give it.
+    factory: str | Callable | None = None
     draws_lam: bool = True  # logs lam.csv (False: the baseline, label smoothing)
     lam_beta: bool = True  # lam is drawn from Beta(param, param): `plot` draws that density beside lam.csv
     lam_area: bool = False  # lam.csv holds the area share kept of the first image (after clipping), not the draw
     source: str = "built-in"  # or the distribution a plugin came from ("my-mix 0.1")
+    # A built-in's place among the built-ins: the order of arms, tables, figure colours and legends
+    # (committed figures depend on it). Plugins leave it out and come after, in the order they load.
+    position: int | None = None
 
 
 MAX_ALPHA = 1000.0  # far above any useful concentration; Beta draws stay sane below it
 
 
-def _alpha(default: float, meaning: str = "Beta(alpha, alpha) concentration of lam") -> Param:
+def alpha_param(default: float, meaning: str = "Beta(alpha, alpha) concentration of lam") -> Param:
+    """The parameter most methods share: alpha in (0, MAX_ALPHA], letter `a` in run ids."""
     return Param("alpha", "a", "α", default, 0.0, MAX_ALPHA, meaning=meaning)
 
 
-_N = "mixup_bench.train.neighbours"
-_M = "mixup_bench.train.methods"
-BUILTIN: tuple[Method, ...] = (
-    Method(
-        "baseline",
-        "baseline",
-        Param("alpha", "a", "α", 0.0, 0.0, 0.0, False, False, "no mixing (always 0)"),
-        "-",
-        "-",
-        f"{_N}:build_baseline",
-        draws_lam=False,
-    ),
-    Method("mixup", "MixUp", _alpha(0.4), "Zhang et al. 2018", "facebookresearch/mixup-cifar10", f"{_N}:build_mixup"),
-    Method(
-        "cutmix",
-        "CutMix",
-        _alpha(1.0),
-        "Yun et al. 2019",
-        "torchvision.transforms.v2.CutMix",
-        f"{_N}:build_cutmix",
-        lam_area=True,
-    ),
-    Method(
-        "smooth",
-        "label smoothing",
-        Param("eps", "e", "ε", 0.1, 0.0, 0.99, True, False, "smoothing epsilon"),
-        "Szegedy et al. 2016",
-        "torch.nn.functional.cross_entropy(label_smoothing=)",
-        f"{_N}:build_smooth",
-        draws_lam=False,
-    ),
-    Method(
-        "manifold",
-        "Manifold MixUp",
-        _alpha(2.0),
-        "Verma et al. 2019",
-        "vikasverma1077/manifold_mixup",
-        f"{_N}:build_manifold",
-    ),
-    Method("fmix", "FMix", _alpha(1.0), "Harris et al. 2020", "ecs-vlc/FMix fmix.py", f"{_M}.fmix:build"),
-    Method(
-        "resizemix",
-        "ResizeMix",
-        Param("scale", "s", "s", 0.8, 0.1, 1.0, False, False, "largest side scale of the pasted image (>= 0.1)"),
-        "Qin et al. 2020",
-        "Westlake-AI/openmixup augments/resizemix.py",
-        f"{_M}.resizemix:build",
-        lam_beta=False,
-        lam_area=True,
-    ),
-    Method(
-        "saliencymix",
-        "SaliencyMix",
-        _alpha(1.0),
-        "Uddin et al. 2021",
-        "afm-shahab-uddin/SaliencyMix + OpenCV spectral residual",
-        f"{_M}.saliencymix:build",
-        lam_area=True,
-    ),
-    Method(
-        "gridmix",
-        "GridMix",
-        _alpha(1.0),
-        "Baek et al. 2021",
-        "Westlake-AI/openmixup augments/gridmix.py",
-        f"{_M}.gridmix:build",
-        lam_area=True,
-    ),
-    Method(
-        "smoothmix",
-        "SmoothMix",
-        Param("scale", "s", "s", 0.5, 0.0, 1.0, True, False, "sigma ~ U(s/2, s) x image side"),
-        "Lee et al. 2020",
-        "Westlake-AI/openmixup augments/smoothmix.py",
-        f"{_M}.smoothmix:build",
-        lam_beta=False,
-    ),
-    Method(
-        "regmixup",
-        "RegMixup",
-        _alpha(20.0, "Beta(alpha, alpha) of the MixUp term (large)"),
-        "Pinto et al. 2022",
-        "FrancescoPinto/RegMixup models/regmixup.py",
-        f"{_M}.regmixup:build",
-    ),
-)
+# --- built-ins: one module each, read without importing it -------------------------------------
+
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")  # no '-': run ids are split at it
+BUILTIN_DIR = Path(__file__).parent / "train" / "methods"
+BUILTIN_PACKAGE = "mixup_bench.train.methods"
+# What a built-in's record may use besides literals: the names its module imports from here.
+RECORD_NAMES = {"Method": Method, "Param": Param, "alpha_param": alpha_param, "MAX_ALPHA": MAX_ALPHA, "math": math}
+_RECORD_NODES = (ast.Call, ast.keyword, ast.Name, ast.Load, ast.Constant, ast.Attribute, ast.Tuple, ast.List,
+                 ast.UnaryOp, ast.USub, ast.UAdd, ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div)  # fmt: skip
+
+
+class MethodFileError(Exception):
+    """A built-in method's module whose `METHOD` record cannot be read: a developer's mistake, one line
+    naming the file (and the line), raised when this module is imported."""
+
+
+def builtin_methods(folder: Path = BUILTIN_DIR, package: str = BUILTIN_PACKAGE) -> tuple[Method, ...]:
+    """The records of every `<name>.py` in `folder` (a module named `_*` is a helper, not a method),
+    ordered by `position`; a record without a factory gets `<package>.<name>:build`. Nothing is imported:
+    each file's `METHOD = Method(...)` is parsed with `ast` and evaluated alone (`read_record`)."""
+    found = [read_record(path, package) for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+    taken: dict[int, str] = {}
+    for method in found:
+        if method.position in taken:
+            raise MethodFileError(
+                f"{folder}: {taken[method.position]}.py and {method.name}.py both give position {method.position}; "
+                "each built-in method needs its own"
+            )
+        taken[method.position] = method.name
+    return tuple(sorted(found, key=lambda m: m.position))
+
+
+def read_record(path: Path, package: str = BUILTIN_PACKAGE) -> Method:
+    """The Method that `path`'s top-level `METHOD = Method(...)` builds, evaluated with RECORD_NAMES only.
+    Raises MethodFileError if there is none, or it uses anything else (a variable, a call of its own), or
+    its name is not the file's, or it has no integer position."""
+    text = path.read_text(encoding="utf-8")
+    call = _record_in_lines(text, path)
+    if call is None:
+        try:
+            call = _record_call(ast.parse(text, str(path)))
+        except SyntaxError as e:
+            raise MethodFileError(f"{path}:{e.lineno}: {e.msg}") from None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Method"):
+        raise MethodFileError(
+            f"{path}: no top-level `METHOD = Method(...)` record; every module of {path.parent.name}/ not named "
+            "_* is one method, with its record at the top (docs/methods.md)"
+        )
+    bad = next((node for node in ast.walk(call) if not _is_literal_part(node)), None)
+    if bad is not None:
+        raise MethodFileError(
+            f"{path}:{bad.lineno}: METHOD must be built from literals and {', '.join(RECORD_NAMES)} only "
+            f"(the registry reads it without importing the module), not `{ast.unparse(bad)}`"
+        )
+    try:
+        method = eval(compile(ast.Expression(call), str(path), "eval"), {"__builtins__": {}}, dict(RECORD_NAMES))
+    except Exception as e:  # noqa: BLE001 - a wrong argument: named with its file
+        raise MethodFileError(f"{path}:{call.lineno}: METHOD does not build: {type(e).__name__}: {e}") from None
+    if method.name != path.stem or not isinstance(method.position, int):
+        raise MethodFileError(
+            f"{path}:{call.lineno}: METHOD must be named as its file ({path.stem!r}, got {method.name!r}) "
+            f"and give an integer position (got {method.position!r})"
+        )
+    if (problem := _record_problem(method)) is not None:
+        raise MethodFileError(f"{path}:{call.lineno}: METHOD: {problem}")
+    return method if method.factory else dataclasses.replace(method, factory=f"{package}.{path.stem}:build")
+
+
+def _record_in_lines(text: str, path: Path) -> ast.expr | None:
+    """The record's value, parsed from its own lines only: from the line that starts with `METHOD` up to
+    the next one that starts another statement (a record as ruff formats it ends with `)` at column 0).
+    None if that finds none; then the whole file decides. Parsing a few lines instead of every module is
+    most of what the registry costs at start-up (~1 ms instead of ~6 ms for eleven methods)."""
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith("METHOD")), None)
+    if start is None:
+        return None
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t)]}"):
+        end += 1
+    try:
+        return _record_call(ast.parse("\n" * start + "\n".join(lines[start:end]), str(path)))
+    except SyntaxError:
+        return None
+
+
+def _record_call(tree: ast.Module) -> ast.expr | None:
+    """The value of the first top-level `METHOD = ...` of a parsed module, or None."""
+    return next((node.value for node in tree.body if _assigns_method(node)), None)
+
+
+def _assigns_method(node: ast.stmt) -> bool:
+    """Whether a top-level statement is `METHOD = ...` (or `METHOD: Method = ...`)."""
+    if isinstance(node, ast.Assign):
+        return len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "METHOD"
+    return isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == "METHOD"
+
+
+def _is_literal_part(node: ast.AST) -> bool:
+    """Whether a node of a record may stay: a literal, an operator, a RECORD_NAMES name or call, math.X."""
+    if isinstance(node, ast.Name):
+        return node.id in RECORD_NAMES
+    if isinstance(node, ast.Attribute):
+        return isinstance(node.value, ast.Name) and node.value.id == "math" and not node.attr.startswith("_")
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id in RECORD_NAMES
+    return isinstance(node, _RECORD_NODES)
+
+
+def _record_problem(method: Method) -> str | None:
+    """Why a Method (a built-in's or a plugin's) cannot name runs, as a phrase, or None."""
+    if not _NAME_RE.fullmatch(method.name):
+        return "its name must be lower-case letters, digits and _ (no -)"
+    if not isinstance(method.param, Param) or not re.fullmatch(r"[a-z]", method.param.letter):
+        return "its param must be a mixup_bench.methods.Param whose letter is one lower-case letter"
+    if (problem := method.param.problem(method.param.default)) is not None:
+        return f"its default is out of its own range: {problem}"
+    return None
+
+
+BUILTIN: tuple[Method, ...] = builtin_methods()
 METHODS: dict[str, Method] = {m.name: m for m in BUILTIN}
 
 
 # --- plugins ------------------------------------------------------------------------------
-
-_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")  # no '-': run ids are split at it
 
 
 def plugin_methods(paths: Iterable[str] | None = None) -> tuple[dict[str, Method], dict[str, str]]:
@@ -219,12 +265,10 @@ def _plugin_problem(name: str, method: object) -> str | None:
         return f"gives a {type(method).__name__}, not a mixup_bench.methods.Method"
     if method.name != name:
         return f"its Method is named {method.name!r}; the entry point must carry the method's name"
-    if not _NAME_RE.fullmatch(name) or name in {m.name for m in BUILTIN}:
-        return "its name must be lower-case letters, digits and _ (no -), and not a built-in method's"
-    if not isinstance(method.param, Param) or not re.fullmatch(r"[a-z]", method.param.letter):
-        return "its param must be a mixup_bench.methods.Param whose letter is one lower-case letter"
-    if (problem := method.param.problem(method.param.default)) is not None:
-        return f"its default is out of its own range: {problem}"
+    if name in {m.name for m in BUILTIN}:
+        return f"{name} is a built-in method's name"
+    if (problem := _record_problem(method)) is not None:
+        return problem
     if not (callable(method.factory) or (isinstance(method.factory, str) and ":" in method.factory)):
         return "its factory must be 'module:function' or a function"
     return None

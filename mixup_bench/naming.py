@@ -18,7 +18,7 @@ from mixup_bench.methods import METHODS, exact
 if TYPE_CHECKING:
     import pandas as pd
 
-# The methods, as in metrics.csv's `method` column and in run ids (train.neighbours.MIXERS builds each one's mixer).
+# The methods, as in metrics.csv's `method` column and in run ids (train.methods.build_mixer builds each one's mixer).
 BASELINE, MIXUP, CUTMIX, SMOOTH, MANIFOLD = "baseline", "mixup", "cutmix", "smooth", "manifold"
 # Every method with the letter of its parameter in run ids and its display name, in the order arms are
 # listed (`arm_order`). The parameter is in the `alpha` column: alpha for the mixers, epsilon for smooth.

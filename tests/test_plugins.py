@@ -60,7 +60,7 @@ def plugins(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "site"
     install(root, "cornermix", "cornermix = cornermix:METHOD", {
         "cornermix/__init__.py": docs_block("# cornermix/__init__.py"),
-        "cornermix/mixer.py": docs_block("# cornermix/mixer.py"),
+        "cornermix/mixer.py": docs_block("# mixup_bench/train/methods/cornermix.py"),  # the built-in's one file
     })  # fmt: skip
     bodies = {
         "globalrng": "perm = torch.randperm(x.shape[0]); return paired(x, y, float(torch.rand(())), perm)",

@@ -7,8 +7,8 @@
 Integer labels are never multiplied by lam: the mixed loss takes both label
 vectors, and `soft_targets` builds the equivalent one-hot mixture.
 alpha = 0 means lam = 1, so the baseline runs through the very same code.
-MixUp's neighbours (CutMix, label smoothing, Manifold MixUp) and the registry of every
-method's mixer are in `train.neighbours`.
+Every other method is a module of `train.methods` (which also holds MixUp's registry record,
+`train/methods/mixup.py`); `train.methods.build_mixer` builds the mixer of any of them.
 """
 
 from __future__ import annotations

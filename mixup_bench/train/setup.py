@@ -11,8 +11,8 @@ import torch
 
 from mixup_bench.config import RunConfig
 from mixup_bench.train.checkpoint import RunState
+from mixup_bench.train.methods import build_mixer
 from mixup_bench.train.models import build_model
-from mixup_bench.train.neighbours import build_mixer
 from mixup_bench.train.splits import derive_seed
 from mixup_bench.train.step import Normalize, StepContext, warmup_linear_decay
 

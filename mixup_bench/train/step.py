@@ -52,7 +52,7 @@ class StepContext:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler | None
     normalize: Normalize
-    mixer: Mixer  # the arm's method: MixUp, CutMix, label smoothing, ... (train.neighbours.build_mixer)
+    mixer: Mixer  # the arm's method: MixUp, CutMix, label smoothing, ... (train.methods.build_mixer)
     data_gen: torch.Generator  # augmentation draws (batch order is drawn by the caller from it too)
     augment: bool
     amp: torch.dtype | None  # autocast dtype, None = fp32

@@ -22,7 +22,17 @@ import math
 
 import torch
 
+from mixup_bench.methods import Method, alpha_param
 from mixup_bench.train.mixup import MixedBatch, PairMixer, paired, sample_lam, sample_permutation
+
+METHOD = Method(
+    "fmix",
+    "FMix",
+    alpha_param(1.0),
+    paper="Harris et al. 2020",
+    reference="ecs-vlc/FMix fmix.py",
+    position=5,
+)
 
 
 def fourier_frequencies(height: int, width: int) -> torch.Tensor:

@@ -24,7 +24,18 @@ import math
 import numpy as np
 import torch
 
+from mixup_bench.methods import Method, alpha_param
 from mixup_bench.train.mixup import MixedBatch, PairMixer, paired, sample_lam, sample_permutation
+
+METHOD = Method(
+    "gridmix",
+    "GridMix",
+    alpha_param(1.0),
+    paper="Baek et al. 2021",
+    reference="Westlake-AI/openmixup augments/gridmix.py",
+    lam_area=True,
+    position=8,
+)
 
 N_HOLES = (2, 6)
 CUT_AREA = (0.5, 1.0)

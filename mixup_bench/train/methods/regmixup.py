@@ -22,7 +22,17 @@ from __future__ import annotations
 
 import torch
 
+from mixup_bench.methods import Method, alpha_param
 from mixup_bench.train.mixup import MixedBatch, PairMixer, mix, mixed_cross_entropy, sample_lam, sample_permutation
+
+METHOD = Method(
+    "regmixup",
+    "RegMixup",
+    alpha_param(20.0, "Beta(alpha, alpha) of the MixUp term (large)"),
+    paper="Pinto et al. 2022",
+    reference="FrancescoPinto/RegMixup models/regmixup.py",
+    position=10,
+)
 
 NOT_COUNTED = -1  # the label of the mixed half in y_a, y_b: never equals a prediction
 

@@ -16,7 +16,19 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from mixup_bench.methods import Method, Param
 from mixup_bench.train.mixup import MixedBatch, PairMixer, paired, sample_permutation, unmixed
+
+METHOD = Method(
+    "resizemix",
+    "ResizeMix",
+    Param("scale", "s", "s", 0.8, 0.1, 1.0, False, False, "largest side scale of the pasted image (>= 0.1)"),
+    paper="Qin et al. 2020",
+    reference="Westlake-AI/openmixup augments/resizemix.py",
+    lam_beta=False,
+    lam_area=True,
+    position=6,
+)
 
 MIN_SCALE = 0.1
 

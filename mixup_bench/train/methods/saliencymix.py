@@ -24,8 +24,19 @@ import math
 import torch
 import torch.nn.functional as F
 
+from mixup_bench.methods import Method, alpha_param
+from mixup_bench.train.methods.cutmix import paste_box
 from mixup_bench.train.mixup import MixedBatch, PairMixer, paired, sample_lam, sample_permutation
-from mixup_bench.train.neighbours import paste_box
+
+METHOD = Method(
+    "saliencymix",
+    "SaliencyMix",
+    alpha_param(1.0),
+    paper="Uddin et al. 2021",
+    reference="afm-shahab-uddin/SaliencyMix + OpenCV spectral residual",
+    lam_area=True,
+    position=7,
+)
 
 SALIENCY_SIDE = 64  # OpenCV's resImWidth, resImHeight
 _GRAY = (0.114, 0.587, 0.299)  # OpenCV's BGR2GRAY weights: the reference hands OpenCV RGB as if BGR

@@ -18,7 +18,18 @@ from __future__ import annotations
 
 import torch
 
+from mixup_bench.methods import Method, Param
 from mixup_bench.train.mixup import MixedBatch, PairMixer, paired, sample_permutation
+
+METHOD = Method(
+    "smoothmix",
+    "SmoothMix",
+    Param("scale", "s", "s", 0.5, 0.0, 1.0, True, False, "sigma ~ U(s/2, s) x image side"),
+    paper="Lee et al. 2020",
+    reference="Westlake-AI/openmixup augments/smoothmix.py",
+    lam_beta=False,
+    position=9,
+)
 
 
 def gaussian_mask(height: int, width: int, shift: tuple[int, int], sigma: torch.Tensor) -> torch.Tensor:
