@@ -134,12 +134,10 @@ def read_record(path: Path, package: str = BUILTIN_PACKAGE) -> Method:
     Raises MethodFileError if there is none, or it uses anything else (a variable, a call of its own), or
     its name is not the file's, or it has no integer position."""
     text = path.read_text(encoding="utf-8")
-    call = _record_in_lines(text, path)
-    if call is None:
-        try:
-            call = _record_call(ast.parse(text, str(path)))
-        except SyntaxError as e:
-            raise MethodFileError(f"{path}:{e.lineno}: {e.msg}") from None
+    try:
+        call = _record_call(ast.parse(text, str(path)))
+    except SyntaxError as e:
+        raise MethodFileError(f"{path}:{e.lineno}: {e.msg}") from None
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Method"):
         raise MethodFileError(
             f"{path}: no top-level `METHOD = Method(...)` record; every module of {path.parent.name}/ not named "
@@ -163,24 +161,6 @@ def read_record(path: Path, package: str = BUILTIN_PACKAGE) -> Method:
     if (problem := _record_problem(method)) is not None:
         raise MethodFileError(f"{path}:{call.lineno}: METHOD: {problem}")
     return method if method.factory else dataclasses.replace(method, factory=f"{package}.{path.stem}:build")
-
-
-def _record_in_lines(text: str, path: Path) -> ast.expr | None:
-    """The record's value, parsed from its own lines only: from the line that starts with `METHOD` up to
-    the next one that starts another statement (a record as ruff formats it ends with `)` at column 0).
-    None if that finds none; then the whole file decides. Parsing a few lines instead of every module is
-    most of what the registry costs at start-up (~1 ms instead of ~6 ms for eleven methods)."""
-    lines = text.split("\n")
-    start = next((i for i, line in enumerate(lines) if line.startswith("METHOD")), None)
-    if start is None:
-        return None
-    end = start + 1
-    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t)]}"):
-        end += 1
-    try:
-        return _record_call(ast.parse("\n" * start + "\n".join(lines[start:end]), str(path)))
-    except SyntaxError:
-        return None
 
 
 def _record_call(tree: ast.Module) -> ast.expr | None:
