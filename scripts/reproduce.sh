@@ -34,10 +34,12 @@ run --name methods-confirm --arm saliencymix:1 --arm regmixup:20 --arm smoothmix
 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 run --name demo-confirm --precision fp32 \
   --seed 200 --seed 201 --seed 202 --until-decided
 run --preset label-noise --name label-noise-confirm --seed 300 --seed 301 --seed 302 --until-decided
+run --name alpha-confirm --alpha 0.1 --alpha 0.2 --alpha 0.4 --alpha 1 --alpha 2 --alpha 4 --alpha 8 \
+  --seed 300 --seed 301 --seed 302
 
 for exp in results/demo results/demo-bf16 results/label-noise results/regimes/noise-0 results/regimes/noise-0.2 \
            results/alpha results/shift results/methods results/methods-confirm results/demo-confirm \
-           results/label-noise-confirm; do
+           results/label-noise-confirm results/alpha-confirm; do
   $MB plot "$exp"
 done
 $MB compare results/regimes/noise-0 results/regimes/noise-0.2 results/label-noise --out results/regimes/map
