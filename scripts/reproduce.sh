@@ -36,10 +36,11 @@ ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 run --name demo-confirm --preci
 run --preset label-noise --name label-noise-confirm --seed 300 --seed 301 --seed 302 --until-decided
 run --name alpha-confirm --alpha 0.1 --alpha 0.2 --alpha 0.4 --alpha 1 --alpha 2 --alpha 4 --alpha 8 \
   --seed 300 --seed 301 --seed 302
+run --name shift-confirm --shift --cutmix 1 --seed 400 --seed 401 --seed 402
 
 for exp in results/demo results/demo-bf16 results/label-noise results/regimes/noise-0 results/regimes/noise-0.2 \
            results/alpha results/shift results/methods results/methods-confirm results/demo-confirm \
-           results/label-noise-confirm results/alpha-confirm; do
+           results/label-noise-confirm results/alpha-confirm results/shift-confirm; do
   $MB plot "$exp"
 done
 $MB compare results/regimes/noise-0 results/regimes/noise-0.2 results/label-noise --out results/regimes/map
