@@ -225,7 +225,10 @@ def plugin_methods(paths: Iterable[str] | None = None) -> tuple[dict[str, Method
             except Exception as e:  # noqa: BLE001 - third-party code: any failure is named and kept out
                 errors[ep.name] = f"{where} does not load: {type(e).__name__}: {' '.join(str(e).split())}"
                 continue
-            problem = _plugin_problem(ep.name, method)
+            try:  # its own values are checked too: a Param of the wrong types raises in the comparisons
+                problem = _plugin_problem(ep.name, method)
+            except Exception as e:  # noqa: BLE001 - as above: named and kept out
+                problem = f"its Method is malformed: {type(e).__name__}: {' '.join(str(e).split())}"
             if problem:
                 errors[ep.name] = f"{where}: {problem}"
             else:
@@ -275,7 +278,7 @@ def parse_arm_spec(text: str) -> tuple[str, float]:
     """'fmix:0.2' -> ('fmix', 0.2); 'fmix' -> its default. Raises ValueError with a one-line message (which
     the caller prefixes with the spec: it names neither)."""
     name, _, value = text.strip().partition(":")
-    if name in PLUGIN_ERRORS:
+    if name in PLUGIN_ERRORS and name not in METHODS:  # a plugin named as a built-in leaves the built-in alone
         raise ValueError(PLUGIN_ERRORS[name])
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}{closest(name)}; one of {', '.join(METHODS)}")

@@ -1,9 +1,10 @@
 """The `plot` and `compare` commands as plain functions, for the CLI and for notebooks.
 
 This is the one module that joins the two subpackages. `plot` runs in four steps, each once: read the
-experiment folder (`analysis.folder.read_folder`: a `Folder`), compute every number from it
-(`analysis.report.compute_report`: a `Report`), then hand that report to each output: the figures
-(`figures.figures`), the text files (`analysis.markdown`) and the console (`analysis.terminal`). So the flow
+experiment folder (`analysis.folder.read_folder`: a `Folder`) and compute every number from it
+(`analysis.report.compute_report`: a `Report`; `analysis.report.read_report` does both), then hand that
+report to each output: the figures (`figures.figures`), the text files (`analysis.markdown`) and the
+console (`analysis.terminal`). So the flow
 runs downhill (results -> analysis -> figures) and neither subpackage imports the other's caller.
 matplotlib is imported only here and only when drawing, so `import mixup_bench` stays fast.
 """
@@ -16,8 +17,7 @@ from rich.console import Console
 
 from mixup_bench.analysis import compare as comparing
 from mixup_bench.analysis import compare_report, markdown, terminal
-from mixup_bench.analysis.folder import read_folder
-from mixup_bench.analysis.report import Report, compute_report
+from mixup_bench.analysis.report import Report, read_report
 
 
 def plot_experiment(
@@ -36,7 +36,7 @@ def plot_experiment(
     comparison's parts ('comparison', the default) or over every comparison of the experiment ('experiment')."""
     from mixup_bench.figures import figures  # local: matplotlib is slow to import
 
-    report = compute_report(read_folder(path), reference=reference, correction=correction, family=family)
+    report = read_report(path, reference=reference, correction=correction, family=family)
     drawn = figures.plot_experiment(report, report.experiment_dir / figures.PLOTS_DIR)
     markdown.write_report(report, drawn)
     if console is not None:

@@ -26,7 +26,6 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "mixup_bench"
 
 

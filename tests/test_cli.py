@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 import typer
 from typer.testing import CliRunner
 
 from mixup_bench.cli import app
 from mixup_bench.results.schema import METRICS_COLUMNS
+from mixup_bench.train.device import cpu_isa
 
 runner = CliRunner()
 
@@ -75,7 +75,7 @@ def test_run_writes_two_runs_with_exact_columns_then_skips(tiny_cifar, tmp_path)
     assert record["versions"]["torch"] and record["device"]["resolved"] == "cpu"
     # the CPU's model and ISA class: bf16 numbers differ between models of one class
     assert record["device"]["name"] not in ("", "x86_64") or not Path("/proc/cpuinfo").exists()
-    assert record["device"]["cpu_isa"] == torch.backends.cpu.get_cpu_capability()
+    assert record["device"]["cpu_isa"] == cpu_isa()
     run_cfg = json.loads((exp / "runs" / "mixup-a0.4-s0" / "config.json").read_text())
     assert run_cfg["alpha"] == 0.4 and run_cfg["training"]["epochs"] == 2
     assert "Final epoch" in res.output

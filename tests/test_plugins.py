@@ -150,3 +150,21 @@ def test_an_installed_plugin_trains_with_arm_and_is_listed(plugins, tmp_path):
     assert "cornermix (CornerMix): --arm cornermix:0.5, run ids cornermix-p0.5-s<seed>" in listed.stdout
     assert "  plugin: cornermix 0.1" in listed.stdout
     assert listed.returncode == 2 and len(listed.stderr.strip().splitlines()) == 3  # the three broken plugins
+
+
+def test_a_malformed_plugin_or_one_named_as_a_built_in_costs_only_itself(tmp_path, monkeypatch):
+    root = tmp_path / "site"
+    install(root, "badparam", "badparam = badparam_plugin:METHOD", {"badparam_plugin.py": (
+        "from mixup_bench.methods import Method, Param\n"
+        "METHOD = Method('badparam', 'Bad', Param('p', 'p', 'p', None, 0.0, 1.0), '-', '-', 'x:build')\n"
+    )})  # fmt: skip
+    install(root, "fakemix", "mixup = fakemix_plugin:METHOD", {
+        "fakemix_plugin.py": GOOD_METHOD.format(name="mixup", label="Fake", module="x")
+    })  # fmt: skip
+    monkeypatch.syspath_prepend(str(root))
+    found, errors = methods.plugin_methods([str(root)])  # no exception: a bad default type is caught and named
+    assert found == {}
+    assert "plugin badparam" in errors["badparam"] and "malformed: TypeError" in errors["badparam"]
+    assert "built-in" in errors["mixup"]
+    monkeypatch.setitem(methods.PLUGIN_ERRORS, "mixup", errors["mixup"])
+    assert methods.parse_arm_spec("mixup:0.4") == ("mixup", 0.4)  # the built-in still runs

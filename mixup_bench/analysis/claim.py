@@ -135,7 +135,7 @@ def part_sentences(paired: Paired, where: str = "", correction: bool = True) -> 
                 what = "no interval (one pair)" if judged_word == NO_INTERVAL else word_text(name, judged_word)
                 groups.append(f"{what} {link} {_join(named)}")
         m = METRICS[name]
-        sentences.append(_capital(f"{m.claim} {m.label}: {'; '.join(groups)}."))
+        sentences.append(capital(f"{m.claim} {m.label}: {'; '.join(groups)}."))
     return sentences
 
 
@@ -150,7 +150,7 @@ def _arm_sentences(paired: Paired, arm: tuple[str, float], name: str, where: str
     ivs = {m: paired.get(arm, m) for m in paired.claim_parts(arm)}  # robustness parts where this arm measured them
     if any(iv is None for iv in ivs.values()):
         no_pair = "has no run whose seed matches a baseline run, so no paired comparison is possible for it"
-        return [f"{_capital(label)} {no_pair} {where}."]
+        return [f"{capital(label)} {no_pair} {where}."]
     s = paired.arm_summary(arm).iloc[0]
     span = epoch_span(s["epoch_min"], s["epoch_max"])
     epochs = f"epoch {span}" if s["epoch_min"] == s["epoch_max"] else f"epochs {span}"
@@ -158,14 +158,14 @@ def _arm_sentences(paired: Paired, arm: tuple[str, float], name: str, where: str
         return [_single_pair_sentence(label, s["seeds"], f"{where}, {epochs}", ivs)]
     rows = paired.arm_summary(arm).set_index("metric")
     needed = {m: float(rows.at[m, "seeds_needed"]) if "seeds_needed" in rows else math.nan for m in ivs}
-    opening = f"{_capital(where)}, over {int(s['n'])} paired seeds at {epochs}"
+    opening = f"{capital(where)}, over {int(s['n'])} paired seeds at {epochs}"
     return _judged_sentences(name, label, opening, ivs, correction, needed)
 
 
 def _single_pair_sentence(label: str, seed: str, where: str, ivs: dict[str, Interval]) -> str:
     parts = [f"{METRICS[m].short} {METRICS[m].diff_text(ivs[m].mean)} (claimed {METRICS[m].claim})" for m in ivs]
     return (
-        f"{_capital(label)} was compared with the baseline on only one seed (seed {seed}, {where}), so no "
+        f"{capital(label)} was compared with the baseline on only one seed (seed {seed}, {where}), so no "
         f"interval can be given and these differences are single-run observations, not evidence either way: "
         f"{'; '.join(parts)}. None of the claims can be tested with one seed; run more seeds (e.g. --seeds 3)."
     )
@@ -262,7 +262,7 @@ def judging_sentence(paired: list[Paired], correction: bool) -> str:
     )
 
 
-def _capital(text: str) -> str:
+def capital(text: str) -> str:
     """`text` with its first letter in upper case, to open a sentence ('label smoothing' -> 'Label smoothing')."""
     return text[:1].upper() + text[1:]
 

@@ -131,10 +131,11 @@ def compare_experiments(
     Without `correction`, the claims are judged on raw p-values.
     """
     dirs, warnings = _experiment_dirs(paths)
-    dataset = _check_one_dataset(dirs)
-    records = {d: _settings(d) for d in dirs}
-    setting, also_differ = _choose_setting({d: s for d, (s, _) in records.items()}, setting)
-    _check_one_per_value(dirs, records, setting)
+    records = {d: read_experiment(d) for d in dirs}  # each experiment.json read once
+    dataset = _check_one_dataset(records)
+    settings_of = {d: _settings(d, records[d]) for d in dirs}
+    setting, also_differ = _choose_setting({d: s for d, (s, _) in settings_of.items()}, setting)
+    _check_one_per_value(dirs, settings_of, setting)
     out_dir = Path(out_dir) if out_dir is not None else _common_parent(dirs) / f"compare-{setting}"
     check_output_dir(out_dir)  # before the reading and drawing: an --out that cannot be written fails at once
 
@@ -142,7 +143,8 @@ def compare_experiments(
     for d in dirs:
         df, load_warnings = reading.load_experiment(d)
         warnings += [f"{d.name}: {w}" for w in load_warnings]
-        paired = stats.paired_differences(df)  # every part of the claim: the same Holm family as `plot`
+        # the same measures, Holm family and sequential p-values as `plot` (facts.analyze)
+        paired = stats.paired_differences(df, stats.paired_measures(df), looks=reading.record_looks(records[d]))
         if paired.summary.empty:
             skipped = next((f" ({w})" for w in load_warnings if w.startswith("Skipped run")), "")  # e.g. damaged
             raise UserError(f"{d} has no paired seeds: {_why_unpaired(paired)}{skipped}; compare needs them.")
@@ -152,9 +154,9 @@ def compare_experiments(
             warnings.append(
                 f"{d.name}: {len(partial)} run(s) still partial ({', '.join(partial)}); numbers may change."
             )
-        settings, full = records[d]
+        settings, full = settings_of[d]
         name = shown(d.name)  # a folder name that is not UTF-8, as text (\\xNN): tables and figures take no other
-        experiments.append(Compared(d, name, settings, full, paired, reading.experiment_arms(d, df)))
+        experiments.append(Compared(d, name, settings, full, paired, reading.experiment_arms(d, df, records[d])))
     experiments.sort(key=lambda e: _sort_key(e.settings[setting]))
 
     result = CompareResult(setting, experiments, pd.DataFrame(), out_dir, also_differ, warnings=warnings,
@@ -198,10 +200,9 @@ def _experiment_dirs(paths: list[Path]) -> tuple[list[Path], list[str]]:
     return dirs, warnings
 
 
-def _settings(exp_dir: Path) -> tuple[dict[str, Any], bool]:
-    """The training settings of an experiment from its experiment.json, defaults filled in, and whether it
-    trained on the whole training set. `subset` becomes an image count (the whole set: its size)."""
-    record = read_experiment(exp_dir)
+def _settings(exp_dir: Path, record: dict | None) -> tuple[dict[str, Any], bool]:
+    """The training settings of an experiment from its experiment.json (`record`), defaults filled in, and
+    whether it trained on the whole training set. `subset` becomes an image count (the whole set: its size)."""
     if record is None:
         raise UserError(
             f"{exp_dir} has no {EXPERIMENT_FILE}, so its settings are unknown; "
@@ -223,13 +224,12 @@ def _settings(exp_dir: Path) -> tuple[dict[str, Any], bool]:
     return settings, full
 
 
-def _check_one_dataset(dirs: list[Path]) -> str:
+def _check_one_dataset(records: dict[Path, dict | None]) -> str:
     """One line when the experiments trained on different data sets: their runs are not pairs of one regime.
     Returns that data set in words ('CIFAR-10', as `plot`'s titles name it), for the regime map's title;
     image folders by their folders' names (two folders are one kind of data set, so both are named)."""
     from mixup_bench.catalog import record_title, recorded_dataset
 
-    records = {d: read_experiment(d) for d in dirs}
     found = {d: recorded_dataset(record) for d, record in records.items()}
     if len(set(found.values())) > 1:
         listing = ", ".join(f"{d} ({name})" for d, name in found.items())

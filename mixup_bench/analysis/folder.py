@@ -67,13 +67,19 @@ class Folder:
 
     @property
     def looks(self) -> tuple[int, ...]:
-        """The looks of the sequential design the experiment was run under (experiment.json's `sequential`,
-        written by `run --until-decided`); () for a fixed number of seeds or a record that holds no valid one."""
-        record = self.record
-        looks = (record.get("sequential") or {}).get("looks") if isinstance(record.get("sequential"), dict) else None
-        if not isinstance(looks, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in looks):
-            return ()
-        return tuple(looks) if len(looks) > 1 and looks == sorted(set(looks)) and looks[0] >= 2 else ()
+        """The looks of the sequential design the experiment was run under (`record_looks`)."""
+        return record_looks(self.record)
+
+
+def record_looks(record: dict | None) -> tuple[int, ...]:
+    """The looks of the sequential design an experiment was run under (experiment.json's `sequential`, written
+    by `run --until-decided`); () for a fixed number of seeds or a record that holds no valid one. `plot` and
+    `compare` judge with them, so that both give an experiment the same p-values."""
+    sequential = (record or {}).get("sequential")
+    looks = sequential.get("looks") if isinstance(sequential, dict) else None
+    if not isinstance(looks, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in looks):
+        return ()
+    return tuple(looks) if len(looks) > 1 and looks == sorted(set(looks)) and looks[0] >= 2 else ()
 
 
 def read_folder(path: Path, writable: bool = True) -> Folder:

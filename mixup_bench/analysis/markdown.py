@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from mixup_bench.analysis.claim import capital
 from mixup_bench.analysis.facts import Point
 from mixup_bench.analysis.report import (
     DOSE_CSV,
@@ -143,12 +144,8 @@ def trend_markdown(dose: DoseResponse) -> list[str]:
         lines.append(f"| {METRICS[r['metric']].label} | {rho} | {ci} | {int(r['n'])} | {p} | {reading} |")
     lines.append("")
     for _, r in dose.minima.iterrows():
-        what = _capital(METRICS[r["metric"]].label)
+        what = capital(METRICS[r["metric"]].label)
         lines.append(f"- {what} is lowest at α={format_alpha(r['alpha'])} on the mean over seeds ({r['per_seed']}).")
     if dose.best_alpha is not None:
         lines.append(f"- The best α by validation accuracy (never by a test number): {format_alpha(dose.best_alpha)}.")
     return lines + [""]
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]

@@ -39,8 +39,8 @@ DOSE_CSV = "dose_response.csv"  # the trend of every measure against MixUp alpha
 # The measures summary.csv gives at the best epoch by validation accuracy, mean and std over seeds.
 BEST_VAL_MEASURES = (SELECTION_METRIC, *SUMMARY)
 # At the last epoch, the mean of the training objective follows the measures on held-out data and the clean
-# train loss (the first three of `SUMMARY`), as summary.csv has always had it.
-_BEFORE_OBJECTIVE = 3
+# train loss, as summary.csv has always had it.
+_BEFORE_OBJECTIVE = SUMMARY.index(M.clean_train_loss.name) + 1
 BEST_VAL_PREFIX = "best_val_"
 
 

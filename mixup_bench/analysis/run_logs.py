@@ -77,12 +77,15 @@ def read_corruptions(exp_dir: Path, df: pd.DataFrame, warnings: list[str]) -> pd
                 raise ValueError(f"it lacks the column(s) {', '.join(missing)}")
             cells = cells[cells["epoch"] == run["epoch"]]
             values = cells[["severity", "acc", "loss"]].apply(pd.to_numeric, errors="raise")
+            if values["severity"].isna().any() or (values["severity"] % 1 != 0).any():
+                raise ValueError("a severity is not a whole number")
+            severity = values["severity"].astype(int)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, ValueError) as e:
             warnings.append(f"Ignored {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}.")
             continue
         frames.append(pd.DataFrame({"method": run["method"], "alpha": float(run["alpha"]), "seed": int(run["seed"]),
                                     "epoch": int(run["epoch"]), "type": cells["type"].astype(str),
-                                    "severity": values["severity"].astype(int), "acc": values["acc"],
+                                    "severity": severity, "acc": values["acc"],
                                     "loss": values["loss"], "source": cells["source"].astype(str)}))  # fmt: skip
     if not frames:
         return pd.DataFrame(columns=[*CELL_COLUMNS, "source"])

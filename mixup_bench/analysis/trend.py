@@ -308,7 +308,3 @@ def trend_table(dose: DoseResponse) -> pd.DataFrame:
     """dose_response.csv: one row per measure: the trend test, and where the bottoming measures are lowest."""
     table = dose.trend.merge(dose.minima.rename(columns={"alpha": "lowest_at_alpha"}), on="metric", how="left")
     return table.assign(best_alpha_by_validation=dose.best_alpha)
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]

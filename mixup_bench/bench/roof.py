@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import platform
 import time
-from pathlib import Path
 
 import torch
 
 from mixup_bench.bench.naive import physical_cores
-from mixup_bench.train.device import bf16_native, cpu_isa, sync
+from mixup_bench.train.device import bf16_native, cpu_isa, cpu_model, sync
 from mixup_bench.train.models import build_model
 
 ROOF_N = 2048  # matmul size of the roof measurement
@@ -63,14 +61,6 @@ def describe_device(device: torch.device, threads: int) -> dict:
     if device.type == "cuda":
         d["name"] = torch.cuda.get_device_name(device)
     else:
-        name = platform.processor() or platform.machine()
-        try:
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
-        except OSError:
-            pass
-        d["name"] = name
+        d["name"] = cpu_model()
         d["isa"] = cpu_isa()
     return d

@@ -51,7 +51,8 @@ class _App(TyperGroup):
 app = typer.Typer(
     cls=_App,
     name="mixup-bench",
-    help="Train a small CNN on CIFAR-10 with and without MixUp, log per-epoch CSVs, and plot what MixUp does.",
+    help="Train small CNNs with and without MixUp and other mixing methods over paired seeds, log per-epoch "
+    "CSVs, and judge and plot what each method does.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -86,7 +86,7 @@ PRESETS: dict[str, Preset] = {
 def seeds_option(seed, n_seeds: int | None, seeds=None) -> tuple[int, ...] | None:
     """The seeds that `--seed` (repeatable), `--seeds N` (0..N-1) or a `seeds` setting ask for; None when
     none of them is given. Two of them at once is refused."""
-    given = [name for name, v in (("--seed", seed), ("--seeds", n_seeds), ("seeds", seeds)) if v]
+    given = [name for name, v in (("--seed", seed), ("--seeds", n_seeds), ("seeds", seeds)) if v not in (None, [], ())]
     if len(given) > 1 or (n_seeds is not None and seed):
         raise UserError(f"Give {' or '.join(given)}, not both.")
     if n_seeds is not None:

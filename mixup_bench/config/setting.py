@@ -14,6 +14,7 @@ plus the code that uses it and its test.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -94,7 +95,7 @@ def check_settings(config: Any) -> None:
             if s.choices is not None:
                 check_choice(name, value, s.choices)
             elif isinstance(value, int) and s.lo is not None:
-                check_int(name, value, int(s.lo), int(s.hi), s.why)
+                check_int(name, value, int(s.lo), sys.maxsize if s.hi is None else int(s.hi), s.why)
             elif isinstance(value, float) and s.lo is not None:
                 check_float(name, value, s.lo, float("inf") if s.hi is None else s.hi, s.lo_open)
         if s.check is not None:

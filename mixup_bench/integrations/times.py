@@ -14,6 +14,7 @@ draw the same run as live logging did, so the times come from what the run folde
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +32,8 @@ def parse_time(text: object) -> float | None:
     milliseconds and `+00:00`); None for anything else. A time without a zone is taken as UTC."""
     if not isinstance(text, str):
         return None
+    # Python 3.10's fromisoformat takes '+00:00' but not the '+0000' that strftime's %z writes
+    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

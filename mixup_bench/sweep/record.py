@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import platform
 import sys
 import time
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import torch
 
 from mixup_bench.catalog import FOLDER
-from mixup_bench.config import ARM_ALIASES, ExperimentConfig, arm_specs_of, canonical, training_changes
+from mixup_bench.config import ExperimentConfig, arm_specs_of, canonical, training_changes
 from mixup_bench.errors import UserError
 from mixup_bench.provenance import code_identity
 from mixup_bench.results.atomic import atomic_write_json
@@ -20,18 +19,7 @@ from mixup_bench.results.records import read_experiment
 from mixup_bench.streams import shown
 from mixup_bench.sweep.locks import experiment_lock
 from mixup_bench.train.data import Cifar10
-from mixup_bench.train.device import resolve_device, resolve_precision
-
-
-def cpu_model() -> str:
-    """The CPU's model name ('AMD EPYC', 'Intel(R) Xeon(R) ...'): /proc/cpuinfo on Linux, else `platform`."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.startswith("model name") and ":" in line:
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from mixup_bench.train.device import cpu_isa, cpu_model, resolve_device, resolve_precision
 
 
 def environment(exp: ExperimentConfig) -> dict:
@@ -57,8 +45,9 @@ def environment(exp: ExperimentConfig) -> dict:
             "resolved": str(device),
             "name": name,
             "precision": "bf16" if amp else "fp32",
-            # bf16 numbers differ between CPU models of one ISA class (oneDNN picks other kernels): name both
-            "cpu_isa": torch.backends.cpu.get_cpu_capability(),
+            # bf16 numbers differ between CPU models of one ISA class (oneDNN picks other kernels): name both,
+            # the class as `bench` and the docs name it (AVX2, AVX512, AVX512-BF16, AMX)
+            "cpu_isa": cpu_isa(),
         },
         "threads": torch.get_num_threads(),
         "git_sha": code["git_sha"],
@@ -122,8 +111,6 @@ def _write_experiment_record(exp: ExperimentConfig, data: Cifar10, old: dict | N
     # arms added by later calls are merged in, after the earlier ones; an older record's per-method lists
     # (alphas, cutmix, ...) become arm specs
     cfg["arms"] = list(dict.fromkeys(arm_specs_of(old_cfg) + exp.arms))
-    for key, _, _ in ARM_ALIASES:
-        cfg.pop(key, None)
     cfg["seeds"] = sorted(set(_numbers(old_cfg.get("seeds"), int)) | set(exp.seeds))
     record = {
         "name": exp.name,

@@ -81,3 +81,16 @@ def test_a_malformed_corruptions_csv_is_left_out_with_a_warning(tmp_path):
     assert not ((cells["method"] == "mixup") & (cells["seed"] == 1)).any()
     f, _, _ = facts(exp)
     assert int(f.per_type.set_index("type").loc["fog", "n"]) == 2  # that seed has no pair left
+
+
+def test_a_corruptions_csv_with_an_empty_severity_is_left_out_with_a_warning(tmp_path):
+    exp = write_experiment(tmp_path / "e")
+    bad = exp / RUNS_DIR / "mixup-a0.4-s1" / CORRUPTIONS_FILE
+    lines = bad.read_text().splitlines()
+    at = lines[0].split(",").index("severity")
+    rows = [line.split(",") for line in lines[1:]]
+    rows[-1][at] = ""  # a hand-edited or torn cell in the last epoch's rows: no longer a whole number
+    bad.write_text("\n".join([lines[0], *(",".join(r) for r in rows)]) + "\n")
+    _, cells, warnings = facts(exp)
+    assert len(warnings) == 1 and "severity" in warnings[0] and str(bad) in warnings[0]
+    assert not ((cells["method"] == "mixup") & (cells["seed"] == 1)).any()
