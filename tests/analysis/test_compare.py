@@ -211,3 +211,25 @@ def test_a_record_from_before_the_validation_split_has_none(tmp_path):
     res = compare_experiments([old, new], tmp_path / "o")
     assert res.setting == "val_size"
     assert [e.settings["val_size"] for e in res.experiments] == [0, 5_000]
+
+
+def test_compare_gives_a_sequential_experiment_the_p_values_plot_gives_it(tmp_path):
+    import json
+
+    from mixup_bench.analysis import folder as load
+    from mixup_bench.analysis.facts import analyze
+
+    small = hand_experiment(tmp_path / "small", subset=5_000)
+    large = hand_experiment(tmp_path / "large", shift=0.02, subset=20_000)
+    record = json.loads((large / EXPERIMENT_FILE).read_text())
+    atomic_write_json(large / EXPERIMENT_FILE, {**record, "sequential": {"looks": [2, 3]}})  # run --until-decided
+    res = compare_experiments([small, large], tmp_path / "out")
+    for exp, looks in ((small, ()), (large, (2, 3))):
+        got = next(e for e in res.experiments if e.path == exp).paired.summary.set_index("metric")
+        folder = load.read_folder(exp, writable=False)
+        assert folder.looks == looks
+        want = analyze(folder.runs, looks=folder.looks).last.paired.summary.set_index("metric")
+        for column in ("p_seq", "p_holm", "ci_low", "ci_high"):
+            assert got.loc[list(compare.COMPARED), column].tolist() == want.loc[list(compare.COMPARED), column].tolist()
+    sequential = next(e for e in res.experiments if e.path == large).paired
+    assert sequential.procedure != "fixed-n"  # judged as the sequential design it ran under
