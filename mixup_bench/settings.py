@@ -63,7 +63,7 @@ _COMMENTED_WHEN_DEFAULT = {"data_dir": DEFAULT_DATA_DIR, "ray_address": "auto"} 
 
 def default_of(key: str) -> Any:
     """The default of a setting, read from its dataclass field."""
-    f = _TRAINING_FIELDS.get(key) or _EXPERIMENT_FIELDS[key]
+    f = SETTING_FIELDS[key]
     return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
 
@@ -83,7 +83,7 @@ def describe(value: Any) -> str:
 def _default_text(key: str) -> str:
     """A setting's default for people: its `default_text` where the value alone would mislead (a machine's
     folder, "none"), else the value ('all' for subset None)."""
-    meta = setting_of(_TRAINING_FIELDS.get(key) or _EXPERIMENT_FIELDS[key])
+    meta = setting_of(SETTING_FIELDS[key])
     if meta is not None and meta.default_text is not None:
         return meta.default_text
     value = default_of(key)

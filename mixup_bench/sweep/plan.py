@@ -16,7 +16,6 @@ from mixup_bench.config import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, Experi
 from mixup_bench.errors import UserError
 from mixup_bench.naming import plural
 from mixup_bench.results.layout import EXPERIMENT_FILE, RUNS_DIR
-from mixup_bench.results.writable import check_output_dir
 
 
 def check_backend(exp: ExperimentConfig) -> None:
@@ -32,14 +31,11 @@ def preflight(exp: ExperimentConfig) -> None:
     are the chosen data set's, its published ones or an image folder's file counts (`data_sizes`; `run`
     checks them again on the data it loads). The tracker is probed by the command
     layer (the sweep does not import the integrations)."""
-    from mixup_bench.sweep.record import check_compatible  # local: torch
+    from mixup_bench.sweep.runner import check_before_data  # local: torch
     from mixup_bench.train.cifar10c import check_cifar10c_dir
-    from mixup_bench.train.plugin_check import check_plugin_arms
 
     check_backend(exp)
-    check_output_dir(exp.path)  # leaves nothing behind
-    check_compatible(exp)
-    check_plugin_arms(exp.planned_arms, exp.training.model, exp.training.lam_mode)
+    check_before_data(exp)
     sizes = data_sizes(exp)
     if sizes is not None:  # an image folder without train/: `run` says why when it loads it
         exp.training.check_data(sizes[0])

@@ -41,6 +41,15 @@ class Outcome:
     stopped: bool = False  # the user asked to stop
 
 
+def check_before_data(exp: ExperimentConfig) -> None:
+    """What `run` (and `plan.preflight`) checks before any data are loaded, in one place: the folder can be
+    written (leaving nothing behind), an existing experiment there was made with these settings, and every
+    plugin arm's mixer passes its probe."""
+    check_output_dir(exp.path)
+    check_compatible(exp)
+    check_plugin_arms(exp.planned_arms, exp.training.model, exp.training.lam_mode)
+
+
 def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, rerun_command: str = "") -> Outcome:
     """Validate, prepare the folder, load data once, then train every run not yet DONE.
 
@@ -51,9 +60,7 @@ def run_experiment(exp: ExperimentConfig, reporter: Reporter | None = None, reru
 
         reporter = Reporter(Console(emoji=False), len(exp.runs()), quiet=True)
     exp.validate()
-    check_output_dir(exp.path)  # fail fast, before the data are loaded: --out a file, read-only, ...
-    check_compatible(exp)
-    check_plugin_arms(exp.planned_arms, exp.training.model, exp.training.lam_mode)  # a third-party mixer's probe
+    check_before_data(exp)  # fail fast, before the data are loaded: --out a file, read-only, ...
     runs = exp.runs()
     outcome = Outcome()
     try:
